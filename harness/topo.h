@@ -1,0 +1,101 @@
+/**
+ * Machine topology (hwloc) and thread placement plans.
+ *
+ * A topology comes from this system, from an hwloc synthetic string ("pack:2 numa:2 core:4 pu:2")
+ * or from an XML export. Binding against a synthetic or XML topology silently does nothing in
+ * hwloc, so iob_topo_pin_self() and iob_topo_bind_memory() refuse (-EXDEV) unless
+ * iob_topo_is_thissystem(); plans on such topologies are plans only, and callers mark their
+ * results simulated.
+ *
+ * Placements (nthreads threads, plan[i] is thread i's PU):
+ *   compact  fill a core's PUs, then the next core in the same LLC, then the next LLC, package
+ *   spread   one thread per NUMA node round-robin, then across cores within each node (first PU
+ *            of each core before any second PU)
+ *   numa:N   all threads on NUMA node N (OS index), compact within it
+ *   list:A,B,C or A,B,C   an explicit list of PU OS indexes; cycled when shorter than nthreads
+ * More threads than PUs (or than the node's PUs for numa:N) is -E2BIG unless oversubscribe is set,
+ * in which case the plan wraps around.
+ *
+ * Synchronization: a loaded topology and a computed plan are immutable and may be read from any
+ * thread; load and destroy from one thread.
+ */
+#ifndef IOB_TOPO_H
+#define IOB_TOPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct iob_topo;
+
+enum iob_topo_source {
+	IOB_TOPO_SYSTEM,    /**< this machine (arg ignored) */
+	IOB_TOPO_SYNTHETIC, /**< arg is an hwloc synthetic description */
+	IOB_TOPO_XML,       /**< arg is a path to an hwloc XML export */
+};
+
+/** One thread's place in a plan. All indexes are OS indexes. */
+struct iob_place {
+	int thread;
+	int pu;
+	int core; /**< logical index of the core holding pu */
+	int numa; /**< OS index of the NUMA node holding pu (0 when the machine has none) */
+};
+
+struct iob_plan {
+	int nthreads;
+	char *placement; /**< the placement string it was made from */
+	struct iob_place *places; /**< nthreads entries */
+};
+
+/**
+ * Load a topology. On failure writes a one-line reason naming the bad input to @p err.
+ * @return 0, -EINVAL (bad synthetic string), -ENOENT (missing XML file), -EIO (unreadable XML), -ENOMEM.
+ */
+int iob_topo_load(enum iob_topo_source src, const char *arg, struct iob_topo **out, char *err,
+		  size_t errlen);
+void iob_topo_destroy(struct iob_topo *t);
+
+bool iob_topo_is_thissystem(const struct iob_topo *t);
+/** "system", "synthetic:<string>" or "xml:<path>". */
+const char *iob_topo_source(const struct iob_topo *t);
+int iob_topo_npus(const struct iob_topo *t);
+int iob_topo_nnuma(const struct iob_topo *t);
+
+/**
+ * Compute a placement plan for @p nthreads threads. On failure writes the reason to @p err.
+ * @return 0, -EINVAL (unknown placement, bad PU or node number), -E2BIG (too many threads
+ * without @p oversubscribe), -ENOMEM.
+ */
+int iob_topo_plan(const struct iob_topo *t, const char *placement, int nthreads, bool oversubscribe,
+		  struct iob_plan **out, char *err, size_t errlen);
+void iob_plan_destroy(struct iob_plan *p);
+
+/**
+ * Bind the calling thread to PU @p pu (OS index) and verify with sched_getcpu() that it runs there.
+ * @return 0, -EXDEV (topology is not this system: nothing was bound), -EINVAL (no such PU),
+ * -EIO (binding failed or the thread did not land on @p pu).
+ */
+int iob_topo_pin_self(const struct iob_topo *t, int pu);
+
+/** Bind [p, p+len) to NUMA node @p numa (OS index). @return 0, -EXDEV, -EINVAL, -EIO. */
+int iob_topo_bind_memory(const struct iob_topo *t, void *p, size_t len, int numa);
+
+/** Human-readable machine description (packages, NUMA nodes and their PUs, caches) and plan. */
+void iob_topo_print(const struct iob_topo *t, const struct iob_plan *plan, FILE *f);
+/**
+ * One JSON object: {"source", "is_thissystem", "numa_nodes": [{"os_index", "pus": [..]}],
+ * "plan": [{"thread", "pu", "numa"}]} ("plan" is [] when @p plan is NULL). Returns a malloc'd
+ * string, or NULL on allocation failure.
+ */
+char *iob_topo_json(const struct iob_topo *t, const struct iob_plan *plan);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOB_TOPO_H */
