@@ -10,8 +10,8 @@
 extern "C" {
 #endif
 
-#define IOB_EXIT_OK 0
-#define IOB_EXIT_FAIL 1
+#define IOB_EXIT_OK    0
+#define IOB_EXIT_FAIL  1
 #define IOB_EXIT_USAGE 2
 
 int iob_cmd_topo(int argc, char **argv);

@@ -31,10 +31,10 @@ typedef void iob_bench_fn(struct iob_state *st, void *arg);
 /** Counter flags (mirror benchmark::Counter::Flags). */
 enum {
 	IOB_COUNTER_DEFAULT = 0,
-	IOB_COUNTER_RATE = 1 << 0,           /**< divide by the run's (real or CPU) time */
+	IOB_COUNTER_RATE = 1 << 0,	     /**< divide by the run's (real or CPU) time */
 	IOB_COUNTER_AVG_THREADS = 1 << 1,    /**< divide by the thread count */
 	IOB_COUNTER_AVG_ITERATIONS = 1 << 2, /**< divide by the iteration count */
-	IOB_COUNTER_INVERT = 1 << 3,         /**< report 1/value (e.g. seconds per item) */
+	IOB_COUNTER_INVERT = 1 << 3,	     /**< report 1/value (e.g. seconds per item) */
 };
 
 /**

@@ -19,7 +19,8 @@ static const char usage_text[] =
 	"  run     run benchmarks in a child process, write results/<run>/results.json\n"
 	"  list    list the registered benchmarks\n"
 	"  topo    print the machine topology and a thread placement plan\n"
-	"  help    this text; 'iobench help <command>' or 'iobench <command> --help' for one command\n";
+	"  help    this text; 'iobench help <command>' or 'iobench <command> --help' for one "
+	"command\n";
 
 int iob_parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -42,9 +43,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"run", iob_cmd_run},
-	{"list", iob_cmd_list},
-	{"topo", iob_cmd_topo},
+	{ "run", iob_cmd_run },
+	{ "list", iob_cmd_list },
+	{ "topo", iob_cmd_topo },
 };
 
 static const struct command *find_command(const char *name)
@@ -66,11 +67,12 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		if (argc > 2 && strcmp(argv[1], "help") == 0) {
-			char *help_argv[] = {argv[2], (char *)"--help", NULL};
+			char *help_argv[] = { argv[2], (char *)"--help", NULL };
 
 			cmd = find_command(argv[2]);
 			if (!cmd) {
-				fprintf(stderr, "iobench: unknown command '%s'\n%s", argv[2], usage_text);
+				fprintf(stderr, "iobench: unknown command '%s'\n%s", argv[2],
+					usage_text);
 				return IOB_EXIT_USAGE;
 			}
 			return cmd->fn(2, help_argv);

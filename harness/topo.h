@@ -35,7 +35,7 @@ struct iob_topo;
 enum iob_topo_source {
 	IOB_TOPO_SYSTEM,    /**< this machine (arg ignored) */
 	IOB_TOPO_SYNTHETIC, /**< arg is an hwloc synthetic description */
-	IOB_TOPO_XML,       /**< arg is a path to an hwloc XML export */
+	IOB_TOPO_XML,	    /**< arg is a path to an hwloc XML export */
 };
 
 /** One thread's place in a plan. All indexes are OS indexes. */
@@ -48,7 +48,7 @@ struct iob_place {
 
 struct iob_plan {
 	int nthreads;
-	char *placement; /**< the placement string it was made from */
+	char *placement;	  /**< the placement string it was made from */
 	struct iob_place *places; /**< nthreads entries */
 };
 

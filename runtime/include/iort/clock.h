@@ -25,10 +25,10 @@ extern "C" {
 
 /** What the cheap clock runs on, after calibration. */
 struct iort_clock_info {
-	bool tsc_invariant;  /**< CPU advertises an invariant TSC. */
-	bool tsc_used;       /**< iort_clock_fast_ns() reads the TSC. */
-	double tsc_ghz;      /**< Calibrated TSC ticks per nanosecond (0 when not used). */
-	uint64_t calib_ns;   /**< How long calibration measured for, in ns. */
+	bool tsc_invariant; /**< CPU advertises an invariant TSC. */
+	bool tsc_used;	    /**< iort_clock_fast_ns() reads the TSC. */
+	double tsc_ghz;	    /**< Calibrated TSC ticks per nanosecond (0 when not used). */
+	uint64_t calib_ns;  /**< How long calibration measured for, in ns. */
 };
 
 /** CLOCK_MONOTONIC, in nanoseconds. */

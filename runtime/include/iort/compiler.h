@@ -20,10 +20,10 @@ extern "C" {
 #define IORT_WUR __attribute__((warn_unused_result))
 
 /** Destructive-interference size: one x86-64 line; two for adjacent-line prefetch pairs. */
-#define IORT_CACHELINE 64
+#define IORT_CACHELINE	       64
 #define IORT_CACHELINE_ALIGNED __attribute__((aligned(IORT_CACHELINE)))
 
-#define iort_likely(x) __builtin_expect(!!(x), 1)
+#define iort_likely(x)	 __builtin_expect(!!(x), 1)
 #define iort_unlikely(x) __builtin_expect(!!(x), 0)
 
 /** Spin-wait hint: yields the pipeline to the sibling hyperthread, saves power. */
