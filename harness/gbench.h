@@ -53,7 +53,9 @@ void iob_bench_time_unit(struct iob_bench *b, char unit);
 
 /**
  * Fixed-iterations mode for instruction counting: benchmarks run exactly @p n iterations, once
- * (names gain `/iterations:N`). Applies to every benchmark at iob_bench_run(); 0 turns it off.
+ * (names gain `/iterations:N`). Applies to every benchmark at iob_bench_run(); 0 (the default)
+ * turns it off, but not for a benchmark a run already fixed. Each thread runs @p n, so the JSON
+ * "iterations" is n * threads; a keep_running_batch loop rounds n up to a multiple of its batch.
  */
 void iob_bench_fixed_iterations(int64_t n);
 
