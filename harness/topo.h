@@ -12,9 +12,12 @@
  *   spread   one thread per NUMA node round-robin, then across cores within each node (first PU
  *            of each core before any second PU)
  *   numa:N   all threads on NUMA node N (OS index), compact within it
- *   list:A,B,C or A,B,C   an explicit list of PU OS indexes; cycled when shorter than nthreads
- * More threads than PUs (or than the node's PUs for numa:N) is -E2BIG unless oversubscribe is set,
- * in which case the plan wraps around.
+ *   list:A,B,C or A,B,C   an explicit list of PU OS indexes in that order ("A-B" is the range
+ *            A..B); cycled when shorter than nthreads
+ * More threads than PUs (than the node's PUs for numa:N, than the list's entries for a list) is
+ * -E2BIG unless oversubscribe is set, in which case the plan wraps around. A PU listed twice is
+ * sharing too and needs oversubscribe. A PU counts for the first NUMA node (logical order) whose
+ * cpuset holds it; a machine with no NUMA object counts as one node 0 holding every PU.
  *
  * Synchronization: a loaded topology and a computed plan are immutable and may be read from any
  * thread; load and destroy from one thread.
@@ -42,7 +45,7 @@ enum iob_topo_source {
 struct iob_place {
 	int thread;
 	int pu;
-	int core; /**< logical index of the core holding pu */
+	int core; /**< logical index of the core holding pu (-1 when no core object holds it) */
 	int numa; /**< OS index of the NUMA node holding pu (0 when the machine has none) */
 };
 
@@ -53,7 +56,8 @@ struct iob_plan {
 };
 
 /**
- * Load a topology. On failure writes a one-line reason naming the bad input to @p err.
+ * Load a topology. On failure writes a one-line reason naming the bad input to @p err (may be
+ * NULL). I/O devices are not loaded (placement needs CPUs, caches and memory only).
  * @return 0, -EINVAL (bad synthetic string), -ENOENT (missing XML file), -EIO (unreadable XML), -ENOMEM.
  */
 int iob_topo_load(enum iob_topo_source src, const char *arg, struct iob_topo **out, char *err,
@@ -67,9 +71,10 @@ int iob_topo_npus(const struct iob_topo *t);
 int iob_topo_nnuma(const struct iob_topo *t);
 
 /**
- * Compute a placement plan for @p nthreads threads. On failure writes the reason to @p err.
- * @return 0, -EINVAL (unknown placement, bad PU or node number), -E2BIG (too many threads
- * without @p oversubscribe), -ENOMEM.
+ * Compute a placement plan for @p nthreads threads (0: one thread per PU the placement offers).
+ * On failure writes a one-line reason naming the placement to @p err (may be NULL).
+ * @return 0, -EINVAL (unknown placement, bad PU or node number, node without PUs, nthreads < 0),
+ * -E2BIG (too many threads, or a PU listed twice, without @p oversubscribe), -ENOMEM.
  */
 int iob_topo_plan(const struct iob_topo *t, const char *placement, int nthreads, bool oversubscribe,
 		  struct iob_plan **out, char *err, size_t errlen);
@@ -77,12 +82,17 @@ void iob_plan_destroy(struct iob_plan *p);
 
 /**
  * Bind the calling thread to PU @p pu (OS index) and verify with sched_getcpu() that it runs there.
+ * Thread-safe: each thread binds only itself.
  * @return 0, -EXDEV (topology is not this system: nothing was bound), -EINVAL (no such PU),
  * -EIO (binding failed or the thread did not land on @p pu).
  */
 int iob_topo_pin_self(const struct iob_topo *t, int pu);
 
-/** Bind [p, p+len) to NUMA node @p numa (OS index). @return 0, -EXDEV, -EINVAL, -EIO. */
+/**
+ * Bind [p, p+len) to NUMA node @p numa (OS index), hwloc_set_area_membind(HWLOC_MEMBIND_BIND);
+ * pages already faulted in elsewhere are not moved.
+ * @return 0, -EXDEV (not this system), -EINVAL (no such node, NULL @p p, 0 @p len), -EIO.
+ */
 int iob_topo_bind_memory(const struct iob_topo *t, void *p, size_t len, int numa);
 
 /** Human-readable machine description (packages, NUMA nodes and their PUs, caches) and plan. */
