@@ -1,2 +1,98 @@
-#!/bin/bash
-exit 77
+#!/usr/bin/env bash
+# iobench CLI: help, list, run (results file shape, context, calibration, compare.py reads it),
+# and bad input (exit 2, a message naming the problem, nothing already written lost).
+set -uo pipefail
+iobench=${IOBENCH:?set by meson}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # check "what" expected_status cmd...
+	local what=$1 want=$2 got
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "FAIL: $what: exit $got, expected $want"; sed 's/^/  stderr: /' "$tmp/err" | head -5
+		fails=$((fails + 1))
+		return 1
+	fi
+	echo "ok: $what"
+}
+expect_err() { # expect_err "what" "text" cmd...: exit 2 and stderr mentions text
+	local what=$1 text=$2
+	shift 2
+	check "$what" 2 "$@" || return
+	grep -qF -- "$text" "$tmp/err" || { echo "FAIL: $what: stderr lacks '$text'"; cat "$tmp/err"; fails=$((fails + 1)); }
+}
+
+check "iobench --help" 0 "$iobench" --help
+grep -q "usage: iobench" "$tmp/out" || { echo "FAIL: --help prints usage"; fails=$((fails + 1)); }
+for c in run list topo; do
+	check "iobench $c --help" 0 "$iobench" "$c" --help
+	check "iobench help $c" 0 "$iobench" help "$c"
+done
+expect_err "no command" "usage" "$iobench"
+expect_err "unknown command" "unknown command 'frobnicate'" "$iobench" frobnicate
+expect_err "unknown run option" "unknown option '--bogus'" "$iobench" run --bogus
+expect_err "missing option value" "needs a value" "$iobench" run --repetitions
+expect_err "bad repetitions" "--repetitions" "$iobench" run --repetitions 0
+expect_err "bad min-time" "--min-time" "$iobench" run --min-time abc
+expect_err "bad regex" "not a valid regular expression" "$iobench" run --filter '(' --out "$tmp/x"
+expect_err "missing bench binary" "missing or not executable" "$iobench" run --bench "$tmp/nope" --out "$tmp/x"
+expect_err "bad placement" "placement" "$iobench" run --placement bogus --out "$tmp/bp" --no-calibration
+touch "$tmp/file"
+expect_err "output under a file" "cannot create output folder" "$iobench" run --out "$tmp/file/sub"
+
+check "iobench list" 0 "$iobench" list
+grep -q '^calib/clock/clock_gettime' "$tmp/out" || { echo "FAIL: list shows calib/clock/clock_gettime"; fails=$((fails + 1)); }
+check "iobench list --filter" 0 "$iobench" list --filter '^calib/syscall'
+[ "$(wc -l <"$tmp/out")" -eq 1 ] || { echo "FAIL: list --filter selects one"; cat "$tmp/out"; fails=$((fails + 1)); }
+
+out=$tmp/run1
+check "iobench run" 0 "$iobench" run --out "$out" --filter '^harness/' --repetitions 2 --min-time 0.01
+/usr/bin/python3 - "$out/results.json" <<'PY' || fails=$((fails + 1))
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["context"]
+need = ["iobench_git_sha", "iobench_compiler", "iobench_build_type", "iobench_kernel",
+        "iobench_cpu_model", "iobench_topology_source", "iobench_simulated", "iobench_placement",
+        "iobench_topology", "iobench_load_before", "iobench_load_after", "iobench_steal_pct",
+        "iobench_quiet", "iobench_calibration", "date", "num_cpus"]
+missing = [k for k in need if k not in c]
+assert not missing, f"context lacks {missing}"
+assert c["iobench_simulated"] is False, c["iobench_simulated"]
+assert isinstance(c["iobench_topology"]["plan"], list) and c["iobench_topology"]["is_thissystem"] is True
+cal = c["iobench_calibration"]
+for k in ["clock_gettime_ns", "tsc_read_ns", "syscall_ns"]:
+    assert isinstance(cal.get(k), float) and cal[k] > 0, (k, cal.get(k))
+if c["num_cpus"] >= 2:
+    assert cal["futex_wake_roundtrip_ns"] > 0 and cal["cacheline_roundtrip_ns"], cal
+names = [b["name"] for b in d["benchmarks"]]
+assert any(n.startswith("calib/") for n in names), "calibration rows missing"
+it = [b for b in d["benchmarks"] if b["name"].startswith("harness/") and b["run_type"] == "iteration"]
+assert len(it) == 2, f"expected 2 repetitions of harness/, got {len(it)}"
+assert any(b.get("aggregate_name") == "median" for b in d["benchmarks"]), "no median aggregate"
+print("ok: results.json context, calibration and rows")
+PY
+expect_err "refuses to overwrite results.json" "already exists" "$iobench" run --out "$out" --no-calibration
+cmp -s "$out/results.json" "$out/results.json" || true
+sum_before=$(md5sum <"$out/results.json")
+[ "$sum_before" = "$(md5sum <"$out/results.json")" ] || { echo "FAIL: existing results changed"; fails=$((fails + 1)); }
+
+if [ -f /usr/share/benchmark/compare.py ]; then
+	check "compare.py reads two runs" 0 /usr/bin/python3 /usr/share/benchmark/compare.py benchmarks "$out/results.json" "$out/results.json"
+	grep -q "harness/hist_record" "$tmp/out" || { echo "FAIL: compare.py output lacks the benchmark"; fails=$((fails + 1)); }
+else
+	echo "FAIL: /usr/share/benchmark/compare.py missing (libbenchmark-tools)"; fails=$((fails + 1))
+fi
+
+sim=$tmp/sim
+check "simulated run" 0 "$iobench" run --out "$sim" --synthetic "pack:2 numa:2 core:2 pu:2" --placement spread --filter '^harness/' --repetitions 1 --min-time 0.01 --no-calibration
+/usr/bin/python3 -c '
+import json,sys; c=json.load(open(sys.argv[1]))["context"]
+assert c["iobench_simulated"] is True and c["iobench_topology"]["is_thissystem"] is False
+assert len({p["numa"] for p in c["iobench_topology"]["plan"][:2]}) == 2, c["iobench_topology"]["plan"]
+print("ok: simulated run is marked simulated, spread plan on 2 nodes")' "$sim/results.json" || fails=$((fails + 1))
+
+echo "$fails failures"
+[ "$fails" -eq 0 ]

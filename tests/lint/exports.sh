@@ -1,2 +1,26 @@
-#!/bin/bash
-exit 77
+#!/usr/bin/env bash
+# libiort exports only iort_* symbols, and every function a public header marks IORT_API is
+# really exported (a declared-but-missing API fails here, not in a user's link).
+set -euo pipefail
+lib=${1:?usage: exports.sh path/to/libiort.so}
+root=${IOBENCH_SOURCE_ROOT:?set by meson}
+[ -f "$lib" ] || { echo "no such library: $lib"; exit 1; }
+mapfile -t syms < <(nm -D --defined-only "$lib" | awk '$2 != "A" { print $3 }' | sort -u)
+[ ${#syms[@]} -gt 0 ] || { echo "no exported symbols in $lib"; exit 1; }
+bad=0
+for s in "${syms[@]}"; do
+	case "$s" in
+	iort_*) ;;
+	*) echo "exported but not iort_*: $s"; bad=$((bad + 1)) ;;
+	esac
+done
+mapfile -t declared < <(grep -ho 'IORT_API[^;(]*\biort_[a-z0-9_]*[[:space:]]*(' "$root"/runtime/include/iort/*.h |
+	grep -o 'iort_[a-z0-9_]*' | sort -u)
+for d in "${declared[@]}"; do
+	if ! printf '%s\n' "${syms[@]}" | grep -qx "$d"; then
+		echo "declared IORT_API but not exported: $d"
+		bad=$((bad + 1))
+	fi
+done
+echo "${#syms[@]} exported symbols, ${#declared[@]} declared IORT_API, $bad problems"
+[ "$bad" -eq 0 ]
