@@ -1,2 +1,269 @@
-/* placeholder: being written */
-typedef int iob_placeholder_bench_calib;
+/*
+ * Calibration benchmarks: the machine's floor, recorded with every run (BENCHMARKING.md).
+ *
+ *   calib/clock/{clock_gettime,rdtsc,iort_fast}   cost of one clock read
+ *   calib/syscall/getppid                         cost of the cheapest real syscall
+ *   calib/futex/wake_roundtrip                    two threads that sleep in FUTEX_WAIT and wake
+ *                                                 each other: one round trip = two sleep+wake
+ *   calib/cacheline/roundtrip/pu:A-B              one cache line bounced between PUs A and B
+ *                                                 by two spinning threads, for every pair of
+ *                                                 PUs in the run's placement plan
+ *
+ * Each reports a counter "ns": thread 0's own wall time over its loop divided by its iterations
+ * (set by thread 0 alone, so Google Benchmark reports it unchanged), which iobench turns into the
+ * results file's calibration figures.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <iort/clock.h>
+#include <iort/compiler.h>
+
+#include "bench.h"
+#include "hist.h"
+
+#define MAX_PAIR_PUS 12
+
+static void report_ns(struct iob_state *st, uint64_t t0, uint64_t t1)
+{
+	int64_t n = iob_state_iterations(st);
+
+	if (iob_state_thread_index(st) == 0 && n > 0)
+		iob_state_counter(st, "ns", (double)(t1 - t0) / (double)n, IOB_COUNTER_DEFAULT);
+}
+
+static void bm_clock_gettime(struct iob_state *st, void *arg)
+{
+	struct timespec ts;
+	uint64_t t0, t1;
+
+	(void)arg;
+	if (bench_pin(st))
+		return;
+	t0 = iort_clock_ns();
+	while (iob_state_keep_running(st)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		__asm__ __volatile__("" : : "r"(&ts) : "memory");
+	}
+	t1 = iort_clock_ns();
+	report_ns(st, t0, t1);
+}
+
+static void bm_rdtsc(struct iob_state *st, void *arg)
+{
+	uint64_t t0, t1, sink = 0;
+
+	(void)arg;
+	if (bench_pin(st))
+		return;
+	t0 = iort_clock_ns();
+	while (iob_state_keep_running(st))
+		sink += iort_clock_ticks();
+	t1 = iort_clock_ns();
+	__asm__ __volatile__("" : : "r"(sink));
+	report_ns(st, t0, t1);
+}
+
+static void bm_fast_clock(struct iob_state *st, void *arg)
+{
+	uint64_t t0, t1, sink = 0;
+
+	(void)arg;
+	if (bench_pin(st))
+		return;
+	(void)iort_clock_fast_ns(); /* calibrate outside the loop */
+	t0 = iort_clock_ns();
+	while (iob_state_keep_running(st))
+		sink += iort_clock_fast_ns();
+	t1 = iort_clock_ns();
+	__asm__ __volatile__("" : : "r"(sink));
+	report_ns(st, t0, t1);
+}
+
+static void bm_syscall(struct iob_state *st, void *arg)
+{
+	uint64_t t0, t1;
+
+	(void)arg;
+	if (bench_pin(st))
+		return;
+	t0 = iort_clock_ns();
+	while (iob_state_keep_running(st))
+		syscall(SYS_getppid);
+	t1 = iort_clock_ns();
+	report_ns(st, t0, t1);
+}
+
+/*
+ * Ping-pong state shared by the two-thread benchmarks. Thread 0 resets it before its first
+ * iob_state_keep_running(); Google Benchmark starts every thread's loop behind one barrier (a
+ * mutex), which orders the reset before thread 1's first access.
+ */
+static struct {
+	_Atomic uint32_t seq IORT_CACHELINE_ALIGNED;
+	char pad[IORT_CACHELINE - sizeof(uint32_t)];
+} pingpong IORT_CACHELINE_ALIGNED;
+
+static void futex_wait(_Atomic uint32_t *w, uint32_t expect)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, expect, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Round i: thread 0 publishes 2i+1 and sleeps until 2i+2; thread 1 sleeps until 2i+1, publishes
+ * 2i+2. Neither spins, so each round trip is two futex sleeps and two wakes. */
+static void bm_futex_roundtrip(struct iob_state *st, void *arg)
+{
+	int me = iob_state_thread_index(st);
+	uint32_t i = 0, cur;
+	uint64_t t0, t1;
+
+	(void)arg;
+	if (bench_pin(st))
+		return;
+	if (me == 0)
+		atomic_init(&pingpong.seq, 0);
+	t0 = iort_clock_ns();
+	while (iob_state_keep_running(st)) {
+		uint32_t mine = 2 * i + (me == 0 ? 1 : 2), theirs = 2 * i + (me == 0 ? 2 : 1);
+
+		if (me == 1) {
+			/* MO calib.A1 (acquire): see thread 0's ping; pairs with calib.R1. */
+			while ((cur = atomic_load_explicit(&pingpong.seq, memory_order_acquire)) !=
+			       theirs)
+				futex_wait(&pingpong.seq, cur);
+		}
+		/* MO calib.R1 (release): hand the turn over; pairs with calib.A1 / calib.A2. */
+		atomic_store_explicit(&pingpong.seq, mine, memory_order_release);
+		futex_wake(&pingpong.seq);
+		if (me == 0) {
+			/* MO calib.A2 (acquire): see thread 1's pong; pairs with calib.R1. */
+			while ((cur = atomic_load_explicit(&pingpong.seq, memory_order_acquire)) !=
+			       theirs)
+				futex_wait(&pingpong.seq, cur);
+		}
+		i++;
+	}
+	t1 = iort_clock_ns();
+	report_ns(st, t0, t1);
+}
+
+/* As above, but both threads spin on the line: one round trip = the line moving there and back. */
+static void bm_cacheline_roundtrip(struct iob_state *st, void *arg)
+{
+	int me = iob_state_thread_index(st);
+	uintptr_t pair = (uintptr_t)arg; /* (PU of thread 0) << 16 | PU of thread 1 */
+	uint32_t i = 0;
+	uint64_t t0, t1;
+
+	if (bench_pin_pu(st, me == 0 ? (int)(pair >> 16) : (int)(pair & 0xffff)))
+		return;
+	if (me == 0)
+		atomic_init(&pingpong.seq, 0);
+	t0 = iort_clock_ns();
+	while (iob_state_keep_running(st)) {
+		uint32_t mine = 2 * i + (me == 0 ? 1 : 2), theirs = 2 * i + (me == 0 ? 2 : 1);
+
+		if (me == 1) {
+			/* MO calib.A3 (acquire): see the ping; pairs with calib.R2. */
+			while (atomic_load_explicit(&pingpong.seq, memory_order_acquire) != theirs)
+				iort_cpu_relax();
+		}
+		/* MO calib.R2 (release): hand the line back; pairs with calib.A3 / calib.A4. */
+		atomic_store_explicit(&pingpong.seq, mine, memory_order_release);
+		if (me == 0) {
+			/* MO calib.A4 (acquire): see the pong; pairs with calib.R2. */
+			while (atomic_load_explicit(&pingpong.seq, memory_order_acquire) != theirs)
+				iort_cpu_relax();
+		}
+		i++;
+	}
+	t1 = iort_clock_ns();
+	report_ns(st, t0, t1);
+}
+
+/* Cost of recording one latency into a per-thread histogram (values spread over 6 decades). */
+static void bm_hist_record(struct iob_state *st, void *arg)
+{
+	struct iob_hist *h;
+	uint64_t x = 88172645463325252ull, t0, t1;
+
+	(void)arg;
+	if (bench_pin(st))
+		return;
+	if (iob_hist_create(1, 10000000000ull, 3, &h)) {
+		iob_state_skip_with_error(st, "iob_hist_create failed");
+		return;
+	}
+	t0 = iort_clock_ns();
+	while (iob_state_keep_running(st)) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		iob_hist_record(h, (x & 0xfffff) << (x >> 60)); /* up to ~2^35 */
+	}
+	t1 = iort_clock_ns();
+	report_ns(st, t0, t1);
+	iob_hist_destroy(h);
+}
+
+static void reg(const char *name, iob_bench_fn *fn, void *arg, int threads)
+{
+	struct iob_bench *b = iob_bench_register(name, fn, arg);
+
+	if (!b) {
+		fprintf(stderr, "iobench-bench: cannot register %s\n", name);
+		exit(1);
+	}
+	iob_bench_threads(b, threads);
+	if (threads > 1)
+		iob_bench_real_time(b);
+}
+
+void bench_calib_register(void)
+{
+	int n = bench_env.plan->nthreads;
+	char name[96];
+
+	reg("calib/clock/clock_gettime", bm_clock_gettime, NULL, 1);
+	reg("calib/clock/rdtsc", bm_rdtsc, NULL, 1);
+	reg("calib/clock/iort_fast", bm_fast_clock, NULL, 1);
+	reg("calib/syscall/getppid", bm_syscall, NULL, 1);
+	if (n >= 2)
+		reg("calib/futex/wake_roundtrip", bm_futex_roundtrip, NULL, 2);
+	/* Every unordered pair of distinct PUs the plan uses; on machines with more than
+	 * MAX_PAIR_PUS PUs in the plan, the pairs of the first PU with every other (the matrix would
+	 * take hours), which still shows each distance class of the topology once. */
+	int pus[4096], npu = 0;
+
+	for (int s = 0; s < n; s++) {
+		int pu = bench_slot_pu(s), seen = 0;
+
+		for (int k = 0; k < npu; k++)
+			seen |= pus[k] == pu;
+		if (!seen && npu < (int)(sizeof(pus) / sizeof(pus[0])))
+			pus[npu++] = pu;
+	}
+	for (int a = 0; a < npu; a++) {
+		for (int b = a + 1; b < npu; b++) {
+			if (npu > MAX_PAIR_PUS && a > 0)
+				break;
+			snprintf(name, sizeof(name), "calib/cacheline/roundtrip/pu:%d-%d", pus[a],
+				 pus[b]);
+			reg(name, bm_cacheline_roundtrip,
+			    (void *)(((uintptr_t)pus[a] << 16) | (uintptr_t)pus[b]), 2);
+		}
+	}
+	reg("harness/hist_record/iob_hist", bm_hist_record, NULL, 1);
+}
