@@ -53,6 +53,13 @@ int bench_pin(struct iob_state *st)
 	return bench_pin_slot(st, iob_state_thread_index(st));
 }
 
+static void bm_selftest_crash(struct iob_state *st, void *arg)
+{
+	(void)arg;
+	while (iob_state_keep_running(st))
+		abort();
+}
+
 static const char *flag_value(const char *arg, const char *name)
 {
 	size_t n = strlen(name);
@@ -158,6 +165,9 @@ int main(int argc, char **argv)
 	free(json);
 
 	bench_calib_register();
+	/* Test hook: a benchmark that crashes mid-run, to prove a crash loses no finished result. */
+	if (getenv("IOBENCH_SELFTEST_CRASH"))
+		iob_bench_threads(iob_bench_register("selftest/crash/abort", bm_selftest_crash, NULL), 1);
 
 	if (fixed)
 		iob_bench_fixed_iterations(fixed);

@@ -94,5 +94,14 @@ assert c["iobench_simulated"] is True and c["iobench_topology"]["is_thissystem"]
 assert len({p["numa"] for p in c["iobench_topology"]["plan"][:2]}) == 2, c["iobench_topology"]["plan"]
 print("ok: simulated run is marked simulated, spread plan on 2 nodes")' "$sim/results.json" || fails=$((fails + 1))
 
+crash=$tmp/crash
+check "a crashing benchmark fails the run (exit 1)" 1 env IOBENCH_SELFTEST_CRASH=1 "$iobench" run --out "$crash" --filter '^harness/|^selftest/' --repetitions 1 --min-time 0.01 --no-calibration
+/usr/bin/python3 -c '
+import json,sys; d=json.load(open(sys.argv[1])); c=d["context"]
+names=[b["name"] for b in d["benchmarks"]]
+assert any(n.startswith("harness/hist_record") for n in names), names
+assert "signal" in c.get("iobench_incomplete",""), c.get("iobench_incomplete")
+print("ok: rows finished before the crash are kept, run marked incomplete:", c["iobench_incomplete"])' "$crash/results.json" || fails=$((fails + 1))
+
 echo "$fails failures"
 [ "$fails" -eq 0 ]
