@@ -41,7 +41,11 @@ IORT_API uint64_t iort_clock_ticks(void);
  * Measure the TSC frequency against CLOCK_MONOTONIC over about @p window_ns and switch
  * iort_clock_fast_ns() to it when the TSC is invariant. Called lazily by the first
  * iort_clock_fast_ns(); call it explicitly to choose when the ~10 ms calibration happens.
- * @return 0, or -ENOTSUP when the TSC is not usable (the fast clock then uses CLOCK_MONOTONIC).
+ * Sleeps (does not spin) for the window; @p window_ns is clamped to 1 ms..1 s.
+ * @return 0, -ENOTSUP when the TSC is not usable (the fast clock then uses CLOCK_MONOTONIC, and
+ * stays on it: a later calibration never moves it to another time line), or -EAGAIN when a
+ * re-calibration measured an implausible rate (the previous scale stays). A re-calibration
+ * re-bases the new scale on the current fast time, so readings stay monotonic per thread.
  */
 IORT_API int iort_clock_calibrate(uint64_t window_ns);
 
