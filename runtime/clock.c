@@ -98,7 +98,7 @@ static bool tsc_invariant(void)
 #if HAVE_TSC
 	unsigned int a, b, c, d;
 
-	if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u)
+	if ((unsigned int)__get_cpuid_max(0x80000000u, NULL) < 0x80000007u)
 		return false;
 	if (!__get_cpuid(0x80000007u, &a, &b, &c, &d))
 		return false;
