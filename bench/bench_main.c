@@ -167,7 +167,8 @@ int main(int argc, char **argv)
 	bench_calib_register();
 	/* Test hook: a benchmark that crashes mid-run, to prove a crash loses no finished result. */
 	if (getenv("IOBENCH_SELFTEST_CRASH"))
-		iob_bench_threads(iob_bench_register("selftest/crash/abort", bm_selftest_crash, NULL), 1);
+		iob_bench_threads(
+			iob_bench_register("selftest/crash/abort", bm_selftest_crash, NULL), 1);
 
 	if (fixed)
 		iob_bench_fixed_iterations(fixed);
