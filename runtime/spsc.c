@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int iort_placeholder_spsc;
