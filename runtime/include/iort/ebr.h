@@ -11,8 +11,9 @@
  * not progress: retired memory accumulates until it leaves.
  *
  * Two ways to retire:
- *  - iort_ebr_retire(): the domain keeps the node in the calling thread's limbo list and calls
- *    @p free_fn once it is safe (on a later retire or iort_ebr_barrier()).
+ *  - iort_ebr_retire(): the domain keeps the node in its shared limbo (a lock-free stack) and
+ *    calls @p free_fn once it is safe (on a later retire by any thread, iort_ebr_barrier() or
+ *    iort_ebr_destroy()). Free functions must not call iort_ebr_barrier().
  *  - Keep your own list stamped with iort_ebr_epoch() and reuse a node once
  *    iort_ebr_is_safe(d, stamp): for structures that recycle their own nodes.
  *
@@ -59,7 +60,8 @@ IORT_API bool iort_ebr_try_advance(struct iort_ebr *d);
 IORT_API bool iort_ebr_is_safe(struct iort_ebr *d, uint64_t stamp);
 /**
  * Retire @p p, unlinked before this call: @p free_fn(p) runs once no reader can hold it.
- * Takes ownership of @p p. @return 0, or -ENOMEM when the thread cannot join (nothing retired).
+ * Takes ownership of @p p. @return 0, or -ENOMEM when no limbo node could be allocated (nothing
+ * retired).
  */
 IORT_API int iort_ebr_retire(struct iort_ebr *d, void *p, iort_ebr_free_fn *free_fn) IORT_WUR;
 /** Wait until everything retired before this call has been freed. Not inside a critical section. */
