@@ -1,2 +1,204 @@
-/* placeholder: being written */
-typedef int iort_placeholder_mpsc;
+/*
+ * Unbounded intrusive MPSC queue: liburcu's wfcqueue (__cds_wfcq_enqueue / __cds_wfcq_dequeue /
+ * __cds_wfcq_splice) and Vyukov's intrusive MPSC node-based queue.
+ *
+ * Shape: the queue holds a dummy node `head` (consumer side) whose next points to the oldest item,
+ * and `tail` (producer side), the newest node or &head when the queue is empty.
+ *
+ *   push(n):   n->next = NULL; prev = XCHG(tail, n); prev->next = n      (wait-free)
+ *   pop():     first = head.next (wait while in flight); if first->next == NULL, first may be
+ *              the last node: head.next = NULL, CAS(tail, first, &head); on CAS failure a producer
+ *              is linking first->next: wait for it. Otherwise head.next = first->next.
+ *   pop_all(): first = head.next (wait while in flight); head.next = NULL; last = XCHG(tail, &head)
+ *
+ * Invariants:
+ *   I1. tail == &head exactly when every pushed node has been taken by the consumer; so push
+ *       returns "was empty" (prev == &head) exactly when the queue was empty before it.
+ *   I2. The dummy is never handed out: popping the last node moves tail back to &head (the CAS),
+ *       instead of re-pushing a dummy item (the bug of the original sketch, which could leave a
+ *       zeroed node in the queue as an item).
+ *   I3. Between a producer's XCHG and its link store, prev->next is NULL while tail is past prev:
+ *       the node is "in flight". Only the consumer waits for it: a bounded spin of SPIN_TRIES
+ *       iort_cpu_relax, then sched_yield() in a loop (the producer may be preempted on an
+ *       oversubscribed machine; yielding lets it run). Never a millisecond sleep.
+ *   I4. head.next is written by the consumer (reset, advance) and by the producer whose prev is
+ *       &head. The consumer resets it only before moving tail to &head (CAS or XCHG, release), and a
+ *       producer writes it only after its XCHG read &head (acquire), so the two never race.
+ *
+ * Memory orders (tags below):
+ *   mpsc.R1 (push XCHG, acq_rel): releases n->next = NULL to the producer that links after n, and
+ *     acquires the previous owner's writes to prev->next (prev's init, or the consumer's reset of
+ *     head.next, mpsc.R3 / mpsc.R4).
+ *   mpsc.R2 (link store, release) -> mpsc.A1 (consumer's next loads, acquire): the node's payload
+ *     written before push is visible to whoever pops it.
+ */
+#include <iort/mpsc.h>
+
+#include <errno.h>
+#include <sched.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* In-flight wait: this many relax hints (~a few us), then sched_yield until linked. */
+#define SPIN_TRIES 128
+
+/* The private view of struct iort_mpsc_node. */
+struct node {
+	_Atomic(struct node *) next;
+};
+
+_Static_assert(sizeof(struct node) == sizeof(struct iort_mpsc_node), "node layout");
+_Static_assert(alignof(struct node) == alignof(struct iort_mpsc_node), "node alignment");
+
+/* Two lines apart: adjacent-line prefetch pairs lines, so one line is not enough. */
+#define MPSC_ALIGN (2 * IORT_CACHELINE)
+
+struct iort_mpsc {
+	/* Consumer line (producers store head.next only on an empty -> non-empty push). */
+	_Alignas(MPSC_ALIGN) struct node head;
+	/* Producer line. */
+	_Alignas(MPSC_ALIGN) _Atomic(struct node *) tail;
+};
+
+static inline struct node *to_node(struct iort_mpsc_node *n)
+{
+	return (struct node *)(void *)n;
+}
+
+static inline struct iort_mpsc_node *to_pub(struct node *n)
+{
+	return (struct iort_mpsc_node *)(void *)n;
+}
+
+/* Wait until n->next is linked (I3). Returns the successor. */
+static struct node *sync_next(struct node *n)
+{
+	struct node *next;
+	unsigned int tries = 0;
+
+	for (;;) {
+		/* MO mpsc.A1 (acquire): see the linked node's contents; pairs with mpsc.R2 in iort_mpsc_push(). */
+		next = atomic_load_explicit(&n->next, memory_order_acquire);
+		if (next)
+			return next;
+		if (tries < SPIN_TRIES) {
+			tries++;
+			iort_cpu_relax();
+		} else {
+			sched_yield();
+		}
+	}
+}
+
+IORT_API int iort_mpsc_create(struct iort_mpsc **out)
+{
+	struct iort_mpsc *q = aligned_alloc(MPSC_ALIGN, sizeof(*q));
+
+	if (!q)
+		return -ENOMEM;
+	atomic_init(&q->head.next, NULL);
+	atomic_init(&q->tail, &q->head);
+	*out = q;
+	return 0;
+}
+
+IORT_API void iort_mpsc_destroy(struct iort_mpsc *q)
+{
+	free(q);
+}
+
+IORT_API bool iort_mpsc_push(struct iort_mpsc *q, struct iort_mpsc_node *pub)
+{
+	struct node *n = to_node(pub);
+	struct node *prev;
+
+	/* MO relaxed: published by the acq_rel XCHG mpsc.R1 / the release link mpsc.R2. */
+	atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
+	/* MO mpsc.R1 (acq_rel): release n->next = NULL to the next producer; acquire prev->next's
+	 * last writer (mpsc.R3 / mpsc.R4 reset of head.next); pairs with mpsc.R1, mpsc.R3, mpsc.R4. */
+	prev = atomic_exchange_explicit(&q->tail, n, memory_order_acq_rel);
+	/* MO mpsc.R2 (release): publish n's payload with the link; pairs with mpsc.A1 in sync_next()
+	 * and mpsc.A2 in iort_mpsc_pop(). */
+	atomic_store_explicit(&prev->next, n, memory_order_release);
+	return prev == &q->head;
+}
+
+IORT_API bool iort_mpsc_empty(const struct iort_mpsc *q)
+{
+	struct iort_mpsc *mq = (struct iort_mpsc *)q;
+
+	/* MO relaxed: a snapshot; nothing is read through these pointers. */
+	if (atomic_load_explicit(&mq->head.next, memory_order_relaxed))
+		return false;
+	/* MO relaxed: a snapshot; a node in flight (tail moved, not linked) counts as queued. */
+	return atomic_load_explicit(&mq->tail, memory_order_relaxed) == &mq->head;
+}
+
+IORT_API struct iort_mpsc_node *iort_mpsc_pop(struct iort_mpsc *q)
+{
+	struct node *first, *next, *expected;
+
+	/* MO mpsc.A2 (acquire): see the first node's contents; pairs with mpsc.R2 in iort_mpsc_push(). */
+	first = atomic_load_explicit(&q->head.next, memory_order_acquire);
+	if (!first) {
+		/* MO relaxed: only compared; the consumer itself last moved tail to &head. */
+		if (atomic_load_explicit(&q->tail, memory_order_relaxed) == &q->head)
+			return NULL;
+		first = sync_next(&q->head); /* first push in flight */
+	}
+	/* MO mpsc.A3 (acquire): see the successor's contents; pairs with mpsc.R2 in iort_mpsc_push(). */
+	next = atomic_load_explicit(&first->next, memory_order_acquire);
+	if (!next) {
+		/* first is probably the last node: reset head.next, then swing tail back to the dummy. */
+		/* MO relaxed: ordered before any producer's write to head.next by the release CAS mpsc.R3. */
+		atomic_store_explicit(&q->head.next, NULL, memory_order_relaxed);
+		expected = first;
+		/* MO mpsc.R3 (release): the head.next reset before tail == &head; pairs with mpsc.R1 in
+		 * iort_mpsc_push(). Failure: relaxed, we then wait on first->next with acquire. */
+		if (atomic_compare_exchange_strong_explicit(&q->tail, &expected, &q->head,
+							    memory_order_release,
+							    memory_order_relaxed))
+			return to_pub(first);
+		/* A producer took tail from first and is about to link first->next. */
+		next = sync_next(first);
+	}
+	/* MO relaxed: consumer-owned while tail != &head (I4). */
+	atomic_store_explicit(&q->head.next, next, memory_order_relaxed);
+	return to_pub(first);
+}
+
+IORT_API bool iort_mpsc_pop_all(struct iort_mpsc *q, struct iort_mpsc_batch *out)
+{
+	struct node *first, *last;
+
+	/* MO mpsc.A4 (acquire): see the first node's contents; pairs with mpsc.R2 in iort_mpsc_push(). */
+	first = atomic_load_explicit(&q->head.next, memory_order_acquire);
+	if (!first) {
+		/* MO relaxed: only compared; the consumer itself last moved tail to &head. */
+		if (atomic_load_explicit(&q->tail, memory_order_relaxed) == &q->head) {
+			out->first = NULL;
+			out->last = NULL;
+			return false;
+		}
+		first = sync_next(&q->head);
+	}
+	/* MO relaxed: ordered before any producer's write to head.next by the release XCHG mpsc.R4. */
+	atomic_store_explicit(&q->head.next, NULL, memory_order_relaxed);
+	/* MO mpsc.R4 (release): the head.next reset before tail == &head; pairs with mpsc.R1 in
+	 * iort_mpsc_push(). Links inside the batch are acquired one by one by mpsc.A1. */
+	last = atomic_exchange_explicit(&q->tail, &q->head, memory_order_release);
+	out->first = to_pub(first);
+	out->last = to_pub(last);
+	return true;
+}
+
+IORT_API struct iort_mpsc_node *iort_mpsc_batch_next(const struct iort_mpsc_batch *b,
+						     struct iort_mpsc_node *node)
+{
+	if (!node || node == b->last)
+		return NULL;
+	return to_pub(sync_next(to_node(node)));
+}
