@@ -14,8 +14,9 @@ for s in "${syms[@]}"; do
 	*) echo "exported but not iort_*: $s"; bad=$((bad + 1)) ;;
 	esac
 done
+# The declared name is the identifier right before '(' (not a struct type in the return type).
 mapfile -t declared < <(grep -ho 'IORT_API[^;(]*\biort_[a-z0-9_]*[[:space:]]*(' "$root"/runtime/include/iort/*.h |
-	grep -o 'iort_[a-z0-9_]*' | sort -u)
+	grep -o 'iort_[a-z0-9_]*[[:space:]]*($' | tr -d '( ' | sort -u)
 for d in "${declared[@]}"; do
 	if ! printf '%s\n' "${syms[@]}" | grep -qx "$d"; then
 		echo "declared IORT_API but not exported: $d"
