@@ -18,6 +18,16 @@
 
 static uint64_t stress_seed_value;
 
+/** Abort with file, line and the failed condition; usable from any thread (cmocka's are not). */
+#define STRESS_CHECK(cond)                                                                        \
+	do {                                                                                      \
+		if (!(cond)) {                                                                    \
+			fprintf(stderr, "%s:%d: check failed: %s (seed %" PRIu64 ")\n", __FILE__, \
+				__LINE__, #cond, stress_seed_value);                              \
+			abort();                                                                  \
+		}                                                                                 \
+	} while (0)
+
 /** The run's seed: IOBENCH_SEED when set, else from the clock. Printed with how to reproduce. */
 static inline uint64_t stress_seed(const char *test)
 {

@@ -27,14 +27,6 @@
 #define RECEIVERS 4
 #define CAPACITY  2
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
-
 static struct iort_chan *g_ch;
 static long g_per_sender;
 static _Atomic uint8_t *g_seen; /* [sender * per_sender + seq] */
@@ -50,7 +42,7 @@ static void *sender_main(void *arg)
 		/* +1: never send NULL, so a bogus NULL receive is caught */
 		void *item = (void *)((id << 40 | (uintptr_t)i) + 1);
 
-		CHECK(iort_chan_send_timed(g_ch, item, IORT_DEADLINE_NONE, NULL) == 0);
+		STRESS_CHECK(iort_chan_send_timed(g_ch, item, IORT_DEADLINE_NONE, NULL) == 0);
 	}
 	return NULL;
 }
@@ -69,19 +61,19 @@ static void *receiver_main(void *arg)
 		uintptr_t s = v >> 40;
 		long seq = (long)(v & ((1ull << 40) - 1));
 
-		CHECK(item != NULL);
-		CHECK(s < SENDERS && seq < g_per_sender);
-		CHECK(seq > last[s]); /* per-sender order */
+		STRESS_CHECK(item != NULL);
+		STRESS_CHECK(s < SENDERS && seq < g_per_sender);
+		STRESS_CHECK(seq > last[s]); /* per-sender order */
 		last[s] = seq;
 		/* MO relaxed: a counter per item; the joins order the final reads. */
-		CHECK(atomic_fetch_add_explicit(
-			      &g_seen[s * (uintptr_t)g_per_sender + (uintptr_t)seq], 1,
-			      memory_order_relaxed) == 0);
+		STRESS_CHECK(atomic_fetch_add_explicit(
+				     &g_seen[s * (uintptr_t)g_per_sender + (uintptr_t)seq], 1,
+				     memory_order_relaxed) == 0);
 		g_received[id]++;
 		/* MO relaxed: progress counter for main's drain poll; joins order the rest. */
 		atomic_fetch_add_explicit(&g_total, 1, memory_order_relaxed);
 	}
-	CHECK(r == -ECANCELED);
+	STRESS_CHECK(r == -ECANCELED);
 	return NULL;
 }
 
@@ -97,17 +89,17 @@ int main(void)
 	stress_watchdog(300);
 	g_per_sender = stress_scale(100000);
 	g_seen = calloc((size_t)(SENDERS * g_per_sender), sizeof(*g_seen));
-	CHECK(g_seen);
-	CHECK(iort_chan_create(CAPACITY, &g_ch) == 0);
+	STRESS_CHECK(g_seen);
+	STRESS_CHECK(iort_chan_create(CAPACITY, &g_ch) == 0);
 	t0 = iort_clock_ns();
 	for (uintptr_t i = 0; i < RECEIVERS; i++) {
 		iort_cancel_init(&g_stop[i]);
-		CHECK(pthread_create(&rcv[i], NULL, receiver_main, (void *)i) == 0);
+		STRESS_CHECK(pthread_create(&rcv[i], NULL, receiver_main, (void *)i) == 0);
 	}
 	for (uintptr_t i = 0; i < SENDERS; i++)
-		CHECK(pthread_create(&snd[i], NULL, sender_main, (void *)i) == 0);
+		STRESS_CHECK(pthread_create(&snd[i], NULL, sender_main, (void *)i) == 0);
 	for (int i = 0; i < SENDERS; i++)
-		CHECK(pthread_join(snd[i], NULL) == 0);
+		STRESS_CHECK(pthread_join(snd[i], NULL) == 0);
 	/* Let receivers drain: wait (without sleeping) until every item was counted. */
 	/* MO relaxed: polling a counter; the joins below order the final checks. */
 	while (atomic_load_explicit(&g_total, memory_order_relaxed) < SENDERS * g_per_sender)
@@ -116,14 +108,14 @@ int main(void)
 	for (int i = 0; i < RECEIVERS; i++)
 		iort_cancel_request(&g_stop[i]);
 	for (int i = 0; i < RECEIVERS; i++) {
-		CHECK(pthread_join(rcv[i], NULL) == 0);
+		STRESS_CHECK(pthread_join(rcv[i], NULL) == 0);
 		total += g_received[i];
 	}
-	CHECK(total == SENDERS * g_per_sender);
+	STRESS_CHECK(total == SENDERS * g_per_sender);
 	for (long k = 0; k < SENDERS * g_per_sender; k++)
 		/* MO relaxed: after the joins. */
-		CHECK(atomic_load_explicit(&g_seen[k], memory_order_relaxed) == 1);
-	CHECK(!iort_chan_try_recv(g_ch, &item));
+		STRESS_CHECK(atomic_load_explicit(&g_seen[k], memory_order_relaxed) == 1);
+	STRESS_CHECK(!iort_chan_try_recv(g_ch, &item));
 	printf("stress_chan: %d senders x %ld items, %d receivers (", SENDERS, g_per_sender,
 	       RECEIVERS);
 	for (int i = 0; i < RECEIVERS; i++)

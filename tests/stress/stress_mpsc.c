@@ -43,14 +43,6 @@ static struct iort_mpsc *g_q;
 static pthread_barrier_t g_start;
 static long g_per_producer;
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
-
 static void *producer_main(void *arg)
 {
 	struct producer *p = arg;
@@ -88,7 +80,7 @@ static void run_round(struct producer *prod, uint64_t *rng, struct totals *t)
 
 	for (i = 0; i < PRODUCERS; i++) {
 		prod[i].was_empty = 0;
-		CHECK(pthread_create(&prod[i].thread, NULL, producer_main, &prod[i]) == 0);
+		STRESS_CHECK(pthread_create(&prod[i].thread, NULL, producer_main, &prod[i]) == 0);
 	}
 	pthread_barrier_wait(&g_start);
 	while (received < total) {
@@ -115,7 +107,7 @@ static void run_round(struct producer *prod, uint64_t *rng, struct totals *t)
 			continue;
 		if (use_all) {
 			pop_alls++;
-			CHECK(b.last != NULL);
+			STRESS_CHECK(b.last != NULL);
 		} else {
 			pops++;
 		}
@@ -123,7 +115,7 @@ static void run_round(struct producer *prod, uint64_t *rng, struct totals *t)
 			struct iort_mpsc_node *next = use_all ? iort_mpsc_batch_next(&b, n) : NULL;
 			struct item *it = item_of(n);
 
-			CHECK(it->producer < PRODUCERS);
+			STRESS_CHECK(it->producer < PRODUCERS);
 			if (it->seq != next_seq[it->producer]) {
 				fprintf(stderr, "producer %u: got seq %u, expected %u\n",
 					it->producer, it->seq, next_seq[it->producer]);
@@ -131,22 +123,22 @@ static void run_round(struct producer *prod, uint64_t *rng, struct totals *t)
 			}
 			next_seq[it->producer]++;
 			received++;
-			CHECK(!use_all || next != NULL || n == b.last);
+			STRESS_CHECK(!use_all || next != NULL || n == b.last);
 			n = next;
 		}
 	}
 	for (i = 0; i < PRODUCERS; i++) {
-		CHECK(pthread_join(prod[i].thread, NULL) == 0);
-		CHECK(next_seq[i] == (uint32_t)g_per_producer);
+		STRESS_CHECK(pthread_join(prod[i].thread, NULL) == 0);
+		STRESS_CHECK(next_seq[i] == (uint32_t)g_per_producer);
 		was_empty += prod[i].was_empty;
 	}
-	CHECK(received == total);
-	CHECK(iort_mpsc_pop(g_q) == NULL);
-	CHECK(iort_mpsc_empty(g_q));
+	STRESS_CHECK(received == total);
+	STRESS_CHECK(iort_mpsc_pop(g_q) == NULL);
+	STRESS_CHECK(iort_mpsc_empty(g_q));
 	/* Each true return follows an emptying by the consumer (or the initial empty state). */
-	CHECK(was_empty >= 1);
-	CHECK(was_empty >= pop_alls);
-	CHECK(was_empty <= pops + pop_alls);
+	STRESS_CHECK(was_empty >= 1);
+	STRESS_CHECK(was_empty >= pop_alls);
+	STRESS_CHECK(was_empty <= pops + pop_alls);
 	t->pops += pops;
 	t->pop_alls += pop_alls;
 	t->was_empty += was_empty;
@@ -164,13 +156,13 @@ int main(void)
 
 	stress_watchdog(300);
 	g_per_producer = stress_scale(200000);
-	CHECK(iort_mpsc_create(&g_q) == 0);
-	CHECK(pthread_barrier_init(&g_start, NULL, PRODUCERS + 1) == 0);
+	STRESS_CHECK(iort_mpsc_create(&g_q) == 0);
+	STRESS_CHECK(pthread_barrier_init(&g_start, NULL, PRODUCERS + 1) == 0);
 	for (i = 0; i < PRODUCERS; i++) {
 		prod[i].id = (uint32_t)i;
 		prod[i].count = g_per_producer;
 		prod[i].items = calloc((size_t)g_per_producer, sizeof(struct item));
-		CHECK(prod[i].items);
+		STRESS_CHECK(prod[i].items);
 	}
 	t_start = iort_clock_ns();
 	for (r = 0; r < rounds; r++)
@@ -182,7 +174,7 @@ int main(void)
 	printf("stress_mpsc: worst single pop/pop_all call %.3f ms; calls over 1 ms: %ld\n",
 	       (double)t.worst_ns / 1e6, t.slow_calls);
 	/* Generous: a preempted producer costs the consumer a few scheduler slices of yields. */
-	CHECK(t.worst_ns < 1000000000ull);
+	STRESS_CHECK(t.worst_ns < 1000000000ull);
 	for (i = 0; i < PRODUCERS; i++)
 		free(prod[i].items);
 	iort_mpsc_destroy(g_q);

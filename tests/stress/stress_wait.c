@@ -29,14 +29,6 @@
 #define PAIRS	4
 #define WAITERS 6
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
-
 /* --- 1. ping-pong ------------------------------------------------------------------------- */
 
 struct pair {
@@ -81,7 +73,7 @@ static void wait_ball(struct side *sd, uint32_t want)
 			return;
 		}
 		p->sleeps[sd->s]++;
-		CHECK(iort_waitq_wait(w, key, IORT_DEADLINE_NONE, NULL) == 0);
+		STRESS_CHECK(iort_waitq_wait(w, key, IORT_DEADLINE_NONE, NULL) == 0);
 	}
 }
 
@@ -118,18 +110,19 @@ static void run_pingpong(uint64_t seed)
 		p->rounds = rounds;
 		for (int s = 0; s < 2; s++) {
 			sides[i][s] = (struct side){ p, s, seed + (uint64_t)(2 * i + s) + 1 };
-			CHECK(pthread_create(&p->thread[s], NULL, ping_main, &sides[i][s]) == 0);
+			STRESS_CHECK(pthread_create(&p->thread[s], NULL, ping_main, &sides[i][s]) ==
+				     0);
 		}
 	}
 	for (int i = 0; i < PAIRS; i++) {
 		for (int s = 0; s < 2; s++)
-			CHECK(pthread_join(pairs[i].thread[s], NULL) == 0);
-		CHECK(load_ball(&pairs[i]) == (uint32_t)(2 * rounds));
+			STRESS_CHECK(pthread_join(pairs[i].thread[s], NULL) == 0);
+		STRESS_CHECK(load_ball(&pairs[i]) == (uint32_t)(2 * rounds));
 		sleeps += pairs[i].sleeps[0] + pairs[i].sleeps[1];
 	}
 	printf("stress_wait: ping-pong %d pairs x %ld rounds in %.3f s, %ld waits entered\n", PAIRS,
 	       rounds, (double)(iort_clock_ns() - t0) / 1e9, sleeps);
-	CHECK(sleeps > 0); /* the futex path was exercised */
+	STRESS_CHECK(sleeps > 0); /* the futex path was exercised */
 }
 
 /* --- 2. cancellation ----------------------------------------------------------------------- */
@@ -177,9 +170,10 @@ static void run_cancel(uint64_t seed)
 
 	g_cancel_rounds = stress_scale(3000);
 	iort_waitq_init(&g_wq);
-	CHECK(pthread_barrier_init(&g_bar, NULL, WAITERS + 1) == 0);
+	STRESS_CHECK(pthread_barrier_init(&g_bar, NULL, WAITERS + 1) == 0);
 	for (int i = 0; i < WAITERS; i++)
-		CHECK(pthread_create(&th[i], NULL, cancel_waiter_main, (void *)(intptr_t)i) == 0);
+		STRESS_CHECK(
+			pthread_create(&th[i], NULL, cancel_waiter_main, (void *)(intptr_t)i) == 0);
 	for (long r = 0; r < g_cancel_rounds; r++) {
 		bool shared = r % 8 == 7;
 		int order[WAITERS];
@@ -220,7 +214,7 @@ static void run_cancel(uint64_t seed)
 		}
 	}
 	for (int i = 0; i < WAITERS; i++)
-		CHECK(pthread_join(th[i], NULL) == 0);
+		STRESS_CHECK(pthread_join(th[i], NULL) == 0);
 	pthread_barrier_destroy(&g_bar);
 	printf("stress_wait: cancellation %d waiters x %ld rounds in %.3f s, worst round %.3f ms\n",
 	       WAITERS, g_cancel_rounds, (double)(iort_clock_ns() - t0) / 1e9, (double)worst / 1e6);
