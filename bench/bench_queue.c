@@ -1,0 +1,554 @@
+/*
+ * Queue benchmarks: our queues (libiort) and the baselines', through bench/queue_impl.h.
+ *
+ *   queue/pairs/<impl>[/pause:50-150]   every thread loops push-then-pop on one shared queue
+ *                                       (threads 1, 2, 4); the pause variant spins a random
+ *                                       50..150 ns on the fast clock after each operation.
+ *                                       items_processed: one per push+pop pair, each thread
+ *                                       counting its own.
+ *   queue/spsc/<impl>/burst:B           producer (thread 0) -> consumer (thread 1) on a ring of
+ *                                       1024; B = 1, 8, 32 items per iteration; values are
+ *                                       sequence numbers the consumer checks.
+ *                                       items_processed: items the consumer took.
+ *   queue/mpsc/<impl>                   threads - 1 producers (threads 2, 3, 5) into one consumer
+ *                                       (thread 0), each producer with at most MPSC_WINDOW items
+ *                                       in flight (a credit counter the consumer returns), so
+ *                                       unbounded queues cannot just grow. The consumer checks
+ *                                       each producer's FIFO order.
+ *   queue/handoff/<impl>                as mpsc with a window of HANDOFF_WINDOW: the producer
+ *                                       stamps each item with iort_clock_fast_ns() just before
+ *                                       its push, the consumer records now - stamp just after its
+ *                                       pop into an HDR histogram (3 significant digits) and
+ *                                       reports p50_ns, p99_ns, p999_ns, max_ns (set by the
+ *                                       consumer only: Google Benchmark reports them unchanged).
+ *                                       With a window of W, up to W - 1 items can queue ahead of
+ *                                       one; the window is small so that the figure is handoff,
+ *                                       not queueing.
+ *
+ * Balance: Google Benchmark runs the same iteration count on every thread. In spsc both sides
+ * move B items per iteration; in mpsc/handoff a producer pushes one item per iteration and the
+ * consumer pops threads - 1, so every item pushed is popped in the run.
+ *
+ * Run lifecycle: thread 0 creates the queue and the item pools before its first keep_running (the
+ * start barrier orders that before every other thread's first iteration); after the loop (the
+ * stop barrier: every thread has left its loop) thread 0 drains and destroys. Waits spin
+ * SPIN_LIMIT times and then sched_yield(), so oversubscribed runs (4 threads, 2 cores) progress;
+ * every wait also watches run.abort, so a thread that fails (or finds a payload error) ends the
+ * run instead of leaving its partners waiting forever.
+ *
+ * A baseline that was not built registers all the same and skips with its message.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <iort/clock.h>
+#include <iort/compiler.h>
+
+#include "bench.h"
+#include "hist.h"
+#include "queue_impl.h"
+
+#define MAX_THREADS    8
+#define CAPACITY       1024 /* bounded queues */
+#define MPSC_WINDOW    64   /* items in flight per producer, mpsc */
+#define HANDOFF_WINDOW 8    /* items in flight per producer, handoff */
+#define MAX_BURST      32
+#define SPIN_LIMIT     64 /* failed attempts before sched_yield() */
+#define BATCH	       16 /* iterations per keep_running_batch call (single-item scenarios) */
+
+enum scenario { SC_PAIRS, SC_SPSC, SC_MPSC, SC_HANDOFF };
+
+/* One registered benchmark. */
+struct qcase {
+	const struct qimpl *impl;
+	enum scenario sc;
+	int burst; /* spsc */
+	bool pause;
+};
+
+/* Returned credits, one line per producer: written by the consumer only. */
+struct credit {
+	_Atomic uint64_t done IORT_CACHELINE_ALIGNED;
+};
+
+/* Shared state of the run in progress (benchmarks run one at a time). */
+static struct {
+	const struct qimpl *impl;
+	void *q;
+	struct qitem *items; /* pools: MAX_THREADS * window */
+	int window;
+	_Atomic bool abort IORT_CACHELINE_ALIGNED; /* read-mostly: on its own line */
+	struct credit credit[MAX_THREADS];
+} run;
+
+/* One thread's view of the run. */
+struct qthread {
+	const struct qcase *c;
+	const struct qimpl *impl;
+	struct iob_state *st;
+	void *tls;
+	int me, threads;
+	bool entered;	 /* thread_enter succeeded */
+	bool ready;	 /* past the start barrier and the failure checks */
+	bool setup_ok;	 /* thread 0: queue and pools created */
+	const char *err; /* this thread's failure, reported at its first iteration */
+	unsigned spins;
+};
+
+static void run_abort(struct qthread *t, const char *msg)
+{
+	/* MO relaxed: a stop flag; each thread reports its own failure, nothing is published. */
+	atomic_store_explicit(&run.abort, true, memory_order_relaxed);
+	iob_state_skip_with_error(t->st, msg);
+}
+
+/* One failed attempt: spin, and yield every SPIN_LIMIT. @return false when the run is aborting. */
+static inline bool backoff(struct qthread *t)
+{
+	if (++t->spins < SPIN_LIMIT) {
+		iort_cpu_relax();
+		return true;
+	}
+	t->spins = 0;
+	sched_yield();
+	/* MO relaxed: a stop flag; no data travels with it. */
+	return !atomic_load_explicit(&run.abort, memory_order_relaxed);
+}
+
+static void spin_ns(uint64_t ns)
+{
+	uint64_t end = iort_clock_fast_ns() + ns;
+
+	while (iort_clock_fast_ns() < end)
+		iort_cpu_relax();
+}
+
+static inline uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/*
+ * Before the loop: skip when the impl is missing, pin, enter, and (thread 0) create the queue and
+ * pools. @return false when the caller must return at once (every thread of the run does the same:
+ * a missing impl or a pinning failure).
+ */
+static bool begin(struct qthread *t, struct iob_state *st, const struct qcase *c, int window)
+{
+	memset(t, 0, sizeof(*t));
+	t->c = c;
+	t->impl = c->impl;
+	t->st = st;
+	t->me = iob_state_thread_index(st);
+	t->threads = iob_state_threads(st);
+	if (c->impl->missing) {
+		iob_state_skip_with_error(st, c->impl->missing);
+		return false;
+	}
+	if (bench_pin(st))
+		return false;
+	if (t->threads > MAX_THREADS) {
+		iob_state_skip_with_error(st, "too many threads for bench_queue (MAX_THREADS)");
+		return false;
+	}
+	if (t->impl->thread_enter && t->impl->thread_enter(&t->tls))
+		t->err = "thread_enter failed";
+	else
+		t->entered = true;
+	if (t->me == 0) {
+		size_t n = (size_t)MAX_THREADS * (size_t)(window > 0 ? window : 1);
+
+		run.impl = t->impl;
+		run.q = NULL;
+		run.window = window;
+		atomic_init(&run.abort, false);
+		for (int i = 0; i < MAX_THREADS; i++)
+			atomic_init(&run.credit[i].done, 0);
+		run.items = NULL;
+		if (posix_memalign((void **)&run.items, 64, n * sizeof(*run.items)) ||
+		    t->impl->create(CAPACITY, &run.q)) {
+			free(run.items);
+			run.items = NULL;
+			run.q = NULL;
+			t->err = "queue or item pool allocation failed";
+		} else {
+			/* Pre-fault the pools. */
+			memset(run.items, 0, n * sizeof(*run.items));
+			t->setup_ok = true;
+		}
+	}
+	return true;
+}
+
+/*
+ * At the top of every batch. The first call runs after the start barrier: every thread reports
+ * its own failure there, and a thread whose partner failed skips too.
+ * @return false when the thread must stop (it has skipped with an error).
+ */
+static inline bool ready(struct qthread *t)
+{
+	if (iort_likely(t->ready))
+		return true;
+	if (t->err) {
+		run_abort(t, t->err);
+		return false;
+	}
+	/* MO relaxed: a stop flag; the start barrier orders thread 0's setup before this. */
+	if (atomic_load_explicit(&run.abort, memory_order_relaxed) || !run.q) {
+		iob_state_skip_with_error(t->st, "another thread of this run failed");
+		return false;
+	}
+	t->ready = true;
+	return true;
+}
+
+/* After the loop: thread 0 drains and destroys (every thread has left its loop: stop barrier). */
+static void end(struct qthread *t)
+{
+	if (t->me == 0 && t->setup_ok) {
+		void *item;
+
+		if (t->entered)
+			while (t->impl->pop(run.q, t->tls, &item))
+				;
+		t->impl->destroy(run.q);
+		free(run.items);
+		run.q = NULL;
+		run.items = NULL;
+	}
+	if (t->entered && t->impl->thread_exit)
+		t->impl->thread_exit(t->tls);
+}
+
+static inline bool push1(struct qthread *t, void *item)
+{
+	while (!t->impl->push(run.q, t->tls, item))
+		if (!backoff(t))
+			return false;
+	t->spins = 0;
+	return true;
+}
+
+static inline bool pop1(struct qthread *t, void **item)
+{
+	while (!t->impl->pop(run.q, t->tls, item))
+		if (!backoff(t))
+			return false;
+	t->spins = 0;
+	return true;
+}
+
+/* Push all n items (native burst, or one by one), waiting while full. */
+static inline bool push_n(struct qthread *t, void *const *items, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		size_t k;
+
+		if (t->impl->push_burst)
+			k = t->impl->push_burst(run.q, t->tls, items + done, n - done);
+		else
+			k = t->impl->push(run.q, t->tls, items[done]) ? 1 : 0;
+		if (k) {
+			done += k;
+			t->spins = 0;
+		} else if (!backoff(t)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static inline bool pop_n(struct qthread *t, void **items, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		size_t k;
+
+		if (t->impl->pop_burst)
+			k = t->impl->pop_burst(run.q, t->tls, items + done, n - done);
+		else
+			k = t->impl->pop(run.q, t->tls, items + done) ? 1 : 0;
+		if (k) {
+			done += k;
+			t->spins = 0;
+		} else if (!backoff(t)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* --- pairs --- */
+
+static void bm_pairs(struct iob_state *st, void *arg)
+{
+	const struct qcase *c = arg;
+	struct qthread t;
+	uint64_t rng, pairs = 0;
+	void *item = NULL;
+
+	if (!begin(&t, st, c, 1))
+		return;
+	rng = 0x9e3779b97f4a7c15ull * (uint64_t)(t.me + 1);
+	if (c->pause)
+		(void)iort_clock_fast_ns(); /* calibrate outside the loop */
+	while (iob_state_keep_running_batch(st, BATCH)) {
+		if (iort_unlikely(!t.ready)) {
+			if (!ready(&t))
+				continue;
+			item = &run.items[t.me]; /* intrusive impls need a real item */
+		}
+		for (int i = 0; i < BATCH; i++) {
+			if (!push1(&t, item))
+				goto aborted;
+			if (c->pause)
+				spin_ns(50 + xorshift(&rng) % 101);
+			if (!pop1(&t, &item))
+				goto aborted;
+			if (c->pause)
+				spin_ns(50 + xorshift(&rng) % 101);
+		}
+		pairs += BATCH;
+		continue;
+	aborted:
+		iob_state_skip_with_error(st, "run aborted by another thread");
+	}
+	end(&t);
+	iob_state_set_items_processed(st, (int64_t)pairs);
+}
+
+/* --- spsc: thread 0 produces, thread 1 consumes, B items per iteration --- */
+
+static void bm_spsc(struct iob_state *st, void *arg)
+{
+	const struct qcase *c = arg;
+	size_t b = (size_t)c->burst;
+	void *vals[MAX_BURST];
+	uint64_t seq = 0, bad = 0;
+	struct qthread t;
+
+	if (!begin(&t, st, c, 0))
+		return;
+	while (iob_state_keep_running(st)) {
+		if (iort_unlikely(!t.ready) && !ready(&t))
+			continue;
+		if (t.me == 0) {
+			/* Values are seq + 1: never NULL. */
+			for (size_t i = 0; i < b; i++)
+				vals[i] = (void *)(uintptr_t)(++seq);
+			if (!(b == 1 ? push1(&t, vals[0]) : push_n(&t, vals, b)))
+				goto aborted;
+		} else if (t.me == 1) {
+			if (!(b == 1 ? pop1(&t, &vals[0]) : pop_n(&t, vals, b)))
+				goto aborted;
+			for (size_t i = 0; i < b; i++)
+				bad += (uintptr_t)vals[i] != ++seq;
+		}
+		continue;
+	aborted:
+		iob_state_skip_with_error(st, "run aborted by another thread");
+	}
+	end(&t);
+	if (t.me == 1) {
+		iob_state_set_items_processed(st, (int64_t)seq);
+		if (bad)
+			iob_state_skip_with_error(st, "consumer saw values out of sequence");
+	}
+}
+
+/* --- mpsc and handoff: producers 1..threads-1, consumer 0, credit-limited --- */
+
+static void bm_mpsc(struct iob_state *st, void *arg)
+{
+	const struct qcase *c = arg;
+	bool handoff = c->sc == SC_HANDOFF;
+	int window = handoff ? HANDOFF_WINDOW : MPSC_WINDOW;
+	uint64_t expect[MAX_THREADS] = { 0 }, sent = 0, done_cache = 0, popped = 0, bad = 0;
+	struct iob_hist *h = NULL;
+	struct qthread t;
+	char msg[128];
+
+	if (!begin(&t, st, c, window))
+		return;
+	if (t.me == 0 && handoff && iob_hist_create(1, 10000000000ull, 3, &h))
+		t.err = "iob_hist_create failed";
+	(void)iort_clock_fast_ns(); /* calibrate outside the loop */
+	while (iob_state_keep_running(st)) {
+		if (iort_unlikely(!t.ready) && !ready(&t))
+			continue;
+		if (t.me == 0) {
+			for (int k = 1; k < t.threads; k++) {
+				struct qitem *it;
+				void *v;
+				uint32_t p;
+
+				if (!pop1(&t, &v))
+					goto aborted;
+				it = v;
+				if (handoff) {
+					uint64_t now = iort_clock_fast_ns();
+
+					iob_hist_record(h, now > it->stamp ? now - it->stamp : 0);
+				}
+				p = it->producer;
+				if (iort_unlikely(p == 0 || p >= (uint32_t)t.threads)) {
+					run_abort(&t,
+						  "consumer popped an item with a bad producer id");
+					break;
+				}
+				bad += it->seq != expect[p];
+				expect[p] = it->seq + 1;
+				/* MO bench_queue.R1 (release): our reads of the item before the
+				 * producer reuses it; pairs with bench_queue.A1 in bm_mpsc(). */
+				atomic_store_explicit(&run.credit[p].done, expect[p],
+						      memory_order_release);
+			}
+			popped += (uint64_t)(t.threads - 1);
+		} else {
+			struct qitem *it;
+
+			while (sent - done_cache >= (uint64_t)window) {
+				/* MO bench_queue.A1 (acquire): the consumer is done with the item
+				 * we reuse; pairs with bench_queue.R1 in bm_mpsc(). */
+				done_cache = atomic_load_explicit(&run.credit[t.me].done,
+								  memory_order_acquire);
+				if (sent - done_cache >= (uint64_t)window && !backoff(&t))
+					goto aborted;
+			}
+			t.spins = 0;
+			it = &run.items[(size_t)t.me * (size_t)window + sent % (uint64_t)window];
+			it->producer = (uint32_t)t.me;
+			it->seq = sent++;
+			if (handoff)
+				it->stamp = iort_clock_fast_ns();
+			if (!push1(&t, it))
+				goto aborted;
+		}
+		continue;
+	aborted:
+		iob_state_skip_with_error(st, "run aborted by another thread");
+	}
+	end(&t);
+	if (t.me != 0)
+		return;
+	iob_state_set_items_processed(st, (int64_t)popped);
+	if (h) {
+		iob_state_counter(st, "p50_ns", (double)iob_hist_percentile(h, 50.0), 0);
+		iob_state_counter(st, "p99_ns", (double)iob_hist_percentile(h, 99.0), 0);
+		iob_state_counter(st, "p999_ns", (double)iob_hist_percentile(h, 99.9), 0);
+		iob_state_counter(st, "max_ns", (double)iob_hist_max(h), 0);
+		iob_hist_destroy(h);
+	}
+	if (bad) {
+		snprintf(msg, sizeof(msg), "consumer saw %llu items out of per-producer order",
+			 (unsigned long long)bad);
+		iob_state_skip_with_error(st, msg);
+	}
+}
+
+/* --- registration --- */
+
+static const struct qimpl *const pairs_impls[] = {
+	&qimpl_iort_mpmc, &qimpl_iort_segq,    &qimpl_urcu_wfcq_stock, &qimpl_urcu_wfcq_nosleep,
+	&qimpl_urcu_lfq,  &qimpl_rte_mpmc,     &qimpl_rte_rts,	       &qimpl_rte_hts,
+	&qimpl_ck_fifo,	  &qimpl_ck_ring_mpmc, &qimpl_mutex_ring,
+};
+static const struct qimpl *const spsc_impls[] = {
+	&qimpl_iort_spsc,
+	&qimpl_iort_mpmc,
+	&qimpl_rte_spsc,
+	&qimpl_ck_ring_spsc,
+};
+static const struct qimpl *const mpsc_impls[] = {
+	&qimpl_iort_mpsc,	  &qimpl_iort_segq, &qimpl_iort_mpmc,  &qimpl_urcu_wfcq_stock,
+	&qimpl_urcu_wfcq_nosleep, &qimpl_rte_mpsc,  &qimpl_mutex_ring,
+};
+static const struct qimpl *const handoff_impls[] = {
+	&qimpl_iort_spsc,	&qimpl_iort_mpmc,	  &qimpl_iort_mpsc, &qimpl_iort_segq,
+	&qimpl_urcu_wfcq_stock, &qimpl_urcu_wfcq_nosleep, &qimpl_rte_spsc,  &qimpl_ck_ring_spsc,
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static void reg(const struct qcase *proto, const char *name, const int *threads, size_t nthreads)
+{
+	struct qcase *c = malloc(sizeof(*c));
+	struct iob_bench *b;
+
+	if (!c) {
+		fprintf(stderr, "iobench-bench: out of memory registering %s\n", name);
+		exit(1);
+	}
+	*c = *proto; /* borrowed by the benchmark for the life of the process */
+	b = iob_bench_register(name,
+			       c->sc == SC_PAIRS  ? bm_pairs
+			       : c->sc == SC_SPSC ? bm_spsc
+						  : bm_mpsc,
+			       c);
+	if (!b) {
+		fprintf(stderr, "iobench-bench: cannot register %s\n", name);
+		exit(1);
+	}
+	for (size_t i = 0; i < nthreads; i++)
+		iob_bench_threads(b, threads[i]);
+	iob_bench_real_time(b);
+}
+
+void bench_queue_register(void)
+{
+	static const int pairs_threads[] = { 1, 2, 4 }, two[] = { 2 }, mpsc_threads[] = { 2, 3, 5 },
+			 handoff_mp_threads[] = { 2, 3 };
+	static const int bursts[] = { 1, 8, 32 };
+	char name[128];
+
+	for (size_t i = 0; i < NELEM(pairs_impls); i++) {
+		for (int pause = 0; pause <= 1; pause++) {
+			struct qcase c = { .impl = pairs_impls[i], .sc = SC_PAIRS, .pause = pause };
+
+			snprintf(name, sizeof(name), "queue/pairs/%s%s", c.impl->name,
+				 pause ? "/pause:50-150" : "");
+			reg(&c, name, pairs_threads, NELEM(pairs_threads));
+		}
+	}
+	for (size_t i = 0; i < NELEM(spsc_impls); i++) {
+		for (size_t k = 0; k < NELEM(bursts); k++) {
+			struct qcase c = { .impl = spsc_impls[i],
+					   .sc = SC_SPSC,
+					   .burst = bursts[k] };
+
+			snprintf(name, sizeof(name), "queue/spsc/%s/burst:%d", c.impl->name,
+				 bursts[k]);
+			reg(&c, name, two, 1);
+		}
+	}
+	for (size_t i = 0; i < NELEM(mpsc_impls); i++) {
+		struct qcase c = { .impl = mpsc_impls[i], .sc = SC_MPSC };
+
+		snprintf(name, sizeof(name), "queue/mpsc/%s", c.impl->name);
+		reg(&c, name, mpsc_threads, NELEM(mpsc_threads));
+	}
+	for (size_t i = 0; i < NELEM(handoff_impls); i++) {
+		struct qcase c = { .impl = handoff_impls[i], .sc = SC_HANDOFF };
+
+		snprintf(name, sizeof(name), "queue/handoff/%s", c.impl->name);
+		/* Multi-producer impls also at two producers. (The baselines that can be missing
+		 * here are single-producer ones, so names do not depend on what was built.) */
+		if (c.impl->caps & QI_MP)
+			reg(&c, name, handoff_mp_threads, NELEM(handoff_mp_threads));
+		else
+			reg(&c, name, two, 1);
+	}
+}
