@@ -5,16 +5,17 @@
  *                                       (threads 1, 2, 4); the pause variant spins a random
  *                                       50..150 ns on the fast clock after each operation.
  *                                       items_processed: one per push+pop pair, each thread
- *                                       counting its own.
+ *                                       counting its own. Time-sliced (see slice_begin()).
  *   queue/spsc/<impl>/burst:B           producer (thread 0) -> consumer (thread 1) on a ring of
  *                                       1024; B = 1, 8, 32 items per iteration; values are
  *                                       sequence numbers the consumer checks.
  *                                       items_processed: items the consumer took.
- *   queue/mpsc/<impl>                   threads - 1 producers (threads 2, 3, 5) into one consumer
- *                                       (thread 0), each producer with at most MPSC_WINDOW items
- *                                       in flight (a credit counter the consumer returns), so
- *                                       unbounded queues cannot just grow. The consumer checks
- *                                       each producer's FIFO order.
+ *   queue/mpsc/<impl>/window:W          threads - 1 producers (threads 2, 3, 5) into one consumer
+ *                                       (thread 0), each producer with at most W items in flight
+ *                                       (a credit counter the consumer returns), so unbounded
+ *                                       queues cannot just grow; W = 1 and MPSC_WINDOW. The
+ *                                       consumer checks each producer's FIFO order.
+ *                                       items_processed: items the consumer took. Time-sliced.
  *   queue/handoff/<impl>                as mpsc with a window of HANDOFF_WINDOW: the producer
  *                                       stamps each item with iort_clock_fast_ns() just before
  *                                       its push, the consumer records now - stamp just after its
@@ -26,8 +27,10 @@
  *                                       not queueing.
  *
  * Balance: Google Benchmark runs the same iteration count on every thread. In spsc both sides
- * move B items per iteration; in mpsc/handoff a producer pushes one item per iteration and the
- * consumer pops threads - 1, so every item pushed is popped in the run.
+ * move B items per iteration; in handoff a producer pushes one item per iteration and the
+ * consumer pops threads - 1, so every item pushed is popped in the run. pairs and mpsc are
+ * time-sliced instead: an iteration is SLICE_NS of wall time on every thread (manual time), so a
+ * queue that collapses under preemption costs time per slice, not hours per run.
  *
  * Run lifecycle: thread 0 creates the queue and the item pools before its first keep_running (the
  * start barrier orders that before every other thread's first iteration); after the loop (the
@@ -58,8 +61,9 @@
 #define MPSC_WINDOW    64   /* items in flight per producer, mpsc */
 #define HANDOFF_WINDOW 8    /* items in flight per producer, handoff */
 #define MAX_BURST      32
-#define SPIN_LIMIT     64 /* failed attempts before sched_yield() */
-#define BATCH	       16 /* iterations per keep_running_batch call (single-item scenarios) */
+#define SPIN_LIMIT     64	  /* failed attempts before sched_yield() */
+#define SLICE_NS       2000000ull /* one iteration of a time-sliced scenario: 2 ms of wall time */
+#define CLOCK_EVERY    8	  /* operations between clock reads inside a slice */
 
 enum scenario { SC_PAIRS, SC_SPSC, SC_MPSC, SC_HANDOFF };
 
@@ -67,7 +71,8 @@ enum scenario { SC_PAIRS, SC_SPSC, SC_MPSC, SC_HANDOFF };
 struct qcase {
 	const struct qimpl *impl;
 	enum scenario sc;
-	int burst; /* spsc */
+	int burst;  /* spsc */
+	int window; /* mpsc: items in flight per producer */
 	bool pause;
 };
 
@@ -98,6 +103,9 @@ struct qthread {
 	bool setup_ok;	 /* thread 0: queue and pools created */
 	const char *err; /* this thread's failure, reported at its first iteration */
 	unsigned spins;
+	uint64_t slice_start; /* time-sliced scenarios: this slice's start, */
+	uint64_t deadline;    /* its end (0 outside a slice), */
+	bool slice_over;      /* and whether a wait ran into the end */
 };
 
 static void run_abort(struct qthread *t, const char *msg)
@@ -116,8 +124,49 @@ static inline bool backoff(struct qthread *t)
 	}
 	t->spins = 0;
 	sched_yield();
+	if (t->deadline && iort_clock_fast_ns() >= t->deadline) {
+		t->slice_over = true;
+		return false;
+	}
 	/* MO relaxed: a stop flag; no data travels with it. */
 	return !atomic_load_explicit(&run.abort, memory_order_relaxed);
+}
+
+/*
+ * Time-sliced iterations. When a baseline collapses under preemption (rte_ring MP/MC at 4 threads
+ * on 2 cores: each operation can wait a whole scheduler tick for a preempted thread's commit),
+ * its cost per operation grows a thousandfold once the threads overlap. Google Benchmark sizes a
+ * run from the short trials before it, so a fixed count of operations per iteration turns such a
+ * run into hours. Here an iteration is a fixed slice of wall time instead, reported as manual
+ * time: every run takes about iterations x SLICE_NS whatever the queue does, and throughput is the
+ * operations done over the time they took.
+ */
+static inline void slice_begin(struct qthread *t)
+{
+	t->slice_start = iort_clock_fast_ns();
+	t->deadline = t->slice_start + SLICE_NS;
+	t->slice_over = false;
+}
+
+/* @return false once the slice is over (the clock is read every CLOCK_EVERY calls). */
+static inline bool slice_running(struct qthread *t, unsigned *calls)
+{
+	if ((++*calls % CLOCK_EVERY) == 0 && iort_clock_fast_ns() >= t->deadline)
+		t->slice_over = true;
+	return !t->slice_over;
+}
+
+static inline void slice_end(struct qthread *t, struct iob_state *st)
+{
+	iob_state_set_iteration_time(st, (double)(iort_clock_fast_ns() - t->slice_start) * 1e-9);
+	t->deadline = 0;
+}
+
+/* A wait ended early: at the slice's end (carry on next slice) or because the run aborted. */
+static inline void slice_stopped(struct qthread *t, struct iob_state *st)
+{
+	if (!t->slice_over)
+		iob_state_skip_with_error(st, "run aborted by another thread");
 }
 
 static void spin_ns(uint64_t ns)
@@ -291,7 +340,7 @@ static inline bool pop_n(struct qthread *t, void **items, size_t n)
 	return true;
 }
 
-/* --- pairs --- */
+/* --- pairs (time-sliced) --- */
 
 static void bm_pairs(struct iob_state *st, void *arg)
 {
@@ -299,32 +348,43 @@ static void bm_pairs(struct iob_state *st, void *arg)
 	struct qthread t;
 	uint64_t rng, pairs = 0;
 	void *item = NULL;
+	bool holding = true; /* next step: push the item we hold (else: pop one) */
 
 	if (!begin(&t, st, c, 1))
 		return;
 	rng = 0x9e3779b97f4a7c15ull * (uint64_t)(t.me + 1);
-	if (c->pause)
-		(void)iort_clock_fast_ns(); /* calibrate outside the loop */
-	while (iob_state_keep_running_batch(st, BATCH)) {
+	(void)iort_clock_fast_ns(); /* calibrate outside the loop */
+	while (iob_state_keep_running(st)) {
+		unsigned calls = 0;
+
+		slice_begin(&t);
 		if (iort_unlikely(!t.ready)) {
-			if (!ready(&t))
+			if (!ready(&t)) {
+				slice_end(&t, st);
 				continue;
+			}
 			item = &run.items[t.me]; /* intrusive impls need a real item */
 		}
-		for (int i = 0; i < BATCH; i++) {
-			if (!push1(&t, item))
-				goto aborted;
-			if (c->pause)
-				spin_ns(50 + xorshift(&rng) % 101);
+		while (slice_running(&t, &calls)) {
+			if (holding) {
+				if (!push1(&t, item))
+					goto stopped;
+				holding = false;
+				if (c->pause)
+					spin_ns(50 + xorshift(&rng) % 101);
+			}
 			if (!pop1(&t, &item))
-				goto aborted;
+				goto stopped;
+			holding = true;
+			pairs++;
 			if (c->pause)
 				spin_ns(50 + xorshift(&rng) % 101);
 		}
-		pairs += BATCH;
+		slice_end(&t, st);
 		continue;
-	aborted:
-		iob_state_skip_with_error(st, "run aborted by another thread");
+	stopped:
+		slice_end(&t, st);
+		slice_stopped(&t, st);
 	}
 	end(&t);
 	iob_state_set_items_processed(st, (int64_t)pairs);
@@ -369,71 +429,146 @@ static void bm_spsc(struct iob_state *st, void *arg)
 	}
 }
 
-/* --- mpsc and handoff: producers 1..threads-1, consumer 0, credit-limited --- */
+/* The consumer's checks of one popped item; records its latency when @p h. @return false on a
+ * corrupt item (the run is aborted). */
+static inline bool consume_item(struct qthread *t, void *v, uint64_t *expect, uint64_t *bad,
+				struct iob_hist *h)
+{
+	struct qitem *it = v;
+	uint32_t p = it->producer;
+
+	if (h) {
+		uint64_t now = iort_clock_fast_ns();
+
+		iob_hist_record(h, now > it->stamp ? now - it->stamp : 0);
+	}
+	if (iort_unlikely(p == 0 || p >= (uint32_t)t->threads)) {
+		run_abort(t, "consumer popped an item with a bad producer id");
+		return false;
+	}
+	*bad += it->seq != expect[p];
+	expect[p] = it->seq + 1;
+	/* MO bench_queue.R1 (release): our reads of the item before the producer reuses it;
+	 * pairs with bench_queue.A1 in next_item(). */
+	atomic_store_explicit(&run.credit[p].done, expect[p], memory_order_release);
+	return true;
+}
+
+/* A producer's next item: waits for a credit (the consumer is done with the slot we reuse).
+ * @return NULL when the wait was cut short (slice over or run aborted). */
+static inline struct qitem *next_item(struct qthread *t, uint64_t *sent, uint64_t *done_cache,
+				      int window)
+{
+	struct qitem *it;
+
+	while (*sent - *done_cache >= (uint64_t)window) {
+		/* MO bench_queue.A1 (acquire): the consumer is done with the item we reuse;
+		 * pairs with bench_queue.R1 in consume_item(). */
+		*done_cache = atomic_load_explicit(&run.credit[t->me].done, memory_order_acquire);
+		if (*sent - *done_cache >= (uint64_t)window && !backoff(t))
+			return NULL;
+	}
+	t->spins = 0;
+	it = &run.items[(size_t)t->me * (size_t)window + *sent % (uint64_t)window];
+	it->producer = (uint32_t)t->me;
+	it->seq = (*sent)++;
+	return it;
+}
+
+static void report_order(struct iob_state *st, uint64_t bad)
+{
+	char msg[128];
+
+	if (!bad)
+		return;
+	snprintf(msg, sizeof(msg), "consumer saw %llu items out of per-producer order",
+		 (unsigned long long)bad);
+	iob_state_skip_with_error(st, msg);
+}
+
+/* --- mpsc (time-sliced): producers 1..threads-1, consumer 0, credit-limited --- */
 
 static void bm_mpsc(struct iob_state *st, void *arg)
 {
 	const struct qcase *c = arg;
-	bool handoff = c->sc == SC_HANDOFF;
-	int window = handoff ? HANDOFF_WINDOW : MPSC_WINDOW;
+	uint64_t expect[MAX_THREADS] = { 0 }, sent = 0, done_cache = 0, popped = 0, bad = 0;
+	struct qitem *pending = NULL; /* a producer's item that a slice's end kept from its push */
+	struct qthread t;
+
+	if (!begin(&t, st, c, c->window))
+		return;
+	(void)iort_clock_fast_ns(); /* calibrate outside the loop */
+	while (iob_state_keep_running(st)) {
+		unsigned calls = 0;
+		void *v;
+
+		slice_begin(&t);
+		if (iort_unlikely(!t.ready) && !ready(&t)) {
+			slice_end(&t, st);
+			continue;
+		}
+		while (slice_running(&t, &calls)) {
+			if (t.me == 0) {
+				if (!pop1(&t, &v))
+					goto stopped;
+				if (!consume_item(&t, v, expect, &bad, NULL))
+					break;
+				popped++;
+				continue;
+			}
+			if (!pending && !(pending = next_item(&t, &sent, &done_cache, c->window)))
+				goto stopped;
+			if (!push1(&t, pending))
+				goto stopped;
+			pending = NULL;
+		}
+		slice_end(&t, st);
+		continue;
+	stopped:
+		slice_end(&t, st);
+		slice_stopped(&t, st);
+	}
+	end(&t);
+	if (t.me == 0) {
+		iob_state_set_items_processed(st, (int64_t)popped);
+		report_order(st, bad);
+	}
+}
+
+/* --- handoff: producers 1..threads-1, consumer 0, credit-limited, latency histogram --- */
+
+static void bm_handoff(struct iob_state *st, void *arg)
+{
+	const struct qcase *c = arg;
 	uint64_t expect[MAX_THREADS] = { 0 }, sent = 0, done_cache = 0, popped = 0, bad = 0;
 	struct iob_hist *h = NULL;
 	struct qthread t;
-	char msg[128];
 
-	if (!begin(&t, st, c, window))
+	if (!begin(&t, st, c, HANDOFF_WINDOW))
 		return;
-	if (t.me == 0 && handoff && iob_hist_create(1, 10000000000ull, 3, &h))
+	if (t.me == 0 && iob_hist_create(1, 10000000000ull, 3, &h))
 		t.err = "iob_hist_create failed";
 	(void)iort_clock_fast_ns(); /* calibrate outside the loop */
 	while (iob_state_keep_running(st)) {
 		if (iort_unlikely(!t.ready) && !ready(&t))
 			continue;
 		if (t.me == 0) {
+			/* One item from each producer per iteration: every item pushed is popped. */
 			for (int k = 1; k < t.threads; k++) {
-				struct qitem *it;
 				void *v;
-				uint32_t p;
 
 				if (!pop1(&t, &v))
 					goto aborted;
-				it = v;
-				if (handoff) {
-					uint64_t now = iort_clock_fast_ns();
-
-					iob_hist_record(h, now > it->stamp ? now - it->stamp : 0);
-				}
-				p = it->producer;
-				if (iort_unlikely(p == 0 || p >= (uint32_t)t.threads)) {
-					run_abort(&t,
-						  "consumer popped an item with a bad producer id");
+				if (!consume_item(&t, v, expect, &bad, h))
 					break;
-				}
-				bad += it->seq != expect[p];
-				expect[p] = it->seq + 1;
-				/* MO bench_queue.R1 (release): our reads of the item before the
-				 * producer reuses it; pairs with bench_queue.A1 in bm_mpsc(). */
-				atomic_store_explicit(&run.credit[p].done, expect[p],
-						      memory_order_release);
 			}
 			popped += (uint64_t)(t.threads - 1);
 		} else {
-			struct qitem *it;
+			struct qitem *it = next_item(&t, &sent, &done_cache, HANDOFF_WINDOW);
 
-			while (sent - done_cache >= (uint64_t)window) {
-				/* MO bench_queue.A1 (acquire): the consumer is done with the item
-				 * we reuse; pairs with bench_queue.R1 in bm_mpsc(). */
-				done_cache = atomic_load_explicit(&run.credit[t.me].done,
-								  memory_order_acquire);
-				if (sent - done_cache >= (uint64_t)window && !backoff(&t))
-					goto aborted;
-			}
-			t.spins = 0;
-			it = &run.items[(size_t)t.me * (size_t)window + sent % (uint64_t)window];
-			it->producer = (uint32_t)t.me;
-			it->seq = sent++;
-			if (handoff)
-				it->stamp = iort_clock_fast_ns();
+			if (!it)
+				goto aborted;
+			it->stamp = iort_clock_fast_ns();
 			if (!push1(&t, it))
 				goto aborted;
 		}
@@ -452,11 +587,7 @@ static void bm_mpsc(struct iob_state *st, void *arg)
 		iob_state_counter(st, "max_ns", (double)iob_hist_max(h), 0);
 		iob_hist_destroy(h);
 	}
-	if (bad) {
-		snprintf(msg, sizeof(msg), "consumer saw %llu items out of per-producer order",
-			 (unsigned long long)bad);
-		iob_state_skip_with_error(st, msg);
-	}
+	report_order(st, bad);
 }
 
 /* --- registration --- */
@@ -496,7 +627,8 @@ static void reg(const struct qcase *proto, const char *name, const int *threads,
 	b = iob_bench_register(name,
 			       c->sc == SC_PAIRS  ? bm_pairs
 			       : c->sc == SC_SPSC ? bm_spsc
-						  : bm_mpsc,
+			       : c->sc == SC_MPSC ? bm_mpsc
+						  : bm_handoff,
 			       c);
 	if (!b) {
 		fprintf(stderr, "iobench-bench: cannot register %s\n", name);
@@ -504,7 +636,10 @@ static void reg(const struct qcase *proto, const char *name, const int *threads,
 	}
 	for (size_t i = 0; i < nthreads; i++)
 		iob_bench_threads(b, threads[i]);
-	iob_bench_real_time(b);
+	if (c->sc == SC_PAIRS || c->sc == SC_MPSC)
+		iob_bench_manual_time(b); /* time-sliced */
+	else
+		iob_bench_real_time(b);
 }
 
 void bench_queue_register(void)
@@ -512,6 +647,9 @@ void bench_queue_register(void)
 	static const int pairs_threads[] = { 1, 2, 4 }, two[] = { 2 }, mpsc_threads[] = { 2, 3, 5 },
 			 handoff_mp_threads[] = { 2, 3 };
 	static const int bursts[] = { 1, 8, 32 };
+	/* Flow control: 1 item in flight per producer (the consumer meets producers mid-push
+	 * often: where wfcq's stock 10 ms sleep shows) and MPSC_WINDOW (mostly a full queue). */
+	static const int mpsc_windows[] = { 1, MPSC_WINDOW };
 	char name[128];
 
 	for (size_t i = 0; i < NELEM(pairs_impls); i++) {
@@ -535,10 +673,15 @@ void bench_queue_register(void)
 		}
 	}
 	for (size_t i = 0; i < NELEM(mpsc_impls); i++) {
-		struct qcase c = { .impl = mpsc_impls[i], .sc = SC_MPSC };
+		for (size_t k = 0; k < NELEM(mpsc_windows); k++) {
+			struct qcase c = { .impl = mpsc_impls[i],
+					   .sc = SC_MPSC,
+					   .window = mpsc_windows[k] };
 
-		snprintf(name, sizeof(name), "queue/mpsc/%s", c.impl->name);
-		reg(&c, name, mpsc_threads, NELEM(mpsc_threads));
+			snprintf(name, sizeof(name), "queue/mpsc/%s/window:%d", c.impl->name,
+				 c.window);
+			reg(&c, name, mpsc_threads, NELEM(mpsc_threads));
+		}
 	}
 	for (size_t i = 0; i < NELEM(handoff_impls); i++) {
 		struct qcase c = { .impl = handoff_impls[i], .sc = SC_HANDOFF };
