@@ -280,7 +280,7 @@ static int run_child(const char *bench, const struct run_opts *o, const char *fi
 		     double min_time, const char *raw, char *why, size_t whylen)
 {
 	char bufs[8][PATH_MAX];
-	char *argv[16];
+	char *argv[20];
 	int n = 0, rc;
 
 	argv[n++] = (char *)bench;
@@ -294,6 +294,9 @@ static int run_child(const char *bench, const struct run_opts *o, const char *fi
 	argv[n++] = bufs[5];
 	argv[n++] = bufs[6];
 	argv[n++] = (char *)"--benchmark_out_format=json";
+	/* Repetitions of different benchmarks in random order: a burst of load on this shared
+	 * machine then lands on every implementation alike instead of on one's back-to-back runs. */
+	argv[n++] = (char *)"--benchmark_enable_random_interleaving=true";
 	argv[n] = NULL;
 
 	rc = spawn(argv);
