@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "context.h"
+#include "results.h"
 
 #ifndef IOB_LIBEXECDIR
 #define IOB_LIBEXECDIR "/usr/local/libexec"
@@ -43,6 +44,7 @@ struct run_opts {
 	const char *xml;
 	const char *bench;
 	bool calibrate;
+	bool random_order;
 };
 
 static const char run_usage[] =
@@ -65,6 +67,9 @@ static const char run_usage[] =
 	"                       plan on another topology: nothing is pinned, results marked "
 	"simulated\n"
 	"  --no-calibration     skip the calibration benchmarks\n"
+	"  --order O            random (default: repetitions of all benchmarks interleaved at "
+	"random,\n"
+	"                       so load bursts hit every implementation alike) or registered\n"
 	"  --bench PATH         the benchmark binary (default: next to iobench, or "
 	"$IOBENCH_BENCH)\n";
 
@@ -204,41 +209,6 @@ static json_t *load_raw(const char *path, bool *repaired)
 	return j;
 }
 
-/* Write @p root to DIR/results.json through a temporary file, fsync, rename. */
-static int write_results(const char *dir, json_t *root)
-{
-	char tmp[PATH_MAX], final[PATH_MAX];
-	int fd;
-
-	snprintf(final, sizeof(final), "%s/results.json", dir);
-	snprintf(tmp, sizeof(tmp), "%s/.results.json.XXXXXX", dir);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	{
-		mode_t mask = umask(0);
-
-		umask(mask);
-		(void)fchmod(fd,
-			     0666 & ~mask); /* mkstemp makes 0600; a results file is for sharing */
-	}
-	if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
-	    write(fd, "\n", 1) != 1 || fsync(fd)) {
-		int err = errno ? -errno : -EIO;
-
-		close(fd);
-		unlink(tmp);
-		return err;
-	}
-	if (close(fd) || rename(tmp, final)) {
-		int err = -errno;
-
-		unlink(tmp);
-		return err;
-	}
-	return 0;
-}
-
 static int check_regex(const char *re)
 {
 	regex_t r;
@@ -296,7 +266,8 @@ static int run_child(const char *bench, const struct run_opts *o, const char *fi
 	argv[n++] = (char *)"--benchmark_out_format=json";
 	/* Repetitions of different benchmarks in random order: a burst of load on this shared
 	 * machine then lands on every implementation alike instead of on one's back-to-back runs. */
-	argv[n++] = (char *)"--benchmark_enable_random_interleaving=true";
+	if (o->random_order)
+		argv[n++] = (char *)"--benchmark_enable_random_interleaving=true";
 	argv[n] = NULL;
 
 	rc = spawn(argv);
@@ -335,6 +306,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		O_XML,
 		O_BENCH,
 		O_NOCALIB,
+		O_ORDER,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -348,6 +320,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		{ "xml", required_argument, NULL, O_XML },
 		{ "bench", required_argument, NULL, O_BENCH },
 		{ "no-calibration", no_argument, NULL, O_NOCALIB },
+		{ "order", required_argument, NULL, O_ORDER },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -355,9 +328,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 	char *end;
 	int c;
 
-	*o = (struct run_opts){
-		.repetitions = 3, .min_time = 0.2, .placement = "compact", .calibrate = true
-	};
+	*o = (struct run_opts){ .repetitions = 3,
+				.min_time = 0.2,
+				.placement = "compact",
+				.calibrate = true,
+				.random_order = true };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -421,6 +396,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			break;
 		case O_NOCALIB:
 			o->calibrate = false;
+			break;
+		case O_ORDER:
+			if (strcmp(optarg, "random") && strcmp(optarg, "registered")) {
+				fprintf(stderr,
+					"iobench: --order must be random or registered, not '%s'\n",
+					optarg);
+				return IOB_EXIT_USAGE;
+			}
+			o->random_order = strcmp(optarg, "random") == 0;
 			break;
 		case O_HELP:
 			fputs(usage, stdout);
@@ -608,7 +592,7 @@ int iob_cmd_run(int argc, char **argv)
 			 *why_calib && *why_main ? "; " : "", why_main);
 		json_object_set_new(ctx, "iobench_incomplete", json_string(note));
 	}
-	err = write_results(dir, root);
+	err = iob_results_save(path, root);
 	if (err) {
 		fprintf(stderr, "iobench: cannot write %s: %s\n", path, strerror(-err));
 		failed = true;

@@ -37,6 +37,7 @@ expect_err "unknown run option" "unknown option '--bogus'" "$iobench" run --bogu
 expect_err "missing option value" "needs a value" "$iobench" run --repetitions
 expect_err "bad repetitions" "--repetitions" "$iobench" run --repetitions 0
 expect_err "bad min-time" "--min-time" "$iobench" run --min-time abc
+expect_err "bad order" "--order" "$iobench" run --order sideways
 expect_err "bad regex" "not a valid regular expression" "$iobench" run --filter '(' --out "$tmp/x"
 expect_err "missing bench binary" "missing or not executable" "$iobench" run --bench "$tmp/nope" --out "$tmp/x"
 expect_err "bad placement" "placement" "$iobench" run --placement bogus --out "$tmp/bp" --no-calibration
@@ -94,7 +95,7 @@ assert len({p["numa"] for p in c["iobench_topology"]["plan"][:2]}) == 2, c["iobe
 print("ok: simulated run is marked simulated, spread plan on 2 nodes")' "$sim/results.json" || fails=$((fails + 1))
 
 crash=$tmp/crash
-check "a crashing benchmark fails the run (exit 1)" 1 env IOBENCH_SELFTEST_CRASH=1 "$iobench" run --out "$crash" --filter '^harness/|^selftest/' --repetitions 1 --min-time 0.01 --no-calibration
+check "a crashing benchmark fails the run (exit 1)" 1 env IOBENCH_SELFTEST_CRASH=1 "$iobench" run --out "$crash" --filter '^harness/|^selftest/' --order registered --repetitions 1 --min-time 0.01 --no-calibration
 /usr/bin/python3 -c '
 import json,sys; d=json.load(open(sys.argv[1])); c=d["context"]
 names=[b["name"] for b in d["benchmarks"]]
