@@ -614,16 +614,25 @@ static const struct qimpl *const handoff_impls[] = {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Every registered case, borrowed by its benchmark for the life of the process (static, so no
+ * allocation outlives Google Benchmark's registry at shutdown). */
+#define MAX_CASES                                                                 \
+	(2 * NELEM(pairs_impls) + 3 * NELEM(spsc_impls) + 2 * NELEM(mpsc_impls) + \
+	 NELEM(handoff_impls))
+static struct qcase cases[MAX_CASES];
+static size_t ncases;
+
 static void reg(const struct qcase *proto, const char *name, const int *threads, size_t nthreads)
 {
-	struct qcase *c = malloc(sizeof(*c));
+	struct qcase *c;
 	struct iob_bench *b;
 
-	if (!c) {
-		fprintf(stderr, "iobench-bench: out of memory registering %s\n", name);
+	if (ncases == MAX_CASES) {
+		fprintf(stderr, "iobench-bench: MAX_CASES too small registering %s\n", name);
 		exit(1);
 	}
-	*c = *proto; /* borrowed by the benchmark for the life of the process */
+	c = &cases[ncases++];
+	*c = *proto;
 	b = iob_bench_register(name,
 			       c->sc == SC_PAIRS  ? bm_pairs
 			       : c->sc == SC_SPSC ? bm_spsc
