@@ -42,6 +42,7 @@ int bench_slot_pu(int slot);
 /** Registration entry points, one per workload file; called once from main. */
 void bench_calib_register(void);
 void bench_queue_register(void);
+void bench_gate_register(void);
 
 #ifdef __cplusplus
 }

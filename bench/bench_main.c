@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 
 	bench_calib_register();
 	bench_queue_register();
+	bench_gate_register();
 	/* Test hook: a benchmark that crashes mid-run, to prove a crash loses no finished result. */
 	if (getenv("IOBENCH_SELFTEST_CRASH"))
 		iob_bench_threads(

@@ -17,6 +17,19 @@ extern "C" {
 int iob_cmd_topo(int argc, char **argv);
 int iob_cmd_list(int argc, char **argv);
 int iob_cmd_run(int argc, char **argv);
+int iob_cmd_merge(int argc, char **argv);
+int iob_cmd_show(int argc, char **argv);
+int iob_cmd_compare(int argc, char **argv);
+int iob_cmd_plot(int argc, char **argv);
+int iob_cmd_gate(int argc, char **argv);
+
+/**
+ * Render the plots of the run in @p run_dir into run_dir/plots/ (PNG and SVG). Called by
+ * `iobench plot` and at the end of `iobench run`.
+ * @return 0, -ENOENT when gnuplot is not installed (a message says so), or another negative errno
+ * (a message names the problem).
+ */
+int iob_plot_run(const char *run_dir);
 
 /** Parse a decimal integer in [lo, hi]; @return 0 or -EINVAL. */
 int iob_parse_long(const char *s, long lo, long hi, long *out);

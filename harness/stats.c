@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int iob_placeholder_stats;
