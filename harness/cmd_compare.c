@@ -1,8 +1,353 @@
-/* placeholder: being written */
+/*
+ * iobench compare A B: per benchmark present in both runs, the medians, the change and a
+ * two-sided Mann-Whitney U test over the iteration rows (the repetitions) of each side.
+ *
+ *   metric   items_per_second when both sides count items (higher is better), else real_time
+ *            in ns (lower is better)
+ *   change   (median B - median A) / median A, in %
+ *   p        iob_mannwhitney(samples A, samples B): scipy.stats.mannwhitneyu(a, b,
+ *            alternative='two-sided', method='auto')
+ *   verdict  improved / regressed when p < alpha and |change| >= threshold (the direction from
+ *            the metric), same otherwise; "n/a (need >= 2 samples)" when a side has fewer than 2
+ *
+ * It reports; it does not block: the exit status is 0 whatever the verdicts (the gate blocks).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
 #include "cli.h"
+#include "results.h"
+#include "stats.h"
+
+static const char compare_usage[] =
+	"usage: iobench compare [--alpha P] [--threshold PCT] A B\n"
+	"Compare two runs (run folders or results.json files), benchmark by benchmark: median of\n"
+	"A, median of B, change %, the two-sided Mann-Whitney U p-value over the repetitions and "
+	"a\n"
+	"verdict. The metric is items/s (higher is better) when both runs count items, else real\n"
+	"time (lower is better). Benchmarks in one run only are listed as added / removed.\n"
+	"Exit status 0 whatever the verdicts (iobench gate is the check that blocks).\n"
+	"\n"
+	"  --alpha P        significance level (default 0.05)\n"
+	"  --threshold PCT  smallest change that counts, in % (default 5)\n";
+
+struct side {
+	const char *path;
+	json_t *root;
+	struct iob_samples *items, *rt;
+	long ni, nr;
+};
+
+static const char *results_path(const char *arg, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(buf, len, "%s/results.json", arg);
+		return buf;
+	}
+	return arg;
+}
+
+static const struct iob_samples *find_samples(const struct iob_samples *s, long n, const char *name)
+{
+	for (long i = 0; i < n; i++)
+		if (strcmp(s[i].name, name) == 0)
+			return &s[i];
+	return NULL;
+}
+
+/* Scale of the time unit of @p name's first row, to ns. */
+static double unit_ns(const json_t *root, const char *name)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(json_object_get(root, "benchmarks"), i, row)
+	{
+		const char *u;
+
+		if (strcmp(json_string_value(json_object_get(row, "name")), name))
+			continue;
+		u = json_string_value(json_object_get(row, "time_unit"));
+		if (!u || strcmp(u, "ns") == 0)
+			return 1;
+		return strcmp(u, "us") == 0 ? 1e3 : strcmp(u, "ms") == 0 ? 1e6 : 1e9;
+	}
+	return 1;
+}
+
+/* Every benchmark name of a run, error rows included, in first-seen order; NULL-terminated. */
+static const char **names_of(const json_t *root)
+{
+	const json_t *rows = json_object_get(root, "benchmarks");
+	const char **v = calloc(json_array_size(rows) + 1, sizeof(*v));
+	size_t i, n = 0;
+	json_t *row;
+
+	if (!v)
+		return NULL;
+	json_array_foreach(rows, i, row)
+	{
+		const char *name = json_string_value(json_object_get(row, "name"));
+		const char *type = json_string_value(json_object_get(row, "run_type"));
+		size_t k;
+
+		if (type && strcmp(type, "iteration"))
+			continue;
+		for (k = 0; k < n && strcmp(v[k], name); k++)
+			;
+		if (k == n)
+			v[n++] = name;
+	}
+	return v;
+}
+
+static bool has_name(const char **names, const char *name)
+{
+	for (; *names; names++)
+		if (strcmp(*names, name) == 0)
+			return true;
+	return false;
+}
+
+static void fmt_value(char *buf, size_t len, bool items, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (items && v >= 1e6)
+		snprintf(buf, len, "%.4g M/s", v / 1e6);
+	else if (items && v >= 1e3)
+		snprintf(buf, len, "%.4g k/s", v / 1e3);
+	else if (items)
+		snprintf(buf, len, "%.4g /s", v);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.4g ms", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.4g us", v / 1e3);
+	else
+		snprintf(buf, len, "%.4g ns", v);
+}
+
+static int load_side(struct side *s, const char *arg, char *buf, size_t len)
+{
+	char err[4096];
+
+	s->path = results_path(arg, buf, len);
+	s->root = iob_results_load(s->path, err, sizeof(err));
+	if (!s->root) {
+		fprintf(stderr, "iobench: %s\n", err);
+		return -EINVAL;
+	}
+	s->ni = iob_results_samples(s->root, "items_per_second", &s->items);
+	s->nr = iob_results_samples(s->root, "real_time", &s->rt);
+	if (s->ni < 0 || s->nr < 0) {
+		fprintf(stderr, "iobench: out of memory\n");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_side(struct side *s)
+{
+	if (s->ni > 0)
+		iob_samples_free(s->items, s->ni);
+	if (s->nr > 0)
+		iob_samples_free(s->rt, s->nr);
+	json_decref(s->root);
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int iob_cmd_compare(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return IOB_EXIT_USAGE;
+	enum { O_ALPHA = 1, O_THRESHOLD, O_HELP };
+	static const struct option opts[] = {
+		{ "alpha", required_argument, NULL, O_ALPHA },
+		{ "threshold", required_argument, NULL, O_THRESHOLD },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	double alpha = 0.05, threshold = 5;
+	struct side a = { 0 }, b = { 0 };
+	char bufa[4096], bufb[4096];
+	const char **na = NULL, **nb = NULL;
+	size_t improved = 0, regressed = 0, same = 0, na_count = 0, added = 0, removed = 0;
+	int c, rc = IOB_EXIT_USAGE, wn = 9;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case O_ALPHA:
+			if (parse_double(optarg, 0, 1, &alpha)) {
+				fprintf(stderr, "iobench: --alpha must be in [0, 1], not '%s'\n",
+					optarg);
+				return IOB_EXIT_USAGE;
+			}
+			break;
+		case O_THRESHOLD:
+			if (parse_double(optarg, 0, 1e9, &threshold)) {
+				fprintf(stderr,
+					"iobench: --threshold must be a percentage >= 0, not "
+					"'%s'\n",
+					optarg);
+				return IOB_EXIT_USAGE;
+			}
+			break;
+		case O_HELP:
+			fputs(compare_usage, stdout);
+			return IOB_EXIT_OK;
+		case ':':
+			fprintf(stderr, "iobench: option '%s' needs a value\n%s", argv[optind - 1],
+				compare_usage);
+			return IOB_EXIT_USAGE;
+		default:
+			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
+				compare_usage);
+			return IOB_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "iobench compare: expected two runs A B, got %d\n%s", argc - optind,
+			compare_usage);
+		return IOB_EXIT_USAGE;
+	}
+	if (load_side(&a, argv[optind], bufa, sizeof(bufa)) ||
+	    load_side(&b, argv[optind + 1], bufb, sizeof(bufb)))
+		goto out;
+	na = names_of(a.root);
+	nb = names_of(b.root);
+	if (!na || !nb) {
+		fprintf(stderr, "iobench: out of memory\n");
+		rc = IOB_EXIT_FAIL;
+		goto out;
+	}
+	for (const char **p = na; *p; p++)
+		if ((int)strlen(*p) > wn)
+			wn = (int)strlen(*p);
+	printf("A: %s\nB: %s\n", a.path, b.path);
+	printf("verdict: p < %g and |change| >= %g %%; items/s higher is better, time lower\n\n",
+	       alpha, threshold);
+	printf("%-*s %-7s %12s %12s %9s %10s  %s\n", wn, "benchmark", "metric", "median A",
+	       "median B", "change", "p", "verdict");
+	for (const char **p = na; *p; p++) {
+		const struct iob_samples *ia, *ib, *sa, *sb;
+		char ma[32] = "-", mb[32] = "-", ch[32] = "-", pv[32] = "-";
+		const char *verdict;
+		bool items;
+		double scale_a = 1, scale_b = 1;
+
+		if (!has_name(nb, *p))
+			continue;
+		ia = find_samples(a.items, a.ni, *p);
+		ib = find_samples(b.items, b.ni, *p);
+		items = ia && ib;
+		if (items) {
+			sa = ia;
+			sb = ib;
+		} else {
+			sa = find_samples(a.rt, a.nr, *p);
+			sb = find_samples(b.rt, b.nr, *p);
+			scale_a = unit_ns(a.root, *p);
+			scale_b = unit_ns(b.root, *p);
+		}
+		if (!sa || !sb || sa->n < 2 || sb->n < 2) {
+			verdict = "n/a (need >= 2 samples)";
+			na_count++;
+			if (sa)
+				fmt_value(ma, sizeof(ma), items,
+					  iob_median(sa->v, sa->n) * scale_a);
+			if (sb)
+				fmt_value(mb, sizeof(mb), items,
+					  iob_median(sb->v, sb->n) * scale_b);
+		} else {
+			struct iob_utest t;
+			double x[2], change;
+			double *va = malloc(sa->n * sizeof(double)),
+			       *vb = malloc(sb->n * sizeof(double));
+
+			if (!va || !vb) {
+				free(va);
+				free(vb);
+				fprintf(stderr, "iobench: out of memory\n");
+				rc = IOB_EXIT_FAIL;
+				goto out;
+			}
+			for (size_t i = 0; i < sa->n; i++)
+				va[i] = sa->v[i] * scale_a;
+			for (size_t i = 0; i < sb->n; i++)
+				vb[i] = sb->v[i] * scale_b;
+			if (iob_mannwhitney(va, sa->n, vb, sb->n, &t)) {
+				free(va);
+				free(vb);
+				fprintf(stderr, "iobench: %s: cannot test (NaN sample?)\n", *p);
+				rc = IOB_EXIT_FAIL;
+				goto out;
+			}
+			x[0] = iob_median(va, sa->n);
+			x[1] = iob_median(vb, sb->n);
+			free(va);
+			free(vb);
+			change = (x[1] - x[0]) / x[0] * 100;
+			fmt_value(ma, sizeof(ma), items, x[0]);
+			fmt_value(mb, sizeof(mb), items, x[1]);
+			snprintf(ch, sizeof(ch), "%+.1f%%", change);
+			snprintf(pv, sizeof(pv), "%.4g", t.p);
+			if (t.p < alpha && fabs(change) >= threshold) {
+				bool better = items ? change > 0 : change < 0;
+
+				verdict = better ? "improved" : "regressed";
+				if (better)
+					improved++;
+				else
+					regressed++;
+			} else {
+				verdict = "same";
+				same++;
+			}
+		}
+		printf("%-*s %-7s %12s %12s %9s %10s  %s\n", wn, *p, items ? "items/s" : "time", ma,
+		       mb, ch, pv, verdict);
+	}
+	for (const char **p = na; *p; p++)
+		if (!has_name(nb, *p)) {
+			printf("removed: %s (only in A)\n", *p);
+			removed++;
+		}
+	for (const char **p = nb; *p; p++)
+		if (!has_name(na, *p)) {
+			printf("added: %s (only in B)\n", *p);
+			added++;
+		}
+	printf("summary: %zu compared: %zu improved, %zu regressed, %zu same, %zu n/a; %zu added, "
+	       "%zu removed\n",
+	       improved + regressed + same + na_count, improved, regressed, same, na_count, added,
+	       removed);
+	rc = fflush(stdout) ? IOB_EXIT_FAIL : IOB_EXIT_OK;
+out:
+	free(na);
+	free(nb);
+	free_side(&a);
+	free_side(&b);
+	return rc;
 }

@@ -1,8 +1,450 @@
-/* placeholder: being written */
+/*
+ * iobench merge --out DIR RUN...: join the shard runs of one matrix (iobench run --shard K/N)
+ * into one run that show, plot, compare and gate read like any other.
+ *
+ * Checks, each a refusal with exit status 2 naming the shard: the same iobench_matrix (JSON
+ * equality) in every shard; the same iobench_git_sha (unless --force, which warns); no cell id in
+ * two shards' iobench_cells; no DIR/results.json already. Result: the benchmark rows of all
+ * shards in shard order; the first shard's context (its iobench_calibration included) with
+ * iobench_cells concatenated, iobench_shard null, iobench_merged_from the inputs,
+ * iobench_shard_contexts each shard's own shard, sha, calibration, load and quietness
+ * (iobench_quiet is true only when every shard was quiet; iobench_incomplete joins the shards'). Each
+ * shard's latency/ CSVs are copied into DIR/latency/ without overwriting anything (a file with
+ * the same name and different bytes is a refusal); results.json is written last, atomically.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
 #include "cli.h"
+#include "results.h"
+
+static const char merge_usage[] =
+	"usage: iobench merge --out DIR [--force] RUN...\n"
+	"Join shard runs (iobench run --shard K/N; run folders or results.json files) into\n"
+	"DIR/results.json and DIR/latency/. The shards must share the matrix and the git sha\n"
+	"(--force merges different shas, with a warning) and must not share a cell.\n"
+	"DIR/results.json must not exist yet.\n"
+	"\n"
+	"  --out DIR   output run folder (required)\n"
+	"  --force     merge shards built from different git shas\n";
+
+/* Per shard context keys kept under iobench_shard_contexts. */
+static const char *const shard_keys[] = {
+	"iobench_shard",	"iobench_calibration", "iobench_git_sha",    "iobench_quiet",
+	"iobench_quiet_reason", "iobench_load_before", "iobench_load_after", "iobench_steal_pct",
+	"iobench_order_seed",	"iobench_incomplete",  "host_name",	     "date",
+};
+
+struct shard {
+	char path[PATH_MAX];
+	char dir[PATH_MAX];
+	json_t *root;
+};
+
+static void shard_paths(struct shard *s, const char *arg)
+{
+	struct stat st;
+	const char *slash;
+
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(s->path, sizeof(s->path), "%s/results.json", arg);
+		snprintf(s->dir, sizeof(s->dir), "%s", arg);
+		return;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", arg);
+	slash = strrchr(arg, '/');
+	if (slash)
+		snprintf(s->dir, sizeof(s->dir), "%.*s", (int)(slash - arg), arg);
+	else
+		snprintf(s->dir, sizeof(s->dir), ".");
+}
+
+static int mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0777) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long size;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)size + 1);
+		if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+			free(buf);
+			buf = NULL;
+		}
+		*len = (size_t)size;
+	}
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Copy @p src to @p dst without ever replacing an existing @p dst: write a temporary file,
+ * fsync, link() it to dst (fails when dst exists), unlink the temporary. An existing dst with the
+ * same bytes counts as copied. @return 0, -EEXIST (different file there) or -errno.
+ */
+static int copy_new(const char *src, const char *dst)
+{
+	char tmp[PATH_MAX + 300];
+	size_t len, olen;
+	char *data = read_all(src, &len), *old;
+	int fd, err = 0;
+
+	if (!data)
+		return errno ? -errno : -EIO;
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", dst);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if ((len && write(fd, data, len) != (ssize_t)len) || fsync(fd)) {
+		err = errno ? -errno : -EIO;
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	(void)fchmod(fd, 0644);
+	close(fd);
+	if (link(tmp, dst)) {
+		err = -errno;
+		if (err == -EEXIST) {
+			old = read_all(dst, &olen);
+			if (old && olen == len && memcmp(old, data, len) == 0)
+				err = 0;
+			free(old);
+		}
+	}
+	unlink(tmp);
+out:
+	free(data);
+	return err;
+}
+
+/* Copy shard @p s's latency/<x>.csv into @p out_latency. @return 0 or exit status 2/1. */
+static int copy_latency(const struct shard *s, const char *out_latency)
+{
+	char src_dir[PATH_MAX], src[PATH_MAX + 256], dst[PATH_MAX + 256];
+	struct dirent *d;
+	DIR *dir;
+	int rc = 0, err;
+
+	snprintf(src_dir, sizeof(src_dir), "%s/latency", s->dir);
+	dir = opendir(src_dir);
+	if (!dir)
+		return 0; /* a run without latency benchmarks has no folder */
+	while ((d = readdir(dir))) {
+		size_t n = strlen(d->d_name);
+
+		if (n < 5 || strcmp(d->d_name + n - 4, ".csv"))
+			continue;
+		if ((err = mkdirs(out_latency))) {
+			fprintf(stderr, "iobench: cannot create %s: %s\n", out_latency,
+				strerror(-err));
+			rc = IOB_EXIT_USAGE;
+			break;
+		}
+		snprintf(src, sizeof(src), "%s/%s", src_dir, d->d_name);
+		snprintf(dst, sizeof(dst), "%s/%s", out_latency, d->d_name);
+		err = copy_new(src, dst);
+		if (err == -EEXIST) {
+			fprintf(stderr,
+				"iobench: %s: %s already exists with other contents; not "
+				"overwriting it\n",
+				src, dst);
+			rc = IOB_EXIT_USAGE;
+			break;
+		} else if (err) {
+			fprintf(stderr, "iobench: cannot copy %s to %s: %s\n", src, dst,
+				strerror(-err));
+			rc = IOB_EXIT_FAIL;
+			break;
+		}
+	}
+	closedir(dir);
+	return rc;
+}
+
+static bool same_json(const json_t *a, const json_t *b)
+{
+	if (!a || !b || json_is_null(a) || json_is_null(b))
+		return (!a || json_is_null(a)) && (!b || json_is_null(b));
+	return json_equal(a, b);
+}
+
+/* @return 0, or the exit status after a message naming the shard and cell. */
+static int check_cells(struct shard *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const json_t *ci =
+			json_object_get(json_object_get(s[i].root, "context"), "iobench_cells");
+		size_t k;
+		json_t *cell;
+
+		if (ci && !json_is_array(ci)) {
+			fprintf(stderr, "iobench: %s: context iobench_cells is not an array\n",
+				s[i].path);
+			return IOB_EXIT_USAGE;
+		}
+		json_array_foreach(ci, k, cell)
+		{
+			const char *id = json_string_value(json_object_get(cell, "id"));
+
+			if (!id) {
+				fprintf(stderr, "iobench: %s: iobench_cells[%zu] has no \"id\"\n",
+					s[i].path, k);
+				return IOB_EXIT_USAGE;
+			}
+			for (int j = 0; j <= i; j++) {
+				const json_t *cj = json_object_get(
+					json_object_get(s[j].root, "context"), "iobench_cells");
+				size_t m;
+				json_t *other;
+
+				json_array_foreach(cj, m, other)
+				{
+					if (j == i && m >= k)
+						break;
+					if (strcmp(json_string_value(json_object_get(other, "id")),
+						   id) == 0) {
+						fprintf(stderr,
+							"iobench: cell '%s' is in both %s and %s; "
+							"shards must not overlap\n",
+							id, s[j].path, s[i].path);
+						return IOB_EXIT_USAGE;
+					}
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static json_t *merged_root(struct shard *s, int n)
+{
+	json_t *root = json_object(), *ctx, *rows = json_array(), *cells = json_array(),
+	       *from = json_array(), *sctx = json_array();
+	bool quiet = true;
+	char reason[1024] = "", incomplete[2048] = "";
+
+	ctx = json_deep_copy(json_object_get(s[0].root, "context"));
+	if (!root || !ctx || !rows || !cells || !from || !sctx)
+		goto nomem;
+	for (int i = 0; i < n; i++) {
+		const json_t *c = json_object_get(s[i].root, "context");
+		const json_t *q = json_object_get(c, "iobench_quiet");
+		const char *inc = json_string_value(json_object_get(c, "iobench_incomplete"));
+		json_t *one = json_object(), *v;
+		size_t k;
+
+		if (!one || json_array_append_new(sctx, one) ||
+		    json_object_set_new(one, "source", json_string(s[i].path)) ||
+		    json_array_append_new(from, json_string(s[i].path)))
+			goto nomem;
+		for (size_t j = 0; j < sizeof(shard_keys) / sizeof(shard_keys[0]); j++)
+			if ((v = json_object_get(c, shard_keys[j])) &&
+			    json_object_set(one, shard_keys[j], v))
+				goto nomem;
+		json_array_foreach(json_object_get(c, "iobench_cells"), k,
+				   v) if (json_array_append(cells, v)) goto nomem;
+		json_array_foreach(json_object_get(s[i].root, "benchmarks"), k,
+				   v) if (json_array_append(rows, v)) goto nomem;
+		if (!json_is_true(q) && quiet) {
+			const char *why =
+				json_string_value(json_object_get(c, "iobench_quiet_reason"));
+
+			quiet = false;
+			snprintf(reason, sizeof(reason), "%s: %s", s[i].path,
+				 why ? why : "not quiet");
+		}
+		if (inc && *inc) {
+			size_t used = strlen(incomplete);
+
+			snprintf(incomplete + used, sizeof(incomplete) - used, "%s%s: %s",
+				 used ? "; " : "", s[i].path, inc);
+		}
+	}
+	if (json_object_set_new(ctx, "iobench_cells", cells) ||
+	    json_object_set_new(ctx, "iobench_shard", json_null()) ||
+	    json_object_set_new(ctx, "iobench_merged_from", from) ||
+	    json_object_set_new(ctx, "iobench_shard_contexts", sctx) ||
+	    json_object_set_new(ctx, "iobench_quiet", json_boolean(quiet)) ||
+	    json_object_set_new(ctx, "iobench_quiet_reason",
+				json_string(quiet ? "every shard was quiet" : reason)) ||
+	    (*incomplete &&
+	     json_object_set_new(ctx, "iobench_incomplete", json_string(incomplete))) ||
+	    json_object_set_new(root, "context", ctx) ||
+	    json_object_set_new(root, "benchmarks", rows)) {
+		json_decref(root);
+		return NULL;
+	}
+	if (!*incomplete)
+		json_object_del(ctx, "iobench_incomplete");
+	return root;
+nomem:
+	json_decref(root);
+	json_decref(ctx);
+	json_decref(rows);
+	json_decref(cells);
+	json_decref(from);
+	json_decref(sctx);
+	return NULL;
+}
+
 int iob_cmd_merge(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return IOB_EXIT_USAGE;
+	enum { O_OUT = 1, O_FORCE, O_HELP };
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, O_OUT },
+		{ "force", no_argument, NULL, O_FORCE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	bool force = false;
+	struct shard *s = NULL;
+	json_t *root = NULL;
+	char path[PATH_MAX + 32], latency[PATH_MAX + 32], err[4096];
+	int c, n = 0, rc = IOB_EXIT_USAGE, e;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case O_OUT:
+			out = optarg;
+			break;
+		case O_FORCE:
+			force = true;
+			break;
+		case O_HELP:
+			fputs(merge_usage, stdout);
+			return IOB_EXIT_OK;
+		case ':':
+			fprintf(stderr, "iobench: option '%s' needs a value\n%s", argv[optind - 1],
+				merge_usage);
+			return IOB_EXIT_USAGE;
+		default:
+			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
+				merge_usage);
+			return IOB_EXIT_USAGE;
+		}
+	}
+	if (!out || !*out) {
+		fprintf(stderr, "iobench merge: --out DIR is required\n%s", merge_usage);
+		return IOB_EXIT_USAGE;
+	}
+	if (argc - optind < 1) {
+		fprintf(stderr, "iobench merge: no shard runs given\n%s", merge_usage);
+		return IOB_EXIT_USAGE;
+	}
+	snprintf(path, sizeof(path), "%s/results.json", out);
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr,
+			"iobench: %s already exists; not overwriting it (choose another --out)\n",
+			path);
+		return IOB_EXIT_USAGE;
+	}
+	s = calloc((size_t)(argc - optind), sizeof(*s));
+	if (!s) {
+		fprintf(stderr, "iobench: out of memory\n");
+		return IOB_EXIT_FAIL;
+	}
+	for (int i = optind; i < argc; i++, n++) {
+		const json_t *c0, *ci;
+		const char *sha0, *shai;
+
+		shard_paths(&s[n], argv[i]);
+		s[n].root = iob_results_load(s[n].path, err, sizeof(err));
+		if (!s[n].root) {
+			fprintf(stderr, "iobench: %s\n", err);
+			goto out;
+		}
+		c0 = json_object_get(s[0].root, "context");
+		ci = json_object_get(s[n].root, "context");
+		if (!same_json(json_object_get(c0, "iobench_matrix"),
+			       json_object_get(ci, "iobench_matrix"))) {
+			fprintf(stderr,
+				"iobench: %s: iobench_matrix differs from %s's; shards of one run "
+				"share the matrix\n",
+				s[n].path, s[0].path);
+			goto out;
+		}
+		sha0 = json_string_value(json_object_get(c0, "iobench_git_sha"));
+		shai = json_string_value(json_object_get(ci, "iobench_git_sha"));
+		if ((sha0 || shai) && (!sha0 || !shai || strcmp(sha0, shai))) {
+			fprintf(stderr, "iobench: %s%s: git sha %s differs from %s's %s%s\n",
+				force ? "warning: " : "", s[n].path, shai ? shai : "(none)",
+				s[0].path, sha0 ? sha0 : "(none)",
+				force ? "" : " (--force merges anyway)");
+			if (!force)
+				goto out;
+		}
+	}
+	if ((rc = check_cells(s, n)))
+		goto out;
+	rc = IOB_EXIT_FAIL;
+	root = merged_root(s, n);
+	if (!root) {
+		fprintf(stderr, "iobench: out of memory\n");
+		goto out;
+	}
+	if ((e = mkdirs(out))) {
+		fprintf(stderr, "iobench: cannot create output folder '%s': %s\n", out,
+			strerror(-e));
+		rc = IOB_EXIT_USAGE;
+		goto out;
+	}
+	snprintf(latency, sizeof(latency), "%s/latency", out);
+	for (int i = 0; i < n; i++)
+		if ((rc = copy_latency(&s[i], latency)))
+			goto out;
+	if ((e = iob_results_save(path, root))) {
+		fprintf(stderr, "iobench: cannot write %s: %s\n", path, strerror(-e));
+		rc = IOB_EXIT_FAIL;
+		goto out;
+	}
+	fprintf(stderr, "iobench: merged %d shard%s (%zu rows) into %s\n", n, n == 1 ? "" : "s",
+		json_array_size(json_object_get(root, "benchmarks")), path);
+	printf("%s\n", path);
+	rc = IOB_EXIT_OK;
+out:
+	for (int i = 0; i < n + 1 && i < argc - optind; i++)
+		json_decref(s[i].root);
+	free(s);
+	json_decref(root);
+	return rc;
 }

@@ -1,8 +1,507 @@
-/* placeholder: being written */
+/*
+ * iobench show RUN: one table per family/scenario of a run's results.
+ *
+ * Per benchmark (impl, params, threads, placement): the median over its iteration rows of
+ * items_per_second (or real_time when the rows count no items), the spread min-max, the median
+ * p99_ns when the rows carry it, and the speedup over the family's reference implementation
+ * measured in the same run with the same params, threads and placement:
+ *   items/s:   median / reference median        real_time: reference median / median
+ * so > 1 always means faster than the reference. The reference comes from the context's
+ * iobench_references, else the built-in table below. Error rows (cells that crashed, timed out or
+ * matched nothing) are listed in the header with their messages.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
 #include "cli.h"
+#include "results.h"
+
+static const char show_usage[] =
+	"usage: iobench show [--json] RUN\n"
+	"Tables of a run (RUN = a run folder or its results.json): per family/scenario, each\n"
+	"implementation's median throughput (items/s, or real time when no items are counted) "
+	"with\n"
+	"its min-max spread, the median p99 latency when measured, and the speedup over the\n"
+	"family's reference implementation in the same run (same params, threads and placement;\n"
+	"> 1 = faster, '-' when the reference did not run). The header names the run, build, "
+	"host,\n"
+	"whether the machine was quiet, and the cells that failed.\n"
+	"\n"
+	"  --json   the same as one JSON object on stdout\n";
+
+/* When a run does not record iobench_references. */
+static const char *const builtin_refs[][2] = {
+	{ "queue/pairs", "rte_mpmc" },
+	{ "queue/spsc", "rte_spsc" },
+	{ "queue/mpsc", "urcu_wfcq_nosleep" },
+	{ "queue/handoff", "rte_spsc" },
+};
+
+struct entry {
+	const char *name; /* borrowed from the document */
+	struct iob_name nm;
+	char group[130];    /* family/scenario */
+	char params[128];   /* nm.params without placement:P */
+	char placement[64]; /* "compact" when the row does not say */
+	bool items;	    /* metric items_per_second, else real_time in ns */
+	double med, lo, hi; /* of the metric, ns for real_time */
+	size_t n;	    /* samples */
+	double p99;	    /* median p99_ns, NAN when none */
+	double ratio;	    /* speedup over the reference, NAN when none */
+	const char *ref;    /* the group's reference impl, or NULL */
+};
+
+/* RUN as given: a folder means its results.json. */
+static const char *results_path(const char *arg, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(buf, len, "%s/results.json", arg);
+		return buf;
+	}
+	return arg;
+}
+
+static double unit_ns(const char *unit)
+{
+	if (!unit || strcmp(unit, "ns") == 0)
+		return 1;
+	if (strcmp(unit, "us") == 0)
+		return 1e3;
+	if (strcmp(unit, "ms") == 0)
+		return 1e6;
+	if (strcmp(unit, "s") == 0)
+		return 1e9;
+	return 1;
+}
+
+static const json_t *first_row(const json_t *root, const char *name)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(json_object_get(root, "benchmarks"), i, row)
+	{
+		const char *type = json_string_value(json_object_get(row, "run_type"));
+
+		if ((!type || strcmp(type, "iteration") == 0) &&
+		    !json_is_true(json_object_get(row, "error_occurred")) &&
+		    strcmp(json_string_value(json_object_get(row, "name")), name) == 0)
+			return row;
+	}
+	return NULL;
+}
+
+static const struct iob_samples *find_samples(const struct iob_samples *s, long n, const char *name)
+{
+	for (long i = 0; i < n; i++)
+		if (strcmp(s[i].name, name) == 0)
+			return &s[i];
+	return NULL;
+}
+
+/* Split "placement:P" out of @p params; the row's iobench_placement wins when present. */
+static void split_placement(struct entry *e, const json_t *row)
+{
+	const char *p = json_string_value(json_object_get(row, "iobench_placement"));
+	char buf[128], *save = NULL, *tok;
+
+	snprintf(e->placement, sizeof(e->placement), "%s", p ? p : "compact");
+	snprintf(buf, sizeof(buf), "%s", e->nm.params);
+	e->params[0] = '\0';
+	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		size_t used = strlen(e->params);
+
+		if (strncmp(tok, "placement:", 10) == 0) {
+			if (!p)
+				snprintf(e->placement, sizeof(e->placement), "%s", tok + 10);
+			continue;
+		}
+		snprintf(e->params + used, sizeof(e->params) - used, "%s%s", used ? "/" : "", tok);
+	}
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct entry *a = x, *b = y;
+	int c = strcmp(a->group, b->group);
+
+	if (c)
+		return c;
+	if ((c = strcmp(a->params, b->params)))
+		return c;
+	if ((c = strcmp(a->placement, b->placement)))
+		return c;
+	if (a->nm.threads != b->nm.threads)
+		return a->nm.threads < b->nm.threads ? -1 : 1;
+	/* The reference first, then the others by name. */
+	if (a->ref && (strcmp(a->nm.impl, a->ref) == 0) != (strcmp(b->nm.impl, a->ref) == 0))
+		return strcmp(a->nm.impl, a->ref) == 0 ? -1 : 1;
+	return strcmp(a->nm.impl, b->nm.impl);
+}
+
+static const char *reference_of(const json_t *ctx, const char *group)
+{
+	const json_t *refs = json_object_get(ctx, "iobench_references");
+
+	if (json_is_object(refs))
+		return json_string_value(json_object_get(refs, group));
+	for (size_t i = 0; i < sizeof(builtin_refs) / sizeof(builtin_refs[0]); i++)
+		if (strcmp(builtin_refs[i][0], group) == 0)
+			return builtin_refs[i][1];
+	return NULL;
+}
+
+static void fmt_metric(char *buf, size_t len, bool items, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (items && v >= 1e6)
+		snprintf(buf, len, "%.3g M/s", v / 1e6);
+	else if (items && v >= 1e3)
+		snprintf(buf, len, "%.3g k/s", v / 1e3);
+	else if (items)
+		snprintf(buf, len, "%.3g /s", v);
+	else if (v >= 1e9)
+		snprintf(buf, len, "%.3g s", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.3g ms", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.3g us", v / 1e3);
+	else
+		snprintf(buf, len, "%.3g ns", v);
+}
+
+/* Collect one entry per benchmark name; @return how many, or -ENOMEM. */
+static long collect(const json_t *root, struct entry **out)
+{
+	const json_t *ctx = json_object_get(root, "context");
+	struct iob_samples *items = NULL, *rt = NULL, *p99 = NULL;
+	long ni, nr, np, n = 0;
+	struct entry *e = NULL;
+
+	ni = iob_results_samples(root, "items_per_second", &items);
+	nr = iob_results_samples(root, "real_time", &rt);
+	np = iob_results_samples(root, "p99_ns", &p99);
+	if (ni < 0 || nr < 0 || np < 0)
+		goto nomem;
+	e = calloc((size_t)nr + 1, sizeof(*e));
+	if (!e)
+		goto nomem;
+	for (long i = 0; i < nr; i++) {
+		struct entry *x = &e[n];
+		const json_t *row = first_row(root, rt[i].name);
+		const struct iob_samples *s = find_samples(items, ni, rt[i].name);
+		const struct iob_samples *q = find_samples(p99, np, rt[i].name);
+		double scale = 1;
+
+		x->name = rt[i].name;
+		if (iob_name_parse(x->name, &x->nm)) {
+			/* Not family/scenario/impl: show it under its own name. */
+			snprintf(x->nm.family, sizeof(x->nm.family), "%s", x->name);
+			snprintf(x->nm.scenario, sizeof(x->nm.scenario), "-");
+			snprintf(x->nm.impl, sizeof(x->nm.impl), "-");
+		}
+		snprintf(x->group, sizeof(x->group), "%s/%s", x->nm.family, x->nm.scenario);
+		split_placement(x, row);
+		x->items = s != NULL;
+		if (!s) {
+			s = &rt[i];
+			scale = unit_ns(json_string_value(json_object_get(row, "time_unit")));
+		}
+		x->n = s->n;
+		x->med =
+			iob_median(s->v, s->n) * scale; /* sorts: v[0] and v[n - 1] are the range */
+		x->lo = s->v[0] * scale;
+		x->hi = s->v[s->n - 1] * scale;
+		x->p99 = q ? iob_median(q->v, q->n) : NAN;
+		x->ratio = NAN;
+		x->ref = reference_of(ctx, x->group);
+		n++;
+	}
+	for (long i = 0; i < n; i++) {
+		for (long j = 0; j < n && e[i].ref; j++) {
+			const struct entry *r = &e[j];
+
+			if (strcmp(r->nm.impl, e[i].ref) || strcmp(r->group, e[i].group) ||
+			    strcmp(r->params, e[i].params) ||
+			    strcmp(r->placement, e[i].placement) ||
+			    r->nm.threads != e[i].nm.threads || r->items != e[i].items)
+				continue;
+			e[i].ratio = e[i].items ? e[i].med / r->med : r->med / e[i].med;
+			break;
+		}
+	}
+	qsort(e, (size_t)n, sizeof(*e), cmp_entry);
+	iob_samples_free(items, ni);
+	iob_samples_free(rt, nr);
+	iob_samples_free(p99, np);
+	*out = e;
+	return n;
+nomem:
+	iob_samples_free(items, ni > 0 ? ni : 0);
+	iob_samples_free(rt, nr > 0 ? nr : 0);
+	iob_samples_free(p99, np > 0 ? np : 0);
+	free(e);
+	return -ENOMEM;
+}
+
+static const char *ctx_str(const json_t *ctx, const char *key)
+{
+	const char *s = json_string_value(json_object_get(ctx, key));
+
+	return s ? s : "?";
+}
+
+/* The run's id: iobench_run_id, else the folder's name. */
+static void run_id(const json_t *ctx, const char *path, char *buf, size_t len)
+{
+	const char *id = json_string_value(json_object_get(ctx, "iobench_run_id"));
+	const char *slash = strrchr(path, '/');
+
+	if (id) {
+		snprintf(buf, len, "%s", id);
+	} else if (slash && strcmp(slash + 1, "results.json") == 0) {
+		const char *start = slash;
+
+		while (start > path && start[-1] != '/')
+			start--;
+		snprintf(buf, len, "%.*s", (int)(slash - start), start);
+		if (!*buf)
+			snprintf(buf, len, ".");
+	} else {
+		snprintf(buf, len, "%s", path);
+	}
+}
+
+static void print_text(const json_t *root, const char *path, const struct entry *e, long n)
+{
+	const json_t *ctx = json_object_get(root, "context");
+	const json_t *quiet = json_object_get(ctx, "iobench_quiet");
+	const json_t *sim = json_object_get(ctx, "iobench_simulated");
+	const json_t *cells = json_object_get(ctx, "iobench_cells");
+	const char *incomplete = json_string_value(json_object_get(ctx, "iobench_incomplete"));
+	size_t i, nerr = 0;
+	json_t *row;
+	char id[256];
+	int wl = 14;
+
+	run_id(ctx, path, id, sizeof(id));
+	printf("run        %s (%s)\n", id, path);
+	printf("sha        %s\n", ctx_str(ctx, "iobench_git_sha"));
+	printf("host       %s, %s\n", ctx_str(ctx, "host_name"), ctx_str(ctx, "iobench_cpu_model"));
+	printf("quiet      %s (%s)\n",
+	       json_is_true(quiet)    ? "yes"
+	       : json_is_false(quiet) ? "no"
+				      : "unknown",
+	       ctx_str(ctx, "iobench_quiet_reason"));
+	printf("simulated  %s\n",
+	       json_is_true(sim) ? "yes (topology plan only, nothing pinned)" : "no");
+	if (json_is_array(cells)) {
+		size_t done = 0, err = 0, pending = 0;
+		json_t *c;
+
+		json_array_foreach(cells, i, c)
+		{
+			const char *st = json_string_value(json_object_get(c, "status"));
+
+			if (st && strcmp(st, "done") == 0)
+				done++;
+			else if (st && strcmp(st, "error") == 0)
+				err++;
+			else
+				pending++;
+		}
+		printf("cells      %zu: %zu done, %zu error, %zu pending\n", json_array_size(cells),
+		       done, err, pending);
+	}
+	json_array_foreach(json_object_get(root, "benchmarks"), i, row) nerr +=
+		json_is_true(json_object_get(row, "error_occurred"));
+	if (incomplete && *incomplete)
+		printf("incomplete %s\n", incomplete);
+	if (nerr) {
+		printf("incomplete cells: %zu\n", nerr);
+		json_array_foreach(json_object_get(root, "benchmarks"), i, row)
+		{
+			const char *msg;
+
+			if (!json_is_true(json_object_get(row, "error_occurred")))
+				continue;
+			msg = json_string_value(json_object_get(row, "error_message"));
+			printf("  %s: %s\n", json_string_value(json_object_get(row, "name")),
+			       msg ? msg : "error");
+		}
+	}
+	for (long k = 0; k < n; k++) {
+		int w = (int)strlen(e[k].nm.impl) +
+			(*e[k].params ? 1 + (int)strlen(e[k].params) : 0);
+
+		if (w > wl)
+			wl = w;
+	}
+	for (long k = 0; k < n; k++) {
+		char med[32], lo[32], hi[32], spread[72], p99[32], ratio[32], label[200];
+
+		if (k == 0 || strcmp(e[k].group, e[k - 1].group)) {
+			printf("\n%s (reference: %s)\n", e[k].group, e[k].ref ? e[k].ref : "none");
+			printf("  %-*s %7s %-12s %12s %25s %10s %8s %3s\n", wl, "impl/params",
+			       "threads", "placement", "median", "spread (min-max)", "p99",
+			       "vs ref", "n");
+		}
+		snprintf(label, sizeof(label), "%s%s%s", e[k].nm.impl, *e[k].params ? "/" : "",
+			 e[k].params);
+		fmt_metric(med, sizeof(med), e[k].items, e[k].med);
+		fmt_metric(lo, sizeof(lo), e[k].items, e[k].lo);
+		fmt_metric(hi, sizeof(hi), e[k].items, e[k].hi);
+		snprintf(spread, sizeof(spread), "%s - %s", lo, hi);
+		fmt_metric(p99, sizeof(p99), false, e[k].p99);
+		if (isnan(e[k].ratio))
+			snprintf(ratio, sizeof(ratio), "-");
+		else
+			snprintf(ratio, sizeof(ratio), "%.2fx", e[k].ratio);
+		printf("  %-*s %7d %-12s %12s %25s %10s %8s %3zu\n", wl, label, e[k].nm.threads,
+		       e[k].placement, med, spread, p99, ratio, e[k].n);
+	}
+	if (n == 0)
+		printf("\n(no benchmark rows without errors)\n");
+}
+
+static json_t *num_or_null(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
+}
+
+static int print_json(const json_t *root, const char *path, const struct entry *e, long n)
+{
+	static const char *const keys[][2] = {
+		{ "git_sha", "iobench_git_sha" },
+		{ "host", "host_name" },
+		{ "cpu", "iobench_cpu_model" },
+		{ "quiet", "iobench_quiet" },
+		{ "quiet_reason", "iobench_quiet_reason" },
+		{ "simulated", "iobench_simulated" },
+	};
+	const json_t *ctx = json_object_get(root, "context");
+	json_t *out = json_object(), *rows = json_array(), *errs = json_array(), *row;
+	char id[256];
+	size_t i;
+	int rc = 0;
+
+	if (!out || !rows || !errs)
+		goto nomem;
+	run_id(ctx, path, id, sizeof(id));
+	json_array_foreach(json_object_get(root, "benchmarks"), i, row)
+	{
+		if (json_is_true(json_object_get(row, "error_occurred")))
+			json_array_append_new(
+				errs,
+				json_pack("{s:O?, s:O?}", "name", json_object_get(row, "name"),
+					  "error_message", json_object_get(row, "error_message")));
+	}
+	for (long k = 0; k < n; k++) {
+		json_t *r = json_pack(
+			"{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:o, "
+			"s:I, s:o, s:s?, s:o}",
+			"name", e[k].name, "group", e[k].group, "impl", e[k].nm.impl, "params",
+			e[k].params, "threads", e[k].nm.threads, "placement", e[k].placement,
+			"metric", e[k].items ? "items_per_second" : "real_time", "unit",
+			e[k].items ? "items/s" : "ns", "median", num_or_null(e[k].med), "min",
+			num_or_null(e[k].lo), "max", num_or_null(e[k].hi), "samples",
+			(json_int_t)e[k].n, "p99_ns", num_or_null(e[k].p99), "reference", e[k].ref,
+			"speedup_vs_reference", num_or_null(e[k].ratio));
+
+		if (!r || json_array_append_new(rows, r))
+			goto nomem;
+	}
+	if (json_object_set_new(out, "run", json_string(id)) ||
+	    json_object_set_new(out, "path", json_string(path)))
+		goto nomem;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(ctx, keys[i][1]);
+
+		if (json_object_set_new(out, keys[i][0], v ? json_incref(v) : json_null()))
+			goto nomem;
+	}
+	if (json_object_set(out, "errors", errs) || json_object_set(out, "benchmarks", rows))
+		goto nomem;
+	if (json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) || putchar('\n') == EOF)
+		rc = -EIO;
+	json_decref(out);
+	json_decref(rows);
+	json_decref(errs);
+	return rc;
+nomem:
+	json_decref(out);
+	json_decref(rows);
+	json_decref(errs);
+	return -ENOMEM;
+}
+
 int iob_cmd_show(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return IOB_EXIT_USAGE;
+	enum { O_JSON = 1, O_HELP };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	char buf[4096], err[4096];
+	const char *path;
+	bool as_json = false;
+	struct entry *e = NULL;
+	json_t *root;
+	long n;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case O_JSON:
+			as_json = true;
+			break;
+		case O_HELP:
+			fputs(show_usage, stdout);
+			return IOB_EXIT_OK;
+		default:
+			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
+				show_usage);
+			return IOB_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "iobench show: expected one RUN, got %d\n%s", argc - optind,
+			show_usage);
+		return IOB_EXIT_USAGE;
+	}
+	path = results_path(argv[optind], buf, sizeof(buf));
+	root = iob_results_load(path, err, sizeof(err));
+	if (!root) {
+		fprintf(stderr, "iobench: %s\n", err);
+		return IOB_EXIT_USAGE;
+	}
+	n = collect(root, &e);
+	if (n < 0) {
+		fprintf(stderr, "iobench: out of memory\n");
+		json_decref(root);
+		return IOB_EXIT_FAIL;
+	}
+	if (as_json) {
+		rc = print_json(root, path, e, n) ? IOB_EXIT_FAIL : IOB_EXIT_OK;
+	} else {
+		print_text(root, path, e, n);
+		rc = fflush(stdout) ? IOB_EXIT_FAIL : IOB_EXIT_OK;
+	}
+	free(e);
+	json_decref(root);
+	return rc;
 }

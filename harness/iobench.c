@@ -48,9 +48,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "run", iob_cmd_run },
-	{ "list", iob_cmd_list },
-	{ "topo", iob_cmd_topo },
+	{ "run", iob_cmd_run },	    { "list", iob_cmd_list },	    { "show", iob_cmd_show },
+	{ "plot", iob_cmd_plot },   { "compare", iob_cmd_compare }, { "gate", iob_cmd_gate },
+	{ "merge", iob_cmd_merge }, { "topo", iob_cmd_topo },
 };
 
 static const struct command *find_command(const char *name)
