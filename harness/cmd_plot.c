@@ -1,14 +1,1187 @@
-/* placeholder: being written */
+/*
+ * iobench plot: render a run's figures with gnuplot into RUN/plots/ (PNG and SVG).
+ *
+ * The C side reads RUN/results.json (harness/results.h: samples per benchmark, medians) and
+ * reduces it to one data file per figure in RUN/plots/data/<figure>.dat (whitespace separated,
+ * '#' header, one block per implementation, blocks separated by two blank lines so gnuplot's
+ * `index i` picks one) plus a driver script RUN/plots/data/<figure>.gp that sets the figure's
+ * variables and loads a template from plots/ (colours and styles in plots/common.gp). gnuplot runs
+ * once per figure as a child (fork/exec, no shell) and writes the figure with the pngcairo and svg
+ * terminals under temporary names; they are renamed into place only when gnuplot succeeded, so a
+ * failed figure never replaces a good one. gnuplot's stderr goes to data/<figure>.log (kept and
+ * shown when it fails).
+ *
+ * Figures (names: '/' -> '_', ':' -> '-'):
+ *   throughput_<family>_<scenario>[_<params>]  median over repetitions against threads, min..max
+ *       error bars, one line per implementation; items_per_second (M items/s) when the rows have
+ *       it, else real_time (ns per iteration)
+ *   ratio_<family>_<scenario>[_<params>]  median / reference median at each thread count (for a
+ *       time metric, reference / median, so > 1 always means faster than the reference); the
+ *       reference comes from context "iobench_references", else the built-in table
+ *   latency_<family>_<scenario>[_<params>]_threads-<N>  percentile spectrum from the run's
+ *       latency/<name>.csv files, or, when the group has none, the p50/p99/p99.9/max counters
+ * calib rows (machine calibration) are not plotted.
+ *
+ * Templates: $IOBENCH_PLOTS, IOB_PLOTS_DIR (when the build defines it), <exe dir>/../share/
+ * iobench/plots (installed), <exe dir>/../../plots (build tree beside the sources).
+ * gnuplot: $IOBENCH_GNUPLOT (a path), else "gnuplot" on PATH.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "cli.h"
-int iob_cmd_plot(int argc, char **argv)
+#include "results.h"
+
+static const char plot_usage[] =
+	"usage: iobench plot [--help] RUN\n"
+	"\n"
+	"Render the figures of RUN (a run folder, or its results.json) into RUN/plots/ as PNG and\n"
+	"SVG, with gnuplot:\n"
+	"  throughput_<family>_<scenario>[_<params>]   median throughput against threads, "
+	"min..max\n"
+	"                                              bars, one fixed colour per implementation\n"
+	"  ratio_<family>_<scenario>[_<params>]        throughput relative to the family's "
+	"reference\n"
+	"  latency_<family>_<scenario>[_<params>]_threads-<N>\n"
+	"                                              latency percentiles (RUN/latency/*.csv, "
+	"else\n"
+	"                                              the p50/p99/p99.9/max counters)\n"
+	"Data and gnuplot scripts go to RUN/plots/data/.\n"
+	"\n"
+	"environment:\n"
+	"  IOBENCH_GNUPLOT   gnuplot to run (default: gnuplot on PATH)\n"
+	"  IOBENCH_PLOTS     folder of the gnuplot templates (default: installed or source tree)\n"
+	"\n"
+	"exit status: 0 rendered; 1 gnuplot missing or a figure failed (results are unaffected);\n"
+	"2 bad usage or RUN is not a run folder / results file.\n";
+
+/* Built-in references, used when the run's context has no "iobench_references". */
+static const char *const default_refs[][2] = {
+	{ "queue/pairs", "rte_mpmc" },
+	{ "queue/spsc", "rte_spsc" },
+	{ "queue/mpsc", "urcu_wfcq_nosleep" },
+	{ "queue/handoff", "rte_spsc" },
+};
+
+struct point {
+	char group[224]; /* "queue/pairs" or "queue/pairs/pause:50-150" */
+	char famscen[128];
+	char impl[64];
+	int threads;
+	const char *name; /* borrowed from the document */
+	double med, lo, hi;
+	size_t reps;
+	bool ips; /* items_per_second (else real_time in ns) */
+};
+
+struct points {
+	struct point *p;
+	size_t n;
+};
+
+struct plot_ctx {
+	char run[PATH_MAX];   /* the run folder */
+	char plots[PATH_MAX]; /* run/plots */
+	char data[PATH_MAX];  /* run/plots/data */
+	char tpl[PATH_MAX];   /* templates */
+	char gnuplot[PATH_MAX];
+	char footer[768];
+	json_t *root;
+	int figures, failed;
+};
+
+/* --- locating things ------------------------------------------------------------------------ */
+
+/*
+ * snprintf into a buffer, reporting truncation (and keeping gcc's -Wformat-truncation quiet about
+ * paths that are checked here). @return 0 or -ENAMETOOLONG.
+ */
+__attribute__((format(printf, 3, 4))) static int fmt(char *dst, size_t len, const char *f, ...)
 {
-	(void)argc;
-	(void)argv;
-	return IOB_EXIT_USAGE;
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(dst, len, f, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* @p arg is a run folder or a results file: fill the folder and the results path. */
+static int resolve_run(const char *arg, char *dir, char *json)
+{
+	struct stat st;
+
+	if (!arg || !*arg || stat(arg, &st) != 0) {
+		fprintf(stderr, "iobench plot: '%s': %s\n", arg ? arg : "",
+			arg && *arg ? strerror(errno) : "empty run path");
+		return -EINVAL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(dir, PATH_MAX, "%s", arg);
+		if (snprintf(json, PATH_MAX, "%s/results.json", arg) >= PATH_MAX)
+			return -ENAMETOOLONG;
+		if (access(json, R_OK) != 0) {
+			fprintf(stderr,
+				"iobench plot: '%s' is not a run folder (no results.json)\n", arg);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(json, PATH_MAX, "%s", arg);
+	snprintf(dir, PATH_MAX, "%s", arg);
+	{
+		char *slash = strrchr(dir, '/');
+
+		if (slash == dir)
+			dir[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		else
+			snprintf(dir, PATH_MAX, ".");
+	}
+	return 0;
+}
+
+static bool executable_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+static int find_gnuplot(char *out, size_t len)
+{
+	const char *env = getenv("IOBENCH_GNUPLOT");
+	const char *path = getenv("PATH");
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return executable_file(out) ? 0 : -ENOENT;
+	}
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		if (n && (size_t)snprintf(out, len, "%.*s/gnuplot", (int)n, path) < len &&
+		    executable_file(out))
+			return 0;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return -ENOENT;
+}
+
+static bool has_templates(const char *dir)
+{
+	char p[PATH_MAX];
+
+	return (size_t)snprintf(p, sizeof(p), "%s/throughput.gp", dir) < sizeof(p) &&
+	       access(p, R_OK) == 0;
+}
+
+static int find_templates(char *out, size_t len)
+{
+	const char *env = getenv("IOBENCH_PLOTS");
+	char exe[PATH_MAX], tried[4 * PATH_MAX] = "";
+	const char *cand[3];
+	size_t nc = 0;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		if (has_templates(out))
+			return 0;
+		fprintf(stderr, "iobench plot: IOBENCH_PLOTS='%s' holds no throughput.gp\n", env);
+		return -ENOENT;
+	}
+#ifdef IOB_PLOTS_DIR
+	cand[nc++] = IOB_PLOTS_DIR;
+#endif
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		cand[nc++] = "../share/iobench/plots";
+		cand[nc++] = "../../plots";
+	}
+	for (size_t i = 0; i < nc; i++) {
+		if (cand[i][0] == '/')
+			snprintf(out, len, "%s", cand[i]);
+		else
+			(void)fmt(out, len, "%s/%s", exe, cand[i]);
+		if (has_templates(out))
+			return 0;
+		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
+			 *tried ? ", " : "", out);
+	}
+	fprintf(stderr,
+		"iobench plot: gnuplot templates not found (tried %s); set IOBENCH_PLOTS to the "
+		"plots/ folder of the sources\n",
+		*tried ? tried : "nothing");
+	return -ENOENT;
+}
+
+/* --- output files ---------------------------------------------------------------------------- */
+
+/* A file written under a temporary name and renamed into place on commit. */
+struct afile {
+	FILE *f;
+	char tmp[PATH_MAX];
+	char path[PATH_MAX];
+};
+
+static int afile_open(struct afile *a, const char *dir, const char *name)
+{
+	int fd;
+
+	if ((size_t)snprintf(a->path, sizeof(a->path), "%s/%s", dir, name) >= sizeof(a->path) ||
+	    (size_t)snprintf(a->tmp, sizeof(a->tmp), "%s/.%s.XXXXXX", dir, name) >= sizeof(a->tmp))
+		return -ENAMETOOLONG;
+	fd = mkstemp(a->tmp);
+	if (fd < 0)
+		return -errno;
+	(void)fchmod(fd, 0644);
+	a->f = fdopen(fd, "w");
+	if (!a->f) {
+		int err = -errno;
+
+		close(fd);
+		unlink(a->tmp);
+		return err;
+	}
+	return 0;
+}
+
+static int afile_commit(struct afile *a)
+{
+	int err = 0;
+
+	if (ferror(a->f) || fflush(a->f) || fsync(fileno(a->f)))
+		err = errno ? -errno : -EIO;
+	if (fclose(a->f) && !err)
+		err = -errno;
+	a->f = NULL;
+	if (!err && rename(a->tmp, a->path))
+		err = -errno;
+	if (err) {
+		unlink(a->tmp);
+		fprintf(stderr, "iobench plot: cannot write %s: %s\n", a->path, strerror(-err));
+	}
+	return err;
+}
+
+/* gnuplot single-quoted string: '' is a quote; newlines would end the statement. */
+static void gp_str(FILE *f, const char *key, const char *v)
+{
+	fprintf(f, "%s = '", key);
+	for (; *v; v++) {
+		if (*v == '\'')
+			fputs("''", f);
+		else if (*v == '\n' || *v == '\r')
+			fputc(' ', f);
+		else
+			fputc(*v, f);
+	}
+	fputs("'\n", f);
+}
+
+/* Figure and file names: '/' -> '_', ':' -> '-', anything unusual -> '-'. */
+static void mangle(char *dst, size_t len, const char *src)
+{
+	size_t i = 0;
+
+	for (; *src && i + 1 < len; src++) {
+		char ch = *src;
+
+		if (ch == '/')
+			ch = '_';
+		else if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			   (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.'))
+			ch = '-';
+		dst[i++] = ch;
+	}
+	dst[i] = '\0';
+}
+
+/* --- rendering -------------------------------------------------------------------------------- */
+
+static void show_log(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	fprintf(stderr, "%s%s", buf, n && buf[n - 1] != '\n' ? "\n" : "");
+}
+
+static bool nonempty(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
+/* Remove what a failed gnuplot may have left under the temporary output names. */
+static void drop_tmp_outputs(const struct plot_ctx *c, const char *fig)
+{
+	char tmp[PATH_MAX];
+
+	if (!fmt(tmp, sizeof(tmp), "%s/.%s.tmp.png", c->plots, fig))
+		unlink(tmp);
+	if (!fmt(tmp, sizeof(tmp), "%s/.%s.tmp.svg", c->plots, fig))
+		unlink(tmp);
+}
+
+/*
+ * Run gnuplot on the figure's driver script; on success move the temporary PNG and SVG into
+ * place. @return 0 or -EIO (a message names the figure and shows gnuplot's stderr).
+ */
+static int render(struct plot_ctx *c, const char *fig, const char *driver)
+{
+	char log[PATH_MAX], tmp[PATH_MAX], out[PATH_MAX];
+	static const char *const ext[] = { "png", "svg" };
+	char *argv[] = { c->gnuplot, (char *)driver, NULL };
+	int fd, status = 0, devnull;
+	pid_t pid;
+
+	if (fmt(log, sizeof(log), "%s/%s.log", c->data, fig))
+		return -ENAMETOOLONG;
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || devnull < 0) {
+		fprintf(stderr, "iobench plot: cannot create %s: %s\n", log, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (devnull >= 0)
+			close(devnull);
+		return -EIO;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* stdin from /dev/null: a stray `pause` in a template must not wait for a tty. */
+		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execv(c->gnuplot, argv);
+		dprintf(2, "cannot run %s: %s\n", c->gnuplot, strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	close(devnull);
+	if (pid < 0) {
+		fprintf(stderr, "iobench plot: figure '%s': cannot start gnuplot: %s\n", fig,
+			strerror(errno));
+		return -EIO;
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "iobench plot: figure '%s': waitpid: %s\n", fig,
+				strerror(errno));
+			return -EIO;
+		}
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFSIGNALED(status))
+			fprintf(stderr,
+				"iobench plot: figure '%s': gnuplot killed by signal %d (%s); "
+				"its messages:\n",
+				fig, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			fprintf(stderr,
+				"iobench plot: figure '%s': gnuplot failed (exit status %d) on "
+				"%s; its messages:\n",
+				fig, WEXITSTATUS(status), driver);
+		show_log(log);
+		drop_tmp_outputs(c, fig);
+		return -EIO;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (fmt(tmp, sizeof(tmp), "%s/.%s.tmp.%s", c->plots, fig, ext[i]) ||
+		    fmt(out, sizeof(out), "%s/%s.%s", c->plots, fig, ext[i]) || !nonempty(tmp) ||
+		    rename(tmp, out)) {
+			fprintf(stderr,
+				"iobench plot: figure '%s': gnuplot wrote no %s (%s); its "
+				"messages:\n",
+				fig, ext[i], tmp);
+			show_log(log);
+			drop_tmp_outputs(c, fig);
+			return -EIO;
+		}
+	}
+	unlink(log);
+	printf("iobench: plotted %s/%s.{png,svg}\n", c->plots, fig);
+	return 0;
+}
+
+/*
+ * Write the driver script of figure @p fig (the variables every template needs, then @p vars,
+ * then `load` of @p tpl) and render it.
+ */
+static int figure(struct plot_ctx *c, const char *fig, const char *tpl, const char *title,
+		  const char *impls, const char *vars)
+{
+	char name[PATH_MAX], buf[PATH_MAX];
+	struct afile a;
+	int err;
+
+	snprintf(name, sizeof(name), "%s.gp", fig);
+	err = afile_open(&a, c->data, name);
+	if (err) {
+		fprintf(stderr, "iobench plot: cannot create %s/%s: %s\n", c->data, name,
+			strerror(-err));
+		return err;
+	}
+	fprintf(a.f, "# iobench plot driver for figure %s (generated; re-run with: gnuplot %s)\n",
+		fig, a.path);
+	gp_str(a.f, "plotsdir", c->tpl);
+	(void)fmt(buf, sizeof(buf), "%s/%s.dat", c->data, fig); /* as long as a.path */
+	gp_str(a.f, "datafile", buf);
+	(void)fmt(buf, sizeof(buf), "%s/.%s.tmp", c->plots, fig);
+	gp_str(a.f, "outbase", buf);
+	gp_str(a.f, "fig_title", title);
+	gp_str(a.f, "fig_footer", c->footer);
+	gp_str(a.f, "impls", impls);
+	fputs(vars, a.f);
+	fprintf(a.f, "load plotsdir . '/%s'\n", tpl);
+	err = afile_commit(&a);
+	if (err)
+		return err;
+	c->figures++;
+	err = render(c, fig, a.path);
+	if (err)
+		c->failed++;
+	return err;
+}
+
+/* --- data -------------------------------------------------------------------------------------- */
+
+static double unit_ns(const char *unit)
+{
+	if (!unit || strcmp(unit, "ns") == 0)
+		return 1;
+	if (strcmp(unit, "us") == 0)
+		return 1e3;
+	if (strcmp(unit, "ms") == 0)
+		return 1e6;
+	if (strcmp(unit, "s") == 0)
+		return 1e9;
+	return 1;
+}
+
+static const char *row_time_unit(const json_t *root, const char *name)
+{
+	const json_t *rows = json_object_get(root, "benchmarks");
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(rows, i, row)
+	{
+		const char *n = json_string_value(json_object_get(row, "name"));
+
+		if (n && strcmp(n, name) == 0)
+			return json_string_value(json_object_get(row, "time_unit"));
+	}
+	return NULL;
+}
+
+static int impl_rank(const char *impl)
+{
+	return strncmp(impl, "iort_", 5) == 0 ? 0 : 1;
+}
+
+/* Order: group, our implementations first, implementation name, threads. */
+static int cmp_point(const void *a, const void *b)
+{
+	const struct point *x = a, *y = b;
+	int r = strcmp(x->group, y->group);
+
+	if (r)
+		return r;
+	if (impl_rank(x->impl) != impl_rank(y->impl))
+		return impl_rank(x->impl) - impl_rank(y->impl);
+	r = strcmp(x->impl, y->impl);
+	if (r)
+		return r;
+	return (x->threads > y->threads) - (x->threads < y->threads);
+}
+
+/* Order for latency: group, threads, then as cmp_point. */
+static int cmp_point_lat(const void *a, const void *b)
+{
+	const struct point *x = a, *y = b;
+	int r = strcmp(x->group, y->group);
+
+	if (r)
+		return r;
+	if (x->threads != y->threads)
+		return (x->threads > y->threads) - (x->threads < y->threads);
+	return cmp_point(a, b);
+}
+
+/* Append one point per benchmark with samples of @p field (scaled), skipping calib/ rows. */
+static int collect(const json_t *root, const char *field, bool ips, struct points *pts)
+{
+	struct iob_samples *s;
+	long n = iob_results_samples(root, field, &s);
+
+	if (n < 0)
+		return (int)n;
+	for (long i = 0; i < n; i++) {
+		struct iob_name nm;
+		struct point *p, *np;
+		double scale;
+
+		if (iob_name_parse(s[i].name, &nm) || strcmp(nm.family, "calib") == 0)
+			continue;
+		np = realloc(pts->p, (pts->n + 1) * sizeof(*np));
+		if (!np) {
+			iob_samples_free(s, n);
+			return -ENOMEM;
+		}
+		pts->p = np;
+		p = &pts->p[pts->n++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->famscen, sizeof(p->famscen), "%s/%s", nm.family, nm.scenario);
+		(void)fmt(p->group, sizeof(p->group), "%s%s%s", p->famscen, *nm.params ? "/" : "",
+			  nm.params);
+		snprintf(p->impl, sizeof(p->impl), "%s", nm.impl);
+		p->threads = nm.threads;
+		p->name = s[i].name;
+		p->ips = ips;
+		p->reps = s[i].n;
+		scale = ips ? 1e-6 : unit_ns(row_time_unit(root, s[i].name));
+		p->med = iob_median(s[i].v, s[i].n) * scale; /* sorts v */
+		p->lo = s[i].v[0] * scale;
+		p->hi = s[i].v[s[i].n - 1] * scale;
+	}
+	iob_samples_free(s, n);
+	return 0;
+}
+
+/* Whether the first @p n points (the items_per_second ones) include @p group. */
+static bool group_has_ips(const struct points *ips, size_t n, const char *group)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ips->p[i].group, group) == 0)
+			return true;
+	return false;
+}
+
+/* Throughput points: items_per_second where the group has it, else real_time. */
+static int throughput_points(const json_t *root, struct points *out, struct points *all)
+{
+	struct points rt = { 0 };
+	int err = collect(root, "items_per_second", true, out);
+
+	if (!err)
+		err = collect(root, "real_time", false, &rt);
+	if (err) {
+		free(rt.p);
+		return err;
+	}
+	size_t n_ips = out->n;
+
+	for (size_t i = 0; i < rt.n; i++) {
+		struct point *np;
+
+		if (group_has_ips(out, n_ips, rt.p[i].group))
+			continue;
+		np = realloc(out->p, (out->n + 1) * sizeof(*np));
+		if (!np) {
+			free(rt.p);
+			return -ENOMEM;
+		}
+		out->p = np;
+		out->p[out->n++] = rt.p[i];
+	}
+	qsort(out->p, out->n, sizeof(*out->p), cmp_point);
+	*all = rt; /* every benchmark (each row has real_time): the latency figures start here */
+	return 0;
+}
+
+/* "queue/pairs/pause:50-150" -> "queue/pairs  pause:50-150" for titles. */
+static void pretty_group(char *dst, size_t len, const char *group, const char *famscen)
+{
+	const char *params = group + strlen(famscen);
+
+	snprintf(dst, len, "%s", famscen);
+	for (; *params; params++) {
+		size_t l = strlen(dst);
+
+		if (l + 2 >= len)
+			break;
+		if (*params == '/') {
+			dst[l++] = ' ';
+			dst[l++] = ' ';
+		} else {
+			dst[l++] = *params;
+		}
+		dst[l] = '\0';
+	}
+}
+
+/* Thread counts of points [b, e) as "1 2 4", and an x range around them (log 2 axis). */
+static void thread_axis(const struct point *p, size_t b, size_t e, char *tics, size_t len,
+			double *xlo, double *xhi)
+{
+	int seen[64], n = 0, lo = INT_MAX, hi = 0;
+
+	tics[0] = '\0';
+	for (size_t i = b; i < e; i++) {
+		int t = p[i].threads, k;
+
+		for (k = 0; k < n; k++)
+			if (seen[k] == t)
+				break;
+		if (k < n || n == 64)
+			continue;
+		seen[n++] = t;
+		lo = t < lo ? t : lo;
+		hi = t > hi ? t : hi;
+	}
+	/* ascending */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && seen[j - 1] > seen[j]; j--) {
+			int t = seen[j];
+
+			seen[j] = seen[j - 1];
+			seen[j - 1] = t;
+		}
+	for (int i = 0; i < n; i++)
+		snprintf(tics + strlen(tics), len - strlen(tics), "%s%d", i ? " " : "", seen[i]);
+	/* one thread count: a narrower range, so the points do not sit alone in a wide field */
+	*xlo = (lo == INT_MAX ? 1 : lo) / (n > 1 ? 1.5 : 1.25);
+	*xhi = (hi ? hi : 1) * (n > 1 ? 1.5 : 1.25);
+}
+
+/* Implementation names of points [b, e) in order, space separated. */
+static void impl_list(const struct point *p, size_t b, size_t e, char *dst, size_t len)
+{
+	dst[0] = '\0';
+	for (size_t i = b; i < e; i++)
+		if (i == b || strcmp(p[i].impl, p[i - 1].impl) != 0)
+			snprintf(dst + strlen(dst), len - strlen(dst), "%s%s", *dst ? " " : "",
+				 p[i].impl);
+}
+
+static int throughput_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e)
+{
+	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], vars[1024];
+	double xlo, xhi, ymin = INFINITY, ymax = 0;
+	size_t reps = 0;
+	struct afile a;
+	int err, logy;
+
+	mangle(mg, sizeof(mg), p[b].group);
+	snprintf(fig, sizeof(fig), "throughput_%s", mg);
+	snprintf(vars, sizeof(vars), "%s.dat", fig);
+	err = afile_open(&a, c->data, vars);
+	if (err)
+		return err;
+	fprintf(a.f,
+		"# iobench plot data: %s, %s per implementation (one block each)\n"
+		"# columns: threads median min max repetitions\n",
+		p[b].group, p[b].ips ? "items_per_second / 1e6" : "real_time in ns");
+	for (size_t i = b; i < e; i++) {
+		if (i == b || strcmp(p[i].impl, p[i - 1].impl) != 0)
+			fprintf(a.f, "%s# impl %s\n", i == b ? "" : "\n\n", p[i].impl);
+		fprintf(a.f, "%d %.6g %.6g %.6g %zu\n", p[i].threads, p[i].med, p[i].lo, p[i].hi,
+			p[i].reps);
+		if (p[i].lo > 0 && p[i].lo < ymin)
+			ymin = p[i].lo;
+		if (p[i].hi > ymax)
+			ymax = p[i].hi;
+		if (p[i].reps > reps)
+			reps = p[i].reps;
+	}
+	err = afile_commit(&a);
+	if (err)
+		return err;
+	logy = ymax > 0 && isfinite(ymin) && ymax / ymin > 100; /* more than 2 decades */
+	thread_axis(p, b, e, tics, sizeof(tics), &xlo, &xhi);
+	impl_list(p, b, e, impls, sizeof(impls));
+	pretty_group(pretty, sizeof(pretty), p[b].group, p[b].famscen);
+	snprintf(title, sizeof(title), "%s: %s against threads", pretty,
+		 p[b].ips ? "throughput" : "time per iteration");
+	snprintf(vars, sizeof(vars),
+		 "xtics_list = '%s'\nx_lo = %g\nx_hi = %g\nlogy = %d\nyunit_ns = %d\n"
+		 "ylabel = '%s'\nkey_note = 'median of %zu rep%s, bars min..max'\n",
+		 tics, xlo, xhi, logy, p[b].ips ? 0 : 1,
+		 p[b].ips ? "throughput (M items/s, higher is better)"
+		 : logy	  ? "real time per iteration (lower is better)"
+			  : "real time per iteration (ns, lower is better)",
+		 reps, reps == 1 ? "" : "s");
+	return figure(c, fig, "throughput.gp", title, impls, vars);
+}
+
+static const char *reference_of(const json_t *root, const char *famscen)
+{
+	const json_t *refs =
+		json_object_get(json_object_get(root, "context"), "iobench_references");
+	const char *r;
+
+	if (json_is_object(refs)) {
+		r = json_string_value(json_object_get(refs, famscen));
+		return r; /* the run's table is authoritative: absent means no reference */
+	}
+	for (size_t i = 0; i < sizeof(default_refs) / sizeof(default_refs[0]); i++)
+		if (strcmp(default_refs[i][0], famscen) == 0)
+			return default_refs[i][1];
+	return NULL;
+}
+
+static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e)
+{
+	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], vars[1024];
+	const char *ref = reference_of(c->root, p[b].famscen);
+	double xlo, xhi, ymin = 1, ymax = 1;
+	struct point *rp;
+	size_t n = 0;
+	struct afile a;
+	int err;
+
+	if (!ref)
+		return 0;
+	/* The points other than the reference's that have a reference point at their threads. */
+	rp = calloc(e - b, sizeof(*rp));
+	if (!rp)
+		return -ENOMEM;
+	for (size_t i = b; i < e; i++) {
+		if (strcmp(p[i].impl, ref) == 0)
+			continue;
+		for (size_t j = b; j < e; j++) {
+			if (strcmp(p[j].impl, ref) || p[j].threads != p[i].threads ||
+			    !(p[j].med > 0) || !(p[i].med > 0))
+				continue;
+			rp[n] = p[i];
+			/* > 1 is always "faster than the reference" */
+			rp[n].med = p[i].ips ? p[i].med / p[j].med : p[j].med / p[i].med;
+			rp[n].lo = p[j].med; /* the reference's median, for the data file */
+			ymin = fmin(ymin, rp[n].med);
+			ymax = fmax(ymax, rp[n].med);
+			n++;
+			break;
+		}
+	}
+	if (n == 0) {
+		free(rp);
+		return 0;
+	}
+	mangle(mg, sizeof(mg), p[b].group);
+	snprintf(fig, sizeof(fig), "ratio_%s", mg);
+	snprintf(vars, sizeof(vars), "%s.dat", fig);
+	err = afile_open(&a, c->data, vars);
+	if (err) {
+		free(rp);
+		return err;
+	}
+	fprintf(a.f,
+		"# iobench plot data: %s, median relative to reference %s (>1 = faster)\n"
+		"# columns: threads ratio impl_median reference_median (%s)\n",
+		p[b].group, ref, p[b].ips ? "M items/s" : "ns");
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || strcmp(rp[i].impl, rp[i - 1].impl) != 0)
+			fprintf(a.f, "%s# impl %s\n", i == 0 ? "" : "\n\n", rp[i].impl);
+		fprintf(a.f, "%d %.6g %.6g %.6g\n", rp[i].threads, rp[i].med,
+			rp[i].ips ? rp[i].med * rp[i].lo : rp[i].lo / rp[i].med, rp[i].lo);
+	}
+	err = afile_commit(&a);
+	if (!err) {
+		thread_axis(rp, 0, n, tics, sizeof(tics), &xlo, &xhi);
+		impl_list(rp, 0, n, impls, sizeof(impls));
+		pretty_group(pretty, sizeof(pretty), p[b].group, p[b].famscen);
+		snprintf(title, sizeof(title), "%s: %s relative to %s", pretty,
+			 p[b].ips ? "throughput" : "speed", ref);
+		snprintf(vars, sizeof(vars),
+			 "xtics_list = '%s'\nx_lo = %g\nx_hi = %g\nlogy = %d\nreference = '%s'\n"
+			 "ylabel = '%s'\nkey_note = 'median / median of %s'\n",
+			 tics, xlo, xhi, ymax / ymin > 100 ? 1 : 0, ref,
+			 p[b].ips ? "throughput / reference throughput (>1 = faster)"
+				  : "reference time / time (>1 = faster)",
+			 ref);
+		err = figure(c, fig, "ratio.gp", title, impls, vars);
+	}
+	free(rp);
+	return err;
+}
+
+/* --- latency ------------------------------------------------------------------------------------ */
+
+static const struct iob_samples *find_samples(const struct iob_samples *s, long n, const char *name)
+{
+	for (long i = 0; i < n; i++)
+		if (strcmp(s[i].name, name) == 0)
+			return &s[i];
+	return NULL;
+}
+
+static bool csv_path(const struct plot_ctx *c, const char *name, char *path, size_t len)
+{
+	char mg[512];
+	size_t i;
+
+	snprintf(mg, sizeof(mg), "%s", name);
+	for (i = 0; mg[i]; i++)
+		if (mg[i] == '/')
+			mg[i] = '_';
+		else if (mg[i] == ':')
+			mg[i] = '-';
+	return (size_t)snprintf(path, len, "%s/latency/%s.csv", c->run, mg) < len && nonempty(path);
+}
+
+/*
+ * Copy a HdrHistogram percentile CSV into the data file as "x value_ns percentile" rows
+ * (x = 1/(1-percentile); the final 100 % row, at infinity, is left out). The CSV's value unit is
+ * not recorded in it: when the benchmark's p50_ns counter is known, a CSV written in us or ms
+ * is recognised by its 50th percentile and scaled to ns. @return rows written, or -errno.
+ */
+/* One data row of the CSV: @return true and the value and percentile (< 1) when it is one. */
+static bool csv_row(const char *line, double *v, double *pct)
+{
+	char *end;
+
+	*v = strtod(line, &end);
+	if (end == line || *end != ',') /* the header, or not a data row */
+		return false;
+	*pct = strtod(end + 1, &end);
+	return *end == ',' && *pct >= 0 && *pct < 1 && isfinite(*v);
+}
+
+static long copy_csv(const char *path, FILE *out, double p50_ns, double *xmax)
+{
+	char line[256];
+	double scale = 1, v, pct;
+	FILE *f = fopen(path, "r");
+	long n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (csv_row(line, &v, &pct) && pct >= 0.5) {
+			double r = v > 0 && p50_ns > 0 ? p50_ns / v : 1;
+
+			scale = r > 300 && r < 3000 ? 1e3 : r > 3e5 && r < 3e6 ? 1e6 : 1;
+			break;
+		}
+	}
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!csv_row(line, &v, &pct))
+			continue;
+		fprintf(out, "%.6g %.6g %.12f\n", 1 / (1 - pct), v * scale, pct);
+		*xmax = fmax(*xmax, 1 / (1 - pct));
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static const char *const lat_fields[] = { "p50_ns", "p99_ns", "p999_ns", "max_ns" };
+
+struct lat_samples {
+	struct iob_samples *s[4];
+	long n[4];
+};
+
+static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e,
+			  const struct lat_samples *ls)
+{
+	char fig[320], mg[256], pretty[256], title[400], impls[2048] = "", vars[512], csv[PATH_MAX];
+	bool spectrum = false, counters = false;
+	double xmax = 10;
+	struct afile a;
+	int err;
+
+	for (size_t i = b; i < e; i++) {
+		spectrum |= csv_path(c, p[i].name, csv, sizeof(csv));
+		counters |= find_samples(ls->s[0], ls->n[0], p[i].name) != NULL;
+	}
+	if (!spectrum && !counters)
+		return 0;
+	mangle(mg, sizeof(mg), p[b].group);
+	snprintf(fig, sizeof(fig), "latency_%s_threads-%d", mg, p[b].threads);
+	snprintf(vars, sizeof(vars), "%s.dat", fig);
+	err = afile_open(&a, c->data, vars);
+	if (err)
+		return err;
+	fprintf(a.f, "# iobench plot data: %s threads:%d, latency %s\n# columns: %s\n", p[b].group,
+		p[b].threads,
+		spectrum ? "percentile spectrum from latency/*.csv"
+			 : "percentiles from the p50/p99/p999/max counters",
+		spectrum ? "one_over_one_minus_percentile latency_ns percentile"
+			 : "category(1=p50 2=p99 3=p99.9 4=max) median_ns min_ns max_ns");
+	for (size_t i = b; i < e; i++) {
+		const struct iob_samples *p50 = find_samples(ls->s[0], ls->n[0], p[i].name);
+		double p50_ns = NAN;
+		long rows = 0;
+
+		if (p50) {
+			double *v = malloc(p50->n * sizeof(double));
+
+			if (v) {
+				memcpy(v, p50->v, p50->n * sizeof(double));
+				p50_ns = iob_median(v, p50->n);
+				free(v);
+			}
+		}
+		if (spectrum) {
+			if (!csv_path(c, p[i].name, csv, sizeof(csv)))
+				continue;
+			fprintf(a.f, "%s# impl %s (%s)\n", *impls ? "\n\n" : "", p[i].impl, csv);
+			rows = copy_csv(csv, a.f, p50_ns, &xmax);
+			if (rows < 0) {
+				fprintf(stderr, "iobench plot: cannot read %s: %s\n", csv,
+					strerror((int)-rows));
+				rows = 0;
+			}
+		} else {
+			if (!p50)
+				continue;
+			fprintf(a.f, "%s# impl %s\n", *impls ? "\n\n" : "", p[i].impl);
+			for (int k = 0; k < 4; k++) {
+				const struct iob_samples *s =
+					find_samples(ls->s[k], ls->n[k], p[i].name);
+				double *v;
+
+				if (!s || !(v = malloc(s->n * sizeof(double))))
+					continue;
+				memcpy(v, s->v, s->n * sizeof(double));
+				fprintf(a.f, "%d %.6g %.6g %.6g\n", k + 1, iob_median(v, s->n),
+					v[0], v[s->n - 1]);
+				free(v);
+				rows++;
+			}
+		}
+		if (rows == 0) /* keep the block (gnuplot's index counts it) with one blank row */
+			fputs("# no data\n", a.f);
+		snprintf(impls + strlen(impls), sizeof(impls) - strlen(impls), "%s%s",
+			 *impls ? " " : "", p[i].impl);
+	}
+	err = afile_commit(&a);
+	if (err)
+		return err;
+	pretty_group(pretty, sizeof(pretty), p[b].group, p[b].famscen);
+	snprintf(title, sizeof(title), "%s  threads:%d: latency percentiles%s", pretty,
+		 p[b].threads, spectrum ? "" : " (from counters)");
+	if (spectrum) {
+		double top = 10;
+
+		while (top < xmax * 1.01 && top < 1e9)
+			top *= 10;
+		snprintf(vars, sizeof(vars), "x_hi = %g\nkey_note = 'HdrHistogram percentiles'\n",
+			 top);
+	} else {
+		snprintf(vars, sizeof(vars),
+			 "key_note = 'median over repetitions, bars min..max'\n");
+	}
+	return figure(c, fig, spectrum ? "latency.gp" : "latency_counters.gp", title, impls, vars);
+}
+
+/* --- the command ------------------------------------------------------------------------------ */
+
+static void make_footer(struct plot_ctx *c)
+{
+	const json_t *ctx = json_object_get(c->root, "context");
+	const char *sha = json_string_value(json_object_get(ctx, "iobench_git_sha"));
+	const char *host = json_string_value(json_object_get(ctx, "host_name"));
+	const char *topo = json_string_value(json_object_get(ctx, "iobench_topology_source"));
+	const char *date = json_string_value(json_object_get(ctx, "date"));
+	const char *why = json_string_value(json_object_get(ctx, "iobench_quiet_reason"));
+	const json_t *sim = json_object_get(ctx, "iobench_simulated");
+	const json_t *quiet = json_object_get(ctx, "iobench_quiet");
+
+	snprintf(c->footer, sizeof(c->footer),
+		 "iobench %s  |  host %s  |  topology %s (%s)  |  %s%s%s%s  |  %s",
+		 sha ? sha : "sha unknown", host ? host : "unknown", topo ? topo : "unknown",
+		 json_is_true(sim)    ? "SIMULATED: placement is a plan"
+		 : json_is_false(sim) ? "real machine"
+				      : "simulated: unknown",
+		 json_is_true(quiet)	? "quiet run"
+		 : json_is_false(quiet) ? "NOT quiet"
+					: "quiet: unknown",
+		 why && !json_is_true(quiet) ? " (" : "", why && !json_is_true(quiet) ? why : "",
+		 why && !json_is_true(quiet) ? ")" : "", date ? date : "");
+}
+
+static int make_dir(const char *path)
+{
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	fprintf(stderr, "iobench plot: cannot create %s: %s\n", path, strerror(errno));
+	return -errno;
+}
+
+static int plot_all(struct plot_ctx *c)
+{
+	struct points tp = { 0 }, all = { 0 };
+	struct lat_samples ls = { 0 };
+	int err, first = 0;
+	size_t b, e;
+
+	err = throughput_points(c->root, &tp, &all);
+	if (err)
+		goto out;
+	if (tp.n == 0 && all.n == 0) {
+		printf("iobench: %s has no benchmark rows to plot\n", c->run);
+		goto out;
+	}
+	for (b = 0; b < tp.n; b = e) {
+		for (e = b + 1; e < tp.n && strcmp(tp.p[e].group, tp.p[b].group) == 0; e++)
+			;
+		err = throughput_figure(c, tp.p, b, e);
+		if (err == -ENOMEM)
+			goto out;
+		if (err && !first)
+			first = err;
+		err = ratio_figure(c, tp.p, b, e);
+		if (err == -ENOMEM)
+			goto out;
+		if (err && !first)
+			first = err;
+	}
+	for (int k = 0; k < 4; k++) {
+		ls.n[k] = iob_results_samples(c->root, lat_fields[k], &ls.s[k]);
+		if (ls.n[k] < 0) {
+			ls.n[k] = 0;
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	qsort(all.p, all.n, sizeof(*all.p), cmp_point_lat);
+	for (b = 0; b < all.n; b = e) {
+		for (e = b + 1; e < all.n && strcmp(all.p[e].group, all.p[b].group) == 0 &&
+				all.p[e].threads == all.p[b].threads;
+		     e++)
+			;
+		err = latency_figure(c, all.p, b, e, &ls);
+		if (err == -ENOMEM)
+			goto out;
+		if (err && !first)
+			first = err;
+	}
+	err = first;
+out:
+	if (err == -ENOMEM)
+		fprintf(stderr, "iobench plot: out of memory\n");
+	for (int k = 0; k < 4; k++)
+		iob_samples_free(ls.s[k], ls.n[k]);
+	free(tp.p);
+	free(all.p);
+	return err;
 }
 
 int iob_plot_run(const char *run_dir)
 {
-	(void)run_dir;
-	return -2;
+	struct plot_ctx *c = calloc(1, sizeof(*c));
+	char json[PATH_MAX], msg[PATH_MAX + 256];
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	err = resolve_run(run_dir, c->run, json);
+	if (err)
+		goto out;
+	c->root = iob_results_load(json, msg, sizeof(msg));
+	if (!c->root) {
+		fprintf(stderr, "iobench plot: %s\n", msg);
+		err = -EINVAL;
+		goto out;
+	}
+	if (find_gnuplot(c->gnuplot, sizeof(c->gnuplot))) {
+		fprintf(stderr,
+			"iobench: gnuplot not found%s%s: install gnuplot-nox to render plots; "
+			"results are unaffected\n",
+			getenv("IOBENCH_GNUPLOT") ? " at IOBENCH_GNUPLOT=" : "",
+			getenv("IOBENCH_GNUPLOT") ? getenv("IOBENCH_GNUPLOT") : "");
+		err = -ENOENT;
+		goto out;
+	}
+	err = find_templates(c->tpl, sizeof(c->tpl));
+	if (err)
+		goto out;
+	if ((size_t)snprintf(c->plots, sizeof(c->plots), "%s/plots", c->run) >= sizeof(c->plots) ||
+	    (size_t)snprintf(c->data, sizeof(c->data), "%s/data", c->plots) >= sizeof(c->data)) {
+		fprintf(stderr, "iobench plot: path too long: %s\n", c->run);
+		err = -ENAMETOOLONG;
+		goto out;
+	}
+	err = make_dir(c->plots);
+	if (!err)
+		err = make_dir(c->data);
+	if (err)
+		goto out;
+	make_footer(c);
+	err = plot_all(c);
+	if (c->failed) {
+		fprintf(stderr, "iobench plot: %d of %d figures failed\n", c->failed, c->figures);
+		err = err ? err : -EIO;
+	}
+out:
+	json_decref(c->root);
+	free(c);
+	return err;
+}
+
+int iob_cmd_plot(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char dir[PATH_MAX], json[PATH_MAX];
+	int c, err;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(plot_usage, stdout);
+			return IOB_EXIT_OK;
+		case ':':
+			fprintf(stderr, "iobench plot: option '%s' needs a value\n%s",
+				argv[optind - 1], plot_usage);
+			return IOB_EXIT_USAGE;
+		default:
+			fprintf(stderr, "iobench plot: unknown option '%s'\n%s", argv[optind - 1],
+				plot_usage);
+			return IOB_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "iobench plot: %s\n%s",
+			argc - optind < 1 ? "which run? give a run folder or results.json"
+					  : "give exactly one run",
+			plot_usage);
+		return IOB_EXIT_USAGE;
+	}
+	if (resolve_run(argv[optind], dir, json))
+		return IOB_EXIT_USAGE;
+	err = iob_plot_run(argv[optind]);
+	if (err == -EINVAL)
+		return IOB_EXIT_USAGE;
+	return err ? IOB_EXIT_FAIL : IOB_EXIT_OK;
 }
