@@ -9,6 +9,7 @@
 #define IOB_BENCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "gbench.h"
 #include "topo.h"
@@ -43,6 +44,12 @@ int bench_slot_pu(int slot);
 void bench_calib_register(void);
 void bench_queue_register(void);
 void bench_gate_register(void);
+
+/**
+ * Where a latency benchmark writes its percentile CSV (--iobench_latency_dir), named per the results
+ * contract. @return 0, or -ENOENT when no latency folder was given (write nothing).
+ */
+int bench_latency_csv_path(const char *name, char *out, size_t len);
 
 #ifdef __cplusplus
 }

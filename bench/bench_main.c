@@ -8,11 +8,20 @@
  *   --iobench_synthetic=S      plan on an hwloc synthetic topology (simulated: nothing pinned)
  *   --iobench_xml=FILE         plan on an hwloc XML topology (simulated)
  *   --iobench_fixed_iterations=N  exactly N iterations, once (instruction counting)
+ *   --iobench_latency_dir=DIR  latency benchmarks write their HDR histogram there as a percentile
+ *                              CSV, latency/<name with '/' -> '_', ':' -> '-'>.csv
  *   --iobench_list             print the selected benchmark names and exit
+ *
+ * Self-test benchmarks, registered only when their variable is set (for iobench's own tests):
+ *   selftest/crash/abort  (IOBENCH_SELFTEST_CRASH)  aborts in its loop
+ *   selftest/hang/spin    (IOBENCH_SELFTEST_HANG)   never returns (waits in pause(), so a hung
+ *                                                   test does not burn a CPU)
  */
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +30,32 @@
 #include "bench.h"
 
 struct bench_env bench_env;
+
+static const char *latency_dir;
+static const char *placement_name = "compact";
+
+/*
+ * Where a latency benchmark writes its histogram: DIR/<name>.csv, @p name being Google Benchmark's
+ * full name, with "/placement:P" appended unless P is compact (the row name iobench records), '/'
+ * turned into '_' and ':' into '-'. Creates DIR. @return 0, or -ENOENT when no directory was given.
+ */
+int bench_latency_csv_path(const char *name, char *out, size_t len)
+{
+	char file[512];
+
+	if (!latency_dir)
+		return -ENOENT;
+	if (strcmp(placement_name, "compact") == 0)
+		snprintf(file, sizeof(file), "%s", name);
+	else
+		snprintf(file, sizeof(file), "%s/placement:%s", name, placement_name);
+	for (char *p = file; *p; p++)
+		*p = *p == '/' ? '_' : *p == ':' ? '-' : *p;
+	if (mkdir(latency_dir, 0777) && errno != EEXIST)
+		return -errno;
+	snprintf(out, len, "%s/%s.csv", latency_dir, file);
+	return 0;
+}
 
 int bench_slot_pu(int slot)
 {
@@ -58,6 +93,14 @@ static void bm_selftest_crash(struct iob_state *st, void *arg)
 	(void)arg;
 	while (iob_state_keep_running(st))
 		abort();
+}
+
+static void bm_selftest_hang(struct iob_state *st, void *arg)
+{
+	(void)arg;
+	while (iob_state_keep_running(st))
+		for (;;)
+			pause();
 }
 
 static const char *flag_value(const char *arg, const char *name)
@@ -110,6 +153,13 @@ int main(int argc, char **argv)
 		} else if ((v = flag_value(a, "--iobench_fixed_iterations"))) {
 			if (parse_count("--iobench_fixed_iterations", v, 1000000000000L, &fixed))
 				return 2;
+		} else if ((v = flag_value(a, "--iobench_latency_dir"))) {
+			if (!*v) {
+				fprintf(stderr, "iobench-bench: --iobench_latency_dir needs a "
+						"folder\n");
+				return 2;
+			}
+			latency_dir = v;
 		} else if (strcmp(a, "--iobench_list") == 0) {
 			list = true;
 		} else if (strncmp(a, "--iobench_", 10) == 0) {
@@ -150,6 +200,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "iobench-bench: out of memory\n");
 		return 1;
 	}
+	placement_name = placement;
 	iob_bench_add_context("iobench_placement", placement);
 	{
 		/* One line in the console header; iobench turns it back into an object. */
@@ -171,6 +222,10 @@ int main(int argc, char **argv)
 	if (getenv("IOBENCH_SELFTEST_CRASH"))
 		iob_bench_threads(
 			iob_bench_register("selftest/crash/abort", bm_selftest_crash, NULL), 1);
+	/* Test hook: a benchmark that never finishes, to prove a cell's time limit holds. */
+	if (getenv("IOBENCH_SELFTEST_HANG"))
+		iob_bench_threads(iob_bench_register("selftest/hang/spin", bm_selftest_hang, NULL),
+				  1);
 
 	if (fixed)
 		iob_bench_fixed_iterations(fixed);

@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <iort/clock.h>
 #include <iort/compiler.h>
@@ -74,6 +75,7 @@ struct qcase {
 	int burst;  /* spsc */
 	int window; /* mpsc: items in flight per producer */
 	bool pause;
+	char name[96]; /* the registered name */
 };
 
 /* Returned credits, one line per producer: written by the consumer only. */
@@ -535,6 +537,33 @@ static void bm_mpsc(struct iob_state *st, void *arg)
 	}
 }
 
+/*
+ * With --iobench_latency_dir: the consumer's histogram as HdrHistogram's percentile CSV (values in
+ * ns), written to a temporary file and renamed. Google Benchmark calls the function for each trial
+ * and each repetition; the file keeps the last run's (the last repetition's) distribution.
+ */
+static void write_latency_csv(struct iob_state *st, const struct qcase *c, const struct iob_hist *h)
+{
+	char name[160], path[1024], tmp[1100];
+	FILE *f;
+	int bad;
+
+	snprintf(name, sizeof(name), "%s/real_time/threads:%d", c->name, iob_state_threads(st));
+	if (bench_latency_csv_path(name, path, sizeof(path)))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "iobench-bench: cannot write %s: %s\n", tmp, strerror(errno));
+		return;
+	}
+	bad = iob_hist_write_csv(h, f, 5, 1.0);
+	if (fclose(f) || bad || rename(tmp, path)) {
+		fprintf(stderr, "iobench-bench: cannot write %s\n", path);
+		unlink(tmp);
+	}
+}
+
 /* --- handoff: producers 1..threads-1, consumer 0, credit-limited, latency histogram --- */
 
 static void bm_handoff(struct iob_state *st, void *arg)
@@ -581,6 +610,7 @@ static void bm_handoff(struct iob_state *st, void *arg)
 		return;
 	iob_state_set_items_processed(st, (int64_t)popped);
 	if (h) {
+		write_latency_csv(st, c, h);
 		iob_state_counter(st, "p50_ns", (double)iob_hist_percentile(h, 50.0), 0);
 		iob_state_counter(st, "p99_ns", (double)iob_hist_percentile(h, 99.0), 0);
 		iob_state_counter(st, "p999_ns", (double)iob_hist_percentile(h, 99.9), 0);
@@ -633,6 +663,7 @@ static void reg(const struct qcase *proto, const char *name, const int *threads,
 	}
 	c = &cases[ncases++];
 	*c = *proto;
+	snprintf(c->name, sizeof(c->name), "%s", name);
 	b = iob_bench_register(name,
 			       c->sc == SC_PAIRS  ? bm_pairs
 			       : c->sc == SC_SPSC ? bm_spsc

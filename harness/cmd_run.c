@@ -1,23 +1,36 @@
 /*
- * iobench run / list: drive the benchmark binary (bench/iobench-bench) as a child process and turn
- * its Google Benchmark JSON into a results file with our context.
+ * iobench run / list: run a benchmark matrix (harness/matrix.h), one child process per cell, and
+ * keep the results in DIR/results.json (Google Benchmark's JSON schema plus our context).
  *
- * A run is two children: the calibration benchmarks (the calib/ family: the machine's floor, summarized into
- * the context's "iobench_calibration"), then the selected benchmarks. Each writes raw JSON into the
- * run folder; results.json is written to a temporary file and renamed, so a reader never sees a
- * partial file and an existing results.json is never overwritten. A child that crashes keeps the
- * benchmarks it finished: Google Benchmark writes each result as it completes, and the truncated
- * raw file is closed off and marked incomplete.
+ * A run: calibration first (the calib/ family: the machine's floor, summarized into the context's
+ * "iobench_calibration"), then every selected cell in an order shuffled from a recorded seed. Each
+ * cell is the benchmark binary (argument vector, no shell) in its own process group, with an
+ * anchored --benchmark_filter selecting one benchmark, at one placement. A cell that crashes,
+ * times out (SIGTERM to its group, SIGKILL after a grace period), fails or matches nothing
+ * becomes one error row, and the run goes on.
+ *
+ * results.json is rewritten (temporary file, fsync, rename: iob_results_save) before the first
+ * cell and after every cell, with every cell's status in "iobench_cells": killing iobench at any
+ * moment leaves a valid file, and `iobench run --resume DIR` runs the cells still pending, in the
+ * recorded order, with the recorded matrix and options. SIGINT/SIGTERM stop the running cell,
+ * write the file and exit 130.
+ *
+ * Shards: `--shard K/N` runs the cells whose index in the sorted (and --filter'ed) cell list is K
+ * mod N; shards of one matrix record the same "iobench_matrix" and disjoint "iobench_cells", so
+ * `iobench merge` can join them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,57 +40,107 @@
 
 #include "cli.h"
 #include "context.h"
+#include "matrix.h"
 #include "results.h"
+#include "topo.h"
 
 #ifndef IOB_LIBEXECDIR
 #define IOB_LIBEXECDIR "/usr/local/libexec"
 #endif
 
+#define EXIT_INTERRUPTED 130
+#define KILL_GRACE_S	 2.0		  /* SIGTERM, then SIGKILL after this long */
+#define CALIB_TIMEOUT_S	 600.0		  /* the calibration child's limit */
+#define DIR_MAX		 (PATH_MAX - 256) /* room for the run folder's file names */
+#define ARG_MAX_LEN	 (PATH_MAX + 64)
+
 struct run_opts {
 	const char *filter;
-	long repetitions;
-	double min_time;
+	long repetitions; /* 0: the matrix's */
+	double min_time;  /* 0: the matrix's */
+	double timeout;	  /* 0: the matrix's */
 	const char *out;
-	const char *placement;
+	const char *placement; /* NULL: the matrix's */
 	long threads;
 	const char *synthetic;
 	const char *xml;
 	const char *bench;
+	const char *matrix;
+	const char *resume;
+	const char *order;
 	bool calibrate;
 	bool random_order;
+	bool plots;
+	bool cells; /* list: the default matrix's cells */
+	bool seed_set;
+	unsigned long long seed;
+	bool shard_set;
+	int shard_k, shard_n;
 };
 
 static const char run_usage[] =
 	"usage: iobench run [options]\n"
-	"Run benchmarks in a child process and write DIR/results.json (Google Benchmark's JSON\n"
-	"schema plus the run context: build, machine, placement, load, calibration figures).\n"
+	"Run a benchmark matrix, one child process per cell (a benchmark at a thread count and\n"
+	"a placement), into DIR/results.json (Google Benchmark's JSON schema plus the run "
+	"context:\n"
+	"build, machine, placement, load, calibration figures, the matrix and every cell's "
+	"status).\n"
 	"\n"
-	"  --filter REGEX       benchmarks to run (default: all but the calib/ family, which runs "
-	"first\n"
-	"                       on its own in every run)\n"
-	"  --repetitions N      repetitions of each benchmark (default 3; medians come from "
-	"these)\n"
-	"  --min-time S         minimum seconds per repetition (default 0.2)\n"
+	"  --matrix FILE        the matrix spec (JSON; default: the built-in matrix of every "
+	"family;\n"
+	"                       'iobench list --cells' shows its cells)\n"
+	"  --filter REGEX       only cells whose benchmark name (family/impl/params/threads:N)\n"
+	"                       matches (a leading '-' excludes instead)\n"
+	"  --repetitions N      override the matrix's repetitions of each cell\n"
+	"  --min-time S         override the matrix's minimum seconds per repetition\n"
+	"  --timeout S          override the matrix's per-cell time limit\n"
+	"  --placement P        override the matrix's placements: compact, spread, numa:N,\n"
+	"                       list:A,B,...\n"
+	"  --seed N             seed of the cells' random order (default: from the clock; "
+	"recorded)\n"
+	"  --order O            random (default) or sorted (the cells' sorted order)\n"
+	"  --shard K/N          run only shard K (0..N-1) of N: cells i with i mod N == K\n"
 	"  --out DIR            output folder (default results/<UTC time>-<sha>); must not "
 	"already\n"
 	"                       hold a results.json\n"
-	"  --placement P        compact (default), spread, numa:N, list:A,B,...\n"
+	"  --resume DIR         finish an interrupted run: the pending cells of DIR/results.json,\n"
+	"                       with its matrix, order and options\n"
 	"  --threads N          size of the placement plan (default: every PU)\n"
 	"  --synthetic S | --xml FILE\n"
 	"                       plan on another topology: nothing is pinned, results marked "
 	"simulated\n"
 	"  --no-calibration     skip the calibration benchmarks\n"
-	"  --order O            random (default: repetitions of all benchmarks interleaved at "
-	"random,\n"
-	"                       so load bursts hit every implementation alike) or registered\n"
+	"  --no-plots           do not render DIR/plots/ at the end\n"
 	"  --bench PATH         the benchmark binary (default: next to iobench, or "
-	"$IOBENCH_BENCH)\n";
+	"$IOBENCH_BENCH)\n"
+	"\n"
+	"Exit status: 0 every cell ran, 1 some cell failed (crash, timeout, no match), 2 bad "
+	"input,\n"
+	"130 interrupted (resume with --resume DIR).\n";
 
-static const char list_usage[] = "usage: iobench list [--filter REGEX] [--bench PATH]\n"
-				 "Print the registered benchmarks, one a line.\n";
+static const char list_usage[] =
+	"usage: iobench list [--filter REGEX] [--bench PATH]\n"
+	"       iobench list --cells | --matrix FILE [--filter REGEX] [--shard K/N]\n"
+	"Print the registered benchmarks, or the cells a matrix expands to (the built-in one with\n"
+	"--cells), one a line.\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* The benchmark binary: --bench, $IOBENCH_BENCH, the build tree next to us, the install dir. */
-static int find_bench(const char *given, char *out, size_t len)
+int iob_find_bench(const char *given, char *out, size_t len)
 {
 	char self[PATH_MAX - 64], *slash;
 	const char *env = getenv("IOBENCH_BENCH");
@@ -115,7 +178,7 @@ static int find_bench(const char *given, char *out, size_t len)
 	return -ENOENT;
 }
 
-/* Run argv; @return its exit status, 128 + signal when killed, or -errno when it did not start. */
+/* Run argv and wait; @return its exit status, 128 + signal when killed, or -errno. */
 static int spawn(char *const argv[])
 {
 	pid_t pid;
@@ -137,6 +200,88 @@ static int spawn(char *const argv[])
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+/* How a cell's (or the calibration's) child ended. */
+struct child_end {
+	int start_err; /* -errno: it did not start */
+	int status;    /* exit status when it exited */
+	int sig;       /* the signal that killed it (0: it exited) */
+	bool timed_out;
+	bool interrupted; /* we stopped it because of SIGINT/SIGTERM */
+	double seconds;
+};
+
+/*
+ * Run argv in its own process group with stdout and stderr to @p log, under a time limit of
+ * @p timeout seconds. The group (the child and anything it started) is stopped with SIGTERM, then
+ * SIGKILL after KILL_GRACE_S, on timeout or when we are interrupted. The child dies with us
+ * (PR_SET_PDEATHSIG) if iobench itself is killed.
+ */
+static void run_child(char *const argv[], const char *log, double timeout, struct child_end *e)
+{
+	pid_t parent = getpid(), pid;
+	double start = now_s(), kill_at = 0;
+	bool stopping = false, killed = false;
+	int status;
+
+	memset(e, 0, sizeof(*e));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		e->start_err = -errno;
+		return;
+	}
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(126);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execv(argv[0], argv);
+		fprintf(stderr, "iobench: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid); /* also here: no window where a signal misses the group */
+	for (;;) {
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		double t;
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			e->start_err = -errno;
+			return;
+		}
+		t = now_s();
+		if (!stopping && (interrupted || t - start > timeout)) {
+			e->interrupted = interrupted != 0;
+			e->timed_out = !e->interrupted;
+			kill(-pid, SIGTERM);
+			stopping = true;
+			kill_at = t + KILL_GRACE_S;
+		} else if (stopping && !killed && t > kill_at) {
+			kill(-pid, SIGKILL);
+			killed = true;
+		}
+		nanosleep(&tick, NULL);
+	}
+	if (stopping) /* whatever the child left in its group */
+		kill(-pid, SIGKILL);
+	e->seconds = now_s() - start;
+	if (WIFSIGNALED(status))
+		e->sig = WTERMSIG(status);
+	else
+		e->status = WEXITSTATUS(status);
 }
 
 static int mkdirs(const char *path)
@@ -209,76 +354,35 @@ static json_t *load_raw(const char *path, bool *repaired)
 	return j;
 }
 
-static int check_regex(const char *re)
-{
-	regex_t r;
-	int rc;
+/* A --filter: POSIX extended regex, a leading '-' negates. */
+struct filter {
+	bool set, negate;
+	regex_t re;
+};
 
-	if (re[0] == '-') /* Google Benchmark's negative filter */
-		re++;
-	rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
-	if (rc == 0)
-		regfree(&r);
-	return rc ? -EINVAL : 0;
+static int filter_init(struct filter *f, const char *re)
+{
+	memset(f, 0, sizeof(*f));
+	if (!re)
+		return 0;
+	f->negate = re[0] == '-';
+	if (regcomp(&f->re, re + f->negate, REG_EXTENDED | REG_NOSUB))
+		return -EINVAL;
+	f->set = true;
+	return 0;
 }
 
-/* Common benchmark-binary arguments; @return argc. */
-static int bench_args(const struct run_opts *o, char *argv[], int max, char bufs[][PATH_MAX])
+static bool filter_match(const struct filter *f, const char *s)
 {
-	int n = 0;
-
-	(void)max;
-	snprintf(bufs[0], PATH_MAX, "--iobench_placement=%s", o->placement);
-	argv[n++] = bufs[0];
-	if (o->threads) {
-		snprintf(bufs[1], PATH_MAX, "--iobench_threads=%ld", o->threads);
-		argv[n++] = bufs[1];
-	}
-	if (o->synthetic) {
-		snprintf(bufs[2], PATH_MAX, "--iobench_synthetic=%s", o->synthetic);
-		argv[n++] = bufs[2];
-	}
-	if (o->xml) {
-		snprintf(bufs[2], PATH_MAX, "--iobench_xml=%s", o->xml);
-		argv[n++] = bufs[2];
-	}
-	return n;
+	if (!f->set)
+		return true;
+	return (regexec(&f->re, s, 0, NULL, 0) == 0) != f->negate;
 }
 
-/* Run one child into @p raw. @return 0, or a message in @p why (and the child's status). */
-static int run_child(const char *bench, const struct run_opts *o, const char *filter, long reps,
-		     double min_time, const char *raw, char *why, size_t whylen)
+static void filter_fini(struct filter *f)
 {
-	char bufs[8][PATH_MAX];
-	char *argv[20];
-	int n = 0, rc;
-
-	argv[n++] = (char *)bench;
-	n += bench_args(o, argv + n, 4, bufs);
-	snprintf(bufs[3], PATH_MAX, "--benchmark_filter=%s", filter);
-	snprintf(bufs[4], PATH_MAX, "--benchmark_repetitions=%ld", reps);
-	snprintf(bufs[5], PATH_MAX, "--benchmark_min_time=%g", min_time);
-	snprintf(bufs[6], PATH_MAX, "--benchmark_out=%s", raw);
-	argv[n++] = bufs[3];
-	argv[n++] = bufs[4];
-	argv[n++] = bufs[5];
-	argv[n++] = bufs[6];
-	argv[n++] = (char *)"--benchmark_out_format=json";
-	/* Repetitions of different benchmarks in random order: a burst of load on this shared
-	 * machine then lands on every implementation alike instead of on one's back-to-back runs. */
-	if (o->random_order)
-		argv[n++] = (char *)"--benchmark_enable_random_interleaving=true";
-	argv[n] = NULL;
-
-	rc = spawn(argv);
-	if (rc < 0)
-		snprintf(why, whylen, "cannot start %s: %s", bench, strerror(-rc));
-	else if (rc > 128)
-		snprintf(why, whylen, "benchmark process killed by signal %d (%s)", rc - 128,
-			 strsignal(rc - 128));
-	else if (rc)
-		snprintf(why, whylen, "benchmark process exited with status %d", rc);
-	return rc;
+	if (f->set)
+		regfree(&f->re);
 }
 
 static void default_out(char *out, size_t len)
@@ -293,12 +397,31 @@ static void default_out(char *out, size_t len)
 	snprintf(out, len, "results/%s-%.12s", stamp, sha);
 }
 
+static int bad_value(const char *opt, const char *what, const char *v, const char *usage)
+{
+	(void)usage;
+	fprintf(stderr, "iobench: %s must be %s, not '%s'\n", opt, what, v);
+	return IOB_EXIT_USAGE;
+}
+
+static int parse_secs(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || *end || end == s || !(*out > 0) || *out > 86400)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 {
 	enum {
 		O_FILTER = 256,
 		O_REPS,
 		O_MINTIME,
+		O_TIMEOUT,
 		O_OUT,
 		O_PLACEMENT,
 		O_THREADS,
@@ -306,13 +429,20 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		O_XML,
 		O_BENCH,
 		O_NOCALIB,
+		O_NOPLOTS,
 		O_ORDER,
+		O_MATRIX,
+		O_CELLS,
+		O_SEED,
+		O_SHARD,
+		O_RESUME,
 		O_HELP
 	};
 	static const struct option opts[] = {
 		{ "filter", required_argument, NULL, O_FILTER },
 		{ "repetitions", required_argument, NULL, O_REPS },
 		{ "min-time", required_argument, NULL, O_MINTIME },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "out", required_argument, NULL, O_OUT },
 		{ "placement", required_argument, NULL, O_PLACEMENT },
 		{ "threads", required_argument, NULL, O_THREADS },
@@ -320,57 +450,59 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		{ "xml", required_argument, NULL, O_XML },
 		{ "bench", required_argument, NULL, O_BENCH },
 		{ "no-calibration", no_argument, NULL, O_NOCALIB },
+		{ "no-plots", no_argument, NULL, O_NOPLOTS },
 		{ "order", required_argument, NULL, O_ORDER },
+		{ "matrix", required_argument, NULL, O_MATRIX },
+		{ "cells", no_argument, NULL, O_CELLS },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "shard", required_argument, NULL, O_SHARD },
+		{ "resume", required_argument, NULL, O_RESUME },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *usage = list ? list_usage : run_usage;
+	struct filter f;
 	char *end;
 	int c;
 
-	*o = (struct run_opts){ .repetitions = 3,
-				.min_time = 0.2,
-				.placement = "compact",
-				.calibrate = true,
-				.random_order = true };
+	*o = (struct run_opts){ .calibrate = true, .random_order = true, .plots = true };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		if (list && c != O_FILTER && c != O_BENCH && c != O_HELP && c != '?' && c != ':') {
-			fprintf(stderr, "iobench list: option '%s' is for iobench run\n%s",
-				argv[optind - 1], usage);
+		bool list_ok = c == O_FILTER || c == O_BENCH || c == O_HELP || c == O_MATRIX ||
+			       c == O_CELLS || c == O_SHARD || c == '?' || c == ':';
+
+		if ((list && !list_ok) || (!list && c == O_CELLS)) {
+			fprintf(stderr, "iobench %s: option '%s' is for iobench %s\n%s",
+				list ? "list" : "run", argv[optind - 1], list ? "run" : "list",
+				usage);
 			return IOB_EXIT_USAGE;
 		}
 		switch (c) {
 		case O_FILTER:
 			o->filter = optarg;
-			if (check_regex(optarg)) {
+			if (filter_init(&f, optarg)) {
 				fprintf(stderr,
 					"iobench: --filter '%s' is not a valid regular "
 					"expression\n",
 					optarg);
 				return IOB_EXIT_USAGE;
 			}
+			filter_fini(&f);
 			break;
 		case O_REPS:
-			if (iob_parse_long(optarg, 1, 1000, &o->repetitions)) {
-				fprintf(stderr,
-					"iobench: --repetitions must be 1..1000, not '%s'\n",
-					optarg);
-				return IOB_EXIT_USAGE;
-			}
+			if (iob_parse_long(optarg, 1, 1000, &o->repetitions))
+				return bad_value("--repetitions", "1..1000", optarg, usage);
 			break;
 		case O_MINTIME:
-			errno = 0;
-			o->min_time = strtod(optarg, &end);
-			if (errno || *end || end == optarg || !(o->min_time > 0) ||
-			    o->min_time > 3600) {
-				fprintf(stderr,
-					"iobench: --min-time must be seconds in (0, 3600], not "
-					"'%s'\n",
-					optarg);
-				return IOB_EXIT_USAGE;
-			}
+			if (parse_secs(optarg, &o->min_time) || o->min_time > 3600)
+				return bad_value("--min-time", "seconds in (0, 3600]", optarg,
+						 usage);
+			break;
+		case O_TIMEOUT:
+			if (parse_secs(optarg, &o->timeout))
+				return bad_value("--timeout", "seconds in (0, 86400]", optarg,
+						 usage);
 			break;
 		case O_OUT:
 			o->out = optarg;
@@ -379,11 +511,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			o->placement = optarg;
 			break;
 		case O_THREADS:
-			if (iob_parse_long(optarg, 1, 4096, &o->threads)) {
-				fprintf(stderr, "iobench: --threads must be 1..4096, not '%s'\n",
-					optarg);
-				return IOB_EXIT_USAGE;
-			}
+			if (iob_parse_long(optarg, 1, 4096, &o->threads))
+				return bad_value("--threads", "1..4096", optarg, usage);
 			break;
 		case O_SYNTH:
 			o->synthetic = optarg;
@@ -397,14 +526,40 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		case O_NOCALIB:
 			o->calibrate = false;
 			break;
+		case O_NOPLOTS:
+			o->plots = false;
+			break;
 		case O_ORDER:
-			if (strcmp(optarg, "random") && strcmp(optarg, "registered")) {
-				fprintf(stderr,
-					"iobench: --order must be random or registered, not '%s'\n",
-					optarg);
-				return IOB_EXIT_USAGE;
-			}
+			/* "registered" is the pre-matrix name of the sorted order. */
+			if (strcmp(optarg, "random") && strcmp(optarg, "sorted") &&
+			    strcmp(optarg, "registered"))
+				return bad_value("--order", "random or sorted", optarg, usage);
+			o->order = optarg;
 			o->random_order = strcmp(optarg, "random") == 0;
+			break;
+		case O_MATRIX:
+			o->matrix = optarg;
+			break;
+		case O_CELLS:
+			o->cells = true;
+			break;
+		case O_SEED:
+			errno = 0;
+			o->seed = strtoull(optarg, &end, 10);
+			if (errno || *end || !*optarg || *optarg == '-' ||
+			    o->seed > (unsigned long long)INT64_MAX)
+				return bad_value("--seed", "a whole number 0..2^63-1", optarg,
+						 usage);
+			o->seed_set = true;
+			break;
+		case O_SHARD:
+			if (iob_shard_parse(optarg, &o->shard_k, &o->shard_n))
+				return bad_value("--shard", "K/N with 0 <= K < N (e.g. 0/4)",
+						 optarg, usage);
+			o->shard_set = true;
+			break;
+		case O_RESUME:
+			o->resume = optarg;
 			break;
 		case O_HELP:
 			fputs(usage, stdout);
@@ -427,7 +582,115 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		fprintf(stderr, "iobench: --synthetic and --xml exclude each other\n");
 		return IOB_EXIT_USAGE;
 	}
+	if (o->cells && o->matrix) {
+		fprintf(stderr,
+			"iobench: --cells lists the built-in matrix; --matrix FILE another: "
+			"give one\n");
+		return IOB_EXIT_USAGE;
+	}
+	if (o->resume) {
+		const char *clash = o->matrix	      ? "--matrix"
+				    : o->filter	      ? "--filter"
+				    : o->shard_set    ? "--shard"
+				    : o->seed_set     ? "--seed"
+				    : o->repetitions  ? "--repetitions"
+				    : o->min_time > 0 ? "--min-time"
+				    : o->timeout > 0  ? "--timeout"
+				    : o->placement    ? "--placement"
+				    : o->threads      ? "--threads"
+				    : o->synthetic    ? "--synthetic"
+				    : o->xml	      ? "--xml"
+				    : o->out	      ? "--out"
+				    : o->order	      ? "--order"
+				    : !o->calibrate   ? "--no-calibration"
+						      : NULL;
+
+		if (clash) {
+			fprintf(stderr,
+				"iobench: --resume continues a run with the settings it recorded; "
+				"%s cannot change them\n",
+				clash);
+			return IOB_EXIT_USAGE;
+		}
+	}
 	return 0;
+}
+
+/* --- the matrix and its cells --- */
+
+/* The matrix: --matrix FILE or the built-in one, with the command line's overrides. */
+static int load_matrix(const struct run_opts *o, struct iob_matrix **m)
+{
+	char err[768];
+	int rc;
+
+	if (o->matrix) {
+		rc = iob_matrix_load(o->matrix, m, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "iobench: %s\n", err);
+			return IOB_EXIT_USAGE;
+		}
+	} else if (iob_matrix_default(m)) {
+		return IOB_EXIT_FAIL;
+	}
+	if (iob_matrix_override(*m, (int)o->repetitions, o->min_time, o->timeout, o->placement)) {
+		fprintf(stderr, "iobench: out of memory\n");
+		iob_matrix_free(*m);
+		return IOB_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/*
+ * The selected cells: expand, keep those --filter matches, then shard K of N by index in that
+ * sorted list. @p sel receives indexes into *cells. @return 0 or an exit status.
+ */
+static int select_cells(const struct iob_matrix *m, const struct run_opts *o,
+			struct iob_cell **cells, size_t *ncells, size_t **sel, size_t *nsel)
+{
+	struct filter f;
+	char err[512];
+	size_t kept = 0;
+	int rc = iob_matrix_expand(m, cells, ncells, err, sizeof(err));
+
+	if (rc) {
+		fprintf(stderr, "iobench: %s: %s\n", o->matrix ? o->matrix : "built-in matrix",
+			rc == -ENOMEM ? "out of memory" : err);
+		return rc == -ENOMEM ? IOB_EXIT_FAIL : IOB_EXIT_USAGE;
+	}
+	*sel = calloc(*ncells + 1, sizeof(**sel));
+	if (!*sel || filter_init(&f, o->filter)) {
+		fprintf(stderr, "iobench: out of memory\n");
+		return IOB_EXIT_FAIL;
+	}
+	*nsel = 0;
+	for (size_t i = 0; i < *ncells; i++) {
+		if (!filter_match(&f, (*cells)[i].bench))
+			continue;
+		if (!o->shard_set || iob_cell_in_shard(kept, o->shard_k, o->shard_n))
+			(*sel)[(*nsel)++] = i;
+		kept++;
+	}
+	filter_fini(&f);
+	return 0;
+}
+
+static int list_cells(const struct run_opts *o)
+{
+	struct iob_matrix *m;
+	struct iob_cell *cells = NULL;
+	size_t ncells = 0, *sel = NULL, nsel = 0;
+	int rc = load_matrix(o, &m);
+
+	if (rc)
+		return rc;
+	rc = select_cells(m, o, &cells, &ncells, &sel, &nsel);
+	for (size_t i = 0; !rc && i < nsel; i++)
+		printf("%s\n", cells[sel[i]].id);
+	free(sel);
+	iob_cells_free(cells, ncells);
+	iob_matrix_free(m);
+	return rc;
 }
 
 int iob_cmd_list(int argc, char **argv)
@@ -439,7 +702,13 @@ int iob_cmd_list(int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? IOB_EXIT_OK : rc;
-	if (find_bench(o.bench, bench, sizeof(bench)))
+	if (o.cells || o.matrix)
+		return list_cells(&o);
+	if (o.shard_set) {
+		fprintf(stderr, "iobench list: --shard needs --cells or --matrix FILE\n");
+		return IOB_EXIT_USAGE;
+	}
+	if (iob_find_bench(o.bench, bench, sizeof(bench)))
 		return IOB_EXIT_USAGE;
 	snprintf(filter, sizeof(filter), "--benchmark_filter=%s", o.filter ? o.filter : ".");
 	cargv[0] = bench;
@@ -452,6 +721,84 @@ int iob_cmd_list(int argc, char **argv)
 		return IOB_EXIT_FAIL;
 	}
 	return IOB_EXIT_OK;
+}
+
+/* --- a run --- */
+
+/* What the benchmark binary needs besides the cell; recorded as "iobench_run_options". */
+struct bench_opts {
+	long threads;
+	char *synthetic, *xml;
+	bool calibrate;
+};
+
+struct run {
+	char bench[PATH_MAX];
+	char dir[DIR_MAX];
+	char path[PATH_MAX]; /* DIR/results.json */
+	struct bench_opts bo;
+	json_t *root, *ctx, *rows, *cells_json;
+	struct iob_cell *cells; /* the matrix's, sorted */
+	size_t ncells;
+	size_t *order; /* indexes into cells, in run order (= cells_json's order) */
+	size_t norder;
+	struct iob_sysstat before;
+	size_t finished; /* cells done or error */
+	size_t ran;	 /* cells run by this process */
+	double ran_secs;
+	bool tty;
+	bool failed;
+};
+
+static void shuffle(size_t *v, size_t n, unsigned long long seed)
+{
+	uint64_t s = seed;
+
+	for (size_t i = n; i > 1; i--) {
+		/* splitmix64 */
+		uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		size_t j = (size_t)(z % i), t = v[i - 1];
+
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+/* Check every placement against the topology now, not once per failing cell. */
+static int check_placements(const struct iob_matrix *m, const struct bench_opts *bo)
+{
+	size_t n;
+	const char *const *pl = iob_matrix_placements(m, &n);
+	struct iob_topo *t;
+	char err[256];
+	int rc;
+
+	rc = iob_topo_load(bo->synthetic ? IOB_TOPO_SYNTHETIC
+			   : bo->xml	 ? IOB_TOPO_XML
+					 : IOB_TOPO_SYSTEM,
+			   bo->synthetic ? bo->synthetic : bo->xml, &t, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "iobench: %s\n", err);
+		return IOB_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct iob_plan *plan;
+		int nt = bo->threads ? (int)bo->threads : iob_topo_npus(t);
+
+		rc = iob_topo_plan(t, pl[i], nt, true, &plan, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "iobench: placement '%s': %s\n", pl[i], err);
+			iob_topo_destroy(t);
+			return IOB_EXIT_USAGE;
+		}
+		iob_plan_destroy(plan);
+	}
+	iob_topo_destroy(t);
+	return 0;
 }
 
 /*
@@ -471,143 +818,654 @@ static void normalize_context(json_t *ctx)
 				    json_boolean(strcmp(sim, "true") == 0));
 }
 
-/* Append the rows of @p raw's "benchmarks" to @p rows, skipping calib/ rows when @p drop_calib. */
-static size_t take_rows(json_t *rows, json_t *raw, bool drop_calib)
+/* Take a child's context: keys we lack (Google Benchmark's, the topology), and its plan. */
+static void absorb_context(struct run *r, json_t *raw, const char *placement)
 {
-	json_t *row, *src = json_object_get(raw, "benchmarks");
-	size_t i, n = 0;
+	json_t *ctx = json_object_get(raw, "context"), *v, *plans, *plan;
+	const char *key;
 
-	json_array_foreach(src, i, row)
+	if (!json_is_object(ctx))
+		return;
+	normalize_context(ctx);
+	json_object_foreach(ctx, key, v)
 	{
-		const char *name = json_string_value(json_object_get(row, "name"));
+		if (!json_object_get(r->ctx, key))
+			json_object_set(r->ctx, key, v);
+	}
+	plan = json_object_get(json_object_get(ctx, "iobench_topology"), "plan");
+	plans = json_object_get(r->ctx, "iobench_plans");
+	if (plan && placement && json_is_object(plans) && !json_object_get(plans, placement))
+		json_object_set(plans, placement, plan);
+}
 
-		if (drop_calib && name && strncmp(name, "calib/", 6) == 0)
-			continue;
-		json_array_append(rows, row);
-		n++;
+static int save(struct run *r)
+{
+	struct iob_sysstat now;
+	char note[1024] = "";
+	size_t nerr = 0, i;
+	json_t *c;
+	int err;
+
+	iob_sysstat_read(&now);
+	json_array_foreach(r->cells_json, i, c)
+	{
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (st && strcmp(st, "error") == 0) {
+			size_t used = strlen(note);
+
+			if (nerr++ < 4 && used + 8 < sizeof(note))
+				snprintf(note + used, sizeof(note) - used, "%s%s: %s",
+					 used ? "; " : "",
+					 json_string_value(json_object_get(c, "id")),
+					 json_string_value(json_object_get(c, "message")));
+		}
+	}
+	if (nerr) {
+		char full[1200];
+
+		snprintf(full, sizeof(full), "%zu cell%s failed: %s%s", nerr, nerr == 1 ? "" : "s",
+			 note, nerr > 4 ? "; ..." : "");
+		json_object_set_new(r->ctx, "iobench_incomplete", json_string(full));
+	} else {
+		json_object_del(r->ctx, "iobench_incomplete");
+	}
+	if (iob_context_add_load(r->ctx, &r->before, &now)) {
+		fprintf(stderr, "iobench: out of memory\n");
+		return -ENOMEM;
+	}
+	err = iob_results_save(r->path, r->root);
+	if (err)
+		fprintf(stderr, "iobench: cannot write %s: %s\n", r->path, strerror(-err));
+	return err;
+}
+
+/* Common arguments of the benchmark binary; @return how many were added to argv. */
+static int bench_args(const struct run *r, const char *placement, char *argv[],
+		      char bufs[][ARG_MAX_LEN])
+{
+	int n = 0;
+
+	snprintf(bufs[0], ARG_MAX_LEN, "--iobench_placement=%s", placement);
+	argv[n++] = bufs[0];
+	if (r->bo.threads) {
+		snprintf(bufs[1], ARG_MAX_LEN, "--iobench_threads=%ld", r->bo.threads);
+		argv[n++] = bufs[1];
+	}
+	if (r->bo.synthetic || r->bo.xml) {
+		snprintf(bufs[2], ARG_MAX_LEN, "--iobench_%s=%s",
+			 r->bo.synthetic ? "synthetic" : "xml",
+			 r->bo.synthetic ? r->bo.synthetic : r->bo.xml);
+		argv[n++] = bufs[2];
 	}
 	return n;
+}
+
+static void describe_end(const struct child_end *e, double timeout, char *msg, size_t len)
+{
+	if (e->start_err)
+		snprintf(msg, len, "cell failed: cannot start: %s", strerror(-e->start_err));
+	else if (e->timed_out)
+		snprintf(msg, len, "cell timed out after %g s", timeout);
+	else if (e->sig)
+		snprintf(msg, len, "cell crashed: killed by signal %d (%s)", e->sig,
+			 strsignal(e->sig));
+	else if (e->status)
+		snprintf(msg, len, "cell failed: exit status %d", e->status);
+	else
+		msg[0] = '\0';
+}
+
+/* Calibration: calib/ rows, "iobench_calibration". @return 0, or an exit status. */
+static int calibrate(struct run *r)
+{
+	char bufs[8][ARG_MAX_LEN], raw[PATH_MAX], log[PATH_MAX], msg[256];
+	char *argv[16];
+	/* The first suite's first placement: the one most cells use. */
+	const json_t *suite0 = json_array_get(
+		json_object_get(json_object_get(r->ctx, "iobench_matrix"), "suites"), 0);
+	const char *placement =
+		json_string_value(json_array_get(json_object_get(suite0, "placements"), 0));
+	struct child_end e;
+	bool repaired;
+	json_t *j, *row, *cal;
+	size_t i;
+	int n = 0;
+
+	if (!placement)
+		placement = "compact";
+	snprintf(raw, sizeof(raw), "%s/raw/calibration.json", r->dir);
+	snprintf(log, sizeof(log), "%s/raw/calibration.log", r->dir);
+	argv[n++] = r->bench;
+	n += bench_args(r, placement, argv + n, bufs);
+	snprintf(bufs[3], ARG_MAX_LEN, "--benchmark_out=%s", raw);
+	argv[n++] = (char *)"--benchmark_filter=^calib/";
+	argv[n++] = (char *)"--benchmark_repetitions=3";
+	argv[n++] = (char *)"--benchmark_min_time=0.05";
+	argv[n++] = bufs[3];
+	argv[n++] = (char *)"--benchmark_out_format=json";
+	argv[n] = NULL;
+	unlink(raw);
+	if (r->tty)
+		fprintf(stderr, "\r\033[Kiobench: calibration (calib/*)");
+	else
+		fprintf(stderr, "iobench: calibration (calib/*)\n");
+	run_child(argv, log, CALIB_TIMEOUT_S, &e);
+	if (r->tty)
+		fprintf(stderr, "\r\033[K");
+	if (e.interrupted)
+		return EXIT_INTERRUPTED;
+	describe_end(&e, CALIB_TIMEOUT_S, msg, sizeof(msg));
+	if (e.status == 2 || e.status == 127) {
+		fprintf(stderr, "iobench: calibration: %s (see %s)\n", msg, log);
+		return e.status == 2 ? IOB_EXIT_USAGE : IOB_EXIT_FAIL;
+	}
+	j = load_raw(raw, &repaired);
+	if (*msg || !j) {
+		fprintf(stderr, "iobench: calibration: %s (see %s)\n", *msg ? msg : "no results",
+			log);
+		r->failed = true;
+		json_object_set_new(r->ctx, "iobench_calibration_error",
+				    json_string(*msg ? msg : "no results"));
+	}
+	if (j) {
+		absorb_context(r, j, placement);
+		json_array_foreach(json_object_get(j, "benchmarks"), i, row)
+			json_array_append(r->rows, row);
+		cal = iob_calibration_from_rows(json_object_get(j, "benchmarks"));
+		json_object_set_new(r->ctx, "iobench_calibration", cal ? cal : json_null());
+		json_decref(j);
+	}
+	if (!*msg && j) {
+		unlink(raw);
+		unlink(log);
+	}
+	return save(r) ? IOB_EXIT_FAIL : 0;
+}
+
+/* The contract's error row of a cell that produced no results. */
+static json_t *error_row(const struct iob_cell *c, const char *msg)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:b, s:s, s:s, s:s}",
+			 "name", c->id, "run_name", c->id, "run_type", "iteration", "repetitions",
+			 c->repetitions, "repetition_index", 0, "threads", c->threads, "iterations",
+			 0, "real_time", 0, "cpu_time", 0, "time_unit", "ns", "error_occurred", 1,
+			 "error_message", msg, "iobench_cell", c->id, "iobench_placement",
+			 c->placement);
+}
+
+/* Tag a cell's row: the cell, the placement, and "/placement:P" on names unless compact. */
+static void tag_row(json_t *row, const struct iob_cell *c)
+{
+	if (strcmp(c->placement, "compact") != 0) {
+		static const char *const keys[] = { "name", "run_name" };
+
+		for (size_t k = 0; k < 2; k++) {
+			const char *v = json_string_value(json_object_get(row, keys[k]));
+			char buf[1024];
+
+			if (!v)
+				continue;
+			snprintf(buf, sizeof(buf), "%s/placement:%s", v, c->placement);
+			json_object_set_new(row, keys[k], json_string(buf));
+		}
+	}
+	json_object_set_new(row, "iobench_cell", json_string(c->id));
+	json_object_set_new(row, "iobench_placement", json_string(c->placement));
+}
+
+static void fmt_secs(double s, char *buf, size_t len)
+{
+	if (s < 60)
+		snprintf(buf, len, "%.0fs", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
+	else
+		snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+static void progress_start(const struct run *r, const struct iob_cell *c)
+{
+	char eta[32] = "?";
+
+	if (!r->tty)
+		return;
+	if (r->ran)
+		fmt_secs(r->ran_secs / (double)r->ran * (double)(r->norder - r->finished), eta,
+			 sizeof(eta));
+	fprintf(stderr, "\r\033[K[%zu/%zu] ETA %s  %s", r->finished, r->norder, eta, c->id);
+}
+
+static void progress_end(const struct run *r, const struct iob_cell *c, const char *msg,
+			 double secs, const char *log)
+{
+	if (r->tty && !*msg)
+		return;
+	if (r->tty)
+		fprintf(stderr, "\r\033[K");
+	if (*msg)
+		fprintf(stderr, "[%zu/%zu] %s error: %s (%.1f s; output in %s)\n", r->finished,
+			r->norder, c->id, msg, secs, log);
+	else
+		fprintf(stderr, "[%zu/%zu] %s ok %.1f s\n", r->finished, r->norder, c->id, secs);
+}
+
+/* Run cell @p c (entry @p cj of iobench_cells). @return 0, or EXIT_INTERRUPTED. */
+static int run_cell(struct run *r, size_t index, json_t *cj)
+{
+	const struct iob_cell *c = &r->cells[index];
+	char bufs[10][ARG_MAX_LEN], raw[PATH_MAX], log[PATH_MAX], msg[256];
+	char *argv[20];
+	struct child_end e;
+	bool repaired;
+	json_t *j = NULL, *rows, *row, *err_row;
+	const char *first_err = NULL;
+	size_t i, nrows;
+	int n = 0;
+
+	snprintf(raw, sizeof(raw), "%s/raw/cell-%zu.json", r->dir, index);
+	snprintf(log, sizeof(log), "%s/raw/cell-%zu.log", r->dir, index);
+	argv[n++] = r->bench;
+	n += bench_args(r, c->placement, argv + n, bufs);
+	snprintf(bufs[3], ARG_MAX_LEN, "--iobench_latency_dir=%s/latency", r->dir);
+	snprintf(bufs[4], ARG_MAX_LEN, "--benchmark_filter=%s", c->filter);
+	snprintf(bufs[5], ARG_MAX_LEN, "--benchmark_repetitions=%d", c->repetitions);
+	snprintf(bufs[6], ARG_MAX_LEN, "--benchmark_min_time=%g", c->min_time);
+	snprintf(bufs[7], ARG_MAX_LEN, "--benchmark_min_warmup_time=%g", c->warmup);
+	snprintf(bufs[8], ARG_MAX_LEN, "--benchmark_out=%s", raw);
+	for (int k = 3; k <= 8; k++)
+		argv[n++] = bufs[k];
+	argv[n++] = (char *)"--benchmark_out_format=json";
+	argv[n] = NULL;
+
+	unlink(raw);
+	progress_start(r, c);
+	run_child(argv, log, c->timeout, &e);
+	if (e.interrupted) {
+		if (r->tty)
+			fprintf(stderr, "\r\033[K");
+		return EXIT_INTERRUPTED;
+	}
+	describe_end(&e, c->timeout, msg, sizeof(msg));
+	if (!*msg)
+		j = load_raw(raw, &repaired);
+	rows = json_object_get(j, "benchmarks");
+	nrows = json_array_size(rows);
+	if (!*msg && nrows == 0)
+		snprintf(msg, sizeof(msg), "no benchmark matches this cell");
+	if (*msg) {
+		err_row = error_row(c, msg);
+		if (!err_row || json_array_append_new(r->rows, err_row))
+			return -ENOMEM;
+		r->failed = true;
+	} else {
+		absorb_context(r, j, c->placement);
+		json_array_foreach(rows, i, row)
+		{
+			tag_row(row, c);
+			json_array_append(r->rows, row);
+			if (!first_err && json_is_true(json_object_get(row, "error_occurred")))
+				first_err =
+					json_string_value(json_object_get(row, "error_message"));
+		}
+	}
+	r->finished++;
+	r->ran++;
+	r->ran_secs += e.seconds;
+	json_object_set_new(cj, "status", json_string(*msg ? "error" : "done"));
+	json_object_set_new(cj, "seconds", json_real(round(e.seconds * 1000) / 1000));
+	if (*msg || first_err)
+		json_object_set_new(cj, "message", json_string(*msg ? msg : first_err));
+	json_decref(j);
+	if (save(r))
+		return -EIO;
+	if (!*msg) {
+		unlink(raw);
+		unlink(log);
+	}
+	progress_end(r, c, msg, e.seconds, log);
+	return 0;
+}
+
+static json_t *run_options_json(const struct bench_opts *bo)
+{
+	return json_pack("{s:o, s:o, s:o, s:b}", "threads",
+			 bo->threads ? json_integer(bo->threads) : json_null(), "synthetic",
+			 bo->synthetic ? json_string(bo->synthetic) : json_null(), "xml",
+			 bo->xml ? json_string(bo->xml) : json_null(), "calibrate", bo->calibrate);
+}
+
+/* A new run: matrix, selection, order, folder, and the first results.json. */
+static int start_new(struct run *r, const struct run_opts *o, int argc, char **argv)
+{
+	struct iob_matrix *m;
+	unsigned long long seed = o->seed;
+	size_t *sel = NULL, nsel = 0;
+	json_t *cmd, *mj, *refs;
+	char shard[32];
+	int rc = load_matrix(o, &m), err;
+
+	if (rc)
+		return rc;
+	r->bo = (struct bench_opts){ .threads = o->threads,
+				     .synthetic = o->synthetic ? strdup(o->synthetic) : NULL,
+				     .xml = o->xml ? strdup(o->xml) : NULL,
+				     .calibrate = o->calibrate };
+	rc = select_cells(m, o, &r->cells, &r->ncells, &sel, &nsel);
+	if (rc)
+		goto out;
+	if (nsel == 0) {
+		fprintf(stderr, "iobench: no cells selected (%s%s%s)\n",
+			o->filter ? "--filter " : "", o->filter ? o->filter : "",
+			o->shard_set ? " and --shard" : "");
+		rc = IOB_EXIT_USAGE;
+		goto out;
+	}
+	rc = check_placements(m, &r->bo);
+	if (rc)
+		goto out;
+	if (!o->seed_set) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = ((unsigned long long)ts.tv_sec * 1000003ull ^
+			(unsigned long long)ts.tv_nsec ^ (unsigned long long)getpid() << 20) &
+		       ((1ull << 53) - 1);
+	}
+	if (o->random_order)
+		shuffle(sel, nsel, seed);
+	r->order = sel;
+	r->norder = nsel;
+	sel = NULL;
+
+	if (o->out && strlen(o->out) >= sizeof(r->dir)) {
+		fprintf(stderr, "iobench: --out path is too long\n");
+		rc = IOB_EXIT_USAGE;
+		goto out;
+	}
+	if (o->out)
+		snprintf(r->dir, sizeof(r->dir), "%s", o->out);
+	else
+		default_out(r->dir, sizeof(r->dir));
+	err = mkdirs(r->dir);
+	if (err) {
+		fprintf(stderr, "iobench: cannot create output folder '%s': %s\n", r->dir,
+			strerror(-err));
+		rc = IOB_EXIT_USAGE;
+		goto out;
+	}
+	snprintf(r->path, sizeof(r->path), "%s/results.json", r->dir);
+	if (access(r->path, F_OK) == 0) {
+		fprintf(stderr,
+			"iobench: %s already exists; not overwriting it (choose another --out, or "
+			"--resume %s to finish it)\n",
+			r->path, r->dir);
+		rc = IOB_EXIT_USAGE;
+		goto out;
+	}
+	if (access(r->dir, W_OK) != 0) {
+		fprintf(stderr, "iobench: output folder '%s' is not writable: %s\n", r->dir,
+			strerror(errno));
+		rc = IOB_EXIT_USAGE;
+		goto out;
+	}
+
+	rc = IOB_EXIT_FAIL;
+	r->root = json_object();
+	r->ctx = json_object();
+	r->rows = json_array();
+	r->cells_json = json_array();
+	mj = iob_matrix_json(m);
+	refs = iob_matrix_references(m);
+	cmd = json_array();
+	for (int i = 0; i < argc && cmd; i++)
+		json_array_append_new(cmd, json_string(argv[i]));
+	snprintf(shard, sizeof(shard), "%d/%d", o->shard_k, o->shard_n);
+	if (!r->root || !r->ctx || !r->rows || !r->cells_json || !mj || !refs || !cmd ||
+	    json_object_set(r->root, "context", r->ctx) ||
+	    json_object_set(r->root, "benchmarks", r->rows) || iob_context_add_static(r->ctx) ||
+	    json_object_set_new(r->ctx, "iobench_command", cmd) ||
+	    json_object_set_new(r->ctx, "iobench_matrix", mj) ||
+	    json_object_set_new(r->ctx, "iobench_references", refs) ||
+	    json_object_set_new(r->ctx, "iobench_order_seed", json_integer((json_int_t)seed)) ||
+	    json_object_set_new(r->ctx, "iobench_order",
+				json_string(o->random_order ? "random" : "sorted")) ||
+	    json_object_set_new(r->ctx, "iobench_shard",
+				o->shard_set ? json_string(shard) : json_null()) ||
+	    json_object_set_new(r->ctx, "iobench_filter",
+				o->filter ? json_string(o->filter) : json_null()) ||
+	    json_object_set_new(r->ctx, "iobench_run_options", run_options_json(&r->bo)) ||
+	    json_object_set_new(r->ctx, "iobench_calibration", json_null()) ||
+	    json_object_set_new(r->ctx, "iobench_plans", json_object()) ||
+	    json_object_set(r->ctx, "iobench_cells", r->cells_json)) {
+		fprintf(stderr, "iobench: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < r->norder; i++)
+		json_array_append_new(r->cells_json,
+				      json_pack("{s:s, s:s, s:f}", "id", r->cells[r->order[i]].id,
+						"status", "pending", "seconds", 0.0));
+	iob_sysstat_read(&r->before);
+	if (save(r))
+		goto out;
+	fprintf(stderr, "iobench: run folder %s: %zu cells, seed %llu%s%s\n", r->dir, r->norder,
+		seed, o->shard_set ? ", shard " : "", o->shard_set ? shard : "");
+	rc = 0;
+out:
+	free(sel);
+	iob_matrix_free(m);
+	return rc;
+}
+
+static int cmp_cell_id(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct iob_cell *)elem)->id);
+}
+
+static void sysstat_from_json(const json_t *j, struct iob_sysstat *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!json_is_object(j))
+		return;
+	s->ok = true;
+	s->load1 = json_number_value(json_object_get(j, "load1"));
+	s->load5 = json_number_value(json_object_get(j, "load5"));
+	s->load15 = json_number_value(json_object_get(j, "load15"));
+	s->steal_ticks = (uint64_t)json_integer_value(json_object_get(j, "steal_ticks"));
+	s->total_ticks = (uint64_t)json_integer_value(json_object_get(j, "total_ticks"));
+}
+
+/* --resume DIR: the recorded matrix, order and options; pending cells only. */
+static int start_resume(struct run *r, const char *dir)
+{
+	char err[768], where[PATH_MAX + 32];
+	struct iob_matrix *m = NULL;
+	json_t *mj, *ro, *c;
+	char *text;
+	size_t i;
+	int rc;
+
+	if (strlen(dir) >= sizeof(r->dir)) {
+		fprintf(stderr, "iobench: --resume path is too long\n");
+		return IOB_EXIT_USAGE;
+	}
+	snprintf(r->dir, sizeof(r->dir), "%s", dir);
+	snprintf(r->path, sizeof(r->path), "%s/results.json", dir);
+	if (access(r->path, F_OK) != 0) {
+		fprintf(stderr, "iobench: --resume %s: no results.json there, nothing to resume\n",
+			dir);
+		return IOB_EXIT_USAGE;
+	}
+	r->root = iob_results_load(r->path, err, sizeof(err));
+	if (!r->root) {
+		fprintf(stderr, "iobench: --resume: %s\n", err);
+		return IOB_EXIT_USAGE;
+	}
+	r->ctx = json_object_get(r->root, "context");
+	r->rows = json_object_get(r->root, "benchmarks");
+	r->cells_json = json_object_get(r->ctx, "iobench_cells");
+	mj = json_object_get(r->ctx, "iobench_matrix");
+	if (!json_is_object(mj) || !json_is_array(r->cells_json)) {
+		fprintf(stderr,
+			"iobench: --resume: %s is not a matrix run (no iobench_matrix and "
+			"iobench_cells in its context)\n",
+			r->path);
+		return IOB_EXIT_USAGE;
+	}
+	snprintf(where, sizeof(where), "%s (iobench_matrix)", r->path);
+	text = json_dumps(mj, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	rc = text ? iob_matrix_parse(text, where, &m, err, sizeof(err)) : -ENOMEM;
+	free(text);
+	if (!rc)
+		rc = iob_matrix_expand(m, &r->cells, &r->ncells, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "iobench: --resume: %s\n", rc == -ENOMEM ? "out of memory" : err);
+		iob_matrix_free(m);
+		return rc == -ENOMEM ? IOB_EXIT_FAIL : IOB_EXIT_USAGE;
+	}
+	ro = json_object_get(r->ctx, "iobench_run_options");
+	r->bo.threads = (long)json_integer_value(json_object_get(ro, "threads"));
+	if (json_string_value(json_object_get(ro, "synthetic")))
+		r->bo.synthetic = strdup(json_string_value(json_object_get(ro, "synthetic")));
+	if (json_string_value(json_object_get(ro, "xml")))
+		r->bo.xml = strdup(json_string_value(json_object_get(ro, "xml")));
+	r->bo.calibrate = !json_is_false(json_object_get(ro, "calibrate"));
+	r->order = calloc(json_array_size(r->cells_json) + 1, sizeof(*r->order));
+	if (!r->order) {
+		iob_matrix_free(m);
+		return IOB_EXIT_FAIL;
+	}
+	json_array_foreach(r->cells_json, i, c)
+	{
+		const char *id = json_string_value(json_object_get(c, "id"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+		struct iob_cell *cell =
+			id ? bsearch(id, r->cells, r->ncells, sizeof(*r->cells), cmp_cell_id)
+			   : NULL;
+
+		if (!cell || !st) {
+			fprintf(stderr,
+				"iobench: --resume: %s: iobench_cells[%zu] (%s) is not a cell of "
+				"its "
+				"matrix\n",
+				r->path, i, id ? id : "no id");
+			iob_matrix_free(m);
+			return IOB_EXIT_USAGE;
+		}
+		r->order[r->norder++] = (size_t)(cell - r->cells);
+		if (strcmp(st, "pending") != 0)
+			r->finished++;
+		if (strcmp(st, "error") == 0)
+			r->failed = true;
+	}
+	rc = check_placements(m, &r->bo);
+	iob_matrix_free(m);
+	if (rc)
+		return rc;
+	if (!json_is_object(json_object_get(r->ctx, "iobench_plans")))
+		json_object_set_new(r->ctx, "iobench_plans", json_object());
+	sysstat_from_json(json_object_get(r->ctx, "iobench_load_before"), &r->before);
+	if (!r->before.ok)
+		iob_sysstat_read(&r->before);
+	json_object_set_new(
+		r->ctx, "iobench_resumed",
+		json_integer(json_integer_value(json_object_get(r->ctx, "iobench_resumed")) + 1));
+	fprintf(stderr, "iobench: resuming %s: %zu of %zu cells left\n", r->dir,
+		r->norder - r->finished, r->norder);
+	return 0;
 }
 
 int iob_cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	struct iob_sysstat before, after;
-	char bench[PATH_MAX], dir[PATH_MAX], path[PATH_MAX], raw_calib[PATH_MAX],
-		raw_main[PATH_MAX];
-	char why_calib[256] = "", why_main[256] = "";
-	json_t *calib = NULL, *mainj = NULL, *root = NULL, *ctx, *rows, *cal, *cmd;
-	bool rep_calib = false, rep_main = false, failed = false;
-	int rc = parse_run_opts(argc, argv, &o, false), err;
+	struct run r = { 0 };
+	struct sigaction sa, old_int, old_term;
+	char rawdir[PATH_MAX + 8];
+	size_t i;
+	json_t *c;
+	int rc = parse_run_opts(argc, argv, &o, false), err, prc;
 
 	if (rc)
 		return rc < 0 ? IOB_EXIT_OK : rc;
-	if (find_bench(o.bench, bench, sizeof(bench)))
+	if (iob_find_bench(o.bench, r.bench, sizeof(r.bench)))
 		return IOB_EXIT_USAGE;
-	if (o.out)
-		snprintf(dir, sizeof(dir), "%s", o.out);
-	else
-		default_out(dir, sizeof(dir));
-	err = mkdirs(dir);
+	r.tty = isatty(STDERR_FILENO);
+
+	/* From here a signal stops the run cleanly instead of killing us. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	rc = o.resume ? start_resume(&r, o.resume) : start_new(&r, &o, argc, argv);
+	if (rc)
+		goto out;
+	snprintf(rawdir, sizeof(rawdir), "%s/raw", r.dir);
+	err = mkdirs(rawdir);
 	if (err) {
-		fprintf(stderr, "iobench: cannot create output folder '%s': %s\n", dir,
-			strerror(-err));
-		return IOB_EXIT_USAGE;
+		fprintf(stderr, "iobench: cannot create %s: %s\n", rawdir, strerror(-err));
+		rc = IOB_EXIT_FAIL;
+		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/results.json", dir);
-	if (access(path, F_OK) == 0) {
+	if (r.bo.calibrate && json_is_null(json_object_get(r.ctx, "iobench_calibration")) &&
+	    !interrupted) {
+		rc = calibrate(&r);
+		if (rc)
+			goto stopped;
+	}
+	json_array_foreach(r.cells_json, i, c)
+	{
+		const char *st = json_string_value(json_object_get(c, "status"));
+
+		if (interrupted)
+			break;
+		if (strcmp(st, "pending") != 0)
+			continue;
+		rc = run_cell(&r, r.order[i], c);
+		if (rc)
+			break;
+	}
+stopped:
+	if (r.tty)
+		fprintf(stderr, "\r\033[K");
+	if (interrupted || rc == EXIT_INTERRUPTED) {
+		save(&r);
 		fprintf(stderr,
-			"iobench: %s already exists; not overwriting it (choose another --out)\n",
-			path);
-		return IOB_EXIT_USAGE;
-	}
-	if (access(dir, W_OK) != 0) {
-		fprintf(stderr, "iobench: output folder '%s' is not writable: %s\n", dir,
-			strerror(errno));
-		return IOB_EXIT_USAGE;
-	}
-	snprintf(raw_calib, sizeof(raw_calib), "%s/raw-calibration.json", dir);
-	snprintf(raw_main, sizeof(raw_main), "%s/raw-benchmarks.json", dir);
-	fprintf(stderr, "iobench: run folder %s\n", dir);
-
-	iob_sysstat_read(&before);
-	if (o.calibrate) {
-		fprintf(stderr, "iobench: calibration (calib/*)\n");
-		rc = run_child(bench, &o, "^calib/", 3, 0.05, raw_calib, why_calib,
-			       sizeof(why_calib));
-		if (rc < 0 || rc == 127 || rc == 2) {
-			fprintf(stderr, "iobench: %s\n", why_calib);
-			return rc == 2 ? IOB_EXIT_USAGE : IOB_EXIT_FAIL;
-		}
-		calib = load_raw(raw_calib, &rep_calib);
-		failed |= rc != 0;
-	}
-	fprintf(stderr, "iobench: benchmarks (%s)\n", o.filter ? o.filter : "all but calib/");
-	rc = run_child(bench, &o, o.filter ? o.filter : "-^calib/", o.repetitions, o.min_time,
-		       raw_main, why_main, sizeof(why_main));
-	if (rc < 0 || rc == 127 || rc == 2) {
-		fprintf(stderr, "iobench: %s\n", why_main);
-		json_decref(calib);
-		return rc == 2 ? IOB_EXIT_USAGE : IOB_EXIT_FAIL;
-	}
-	failed |= rc != 0;
-	mainj = load_raw(raw_main, &rep_main);
-	iob_sysstat_read(&after);
-
-	if (!mainj && !calib) {
-		fprintf(stderr, "iobench: no results: %s%s%s (raw output kept in %s)\n", why_calib,
-			*why_calib ? "; " : "", why_main, dir);
-		return IOB_EXIT_FAIL;
-	}
-	root = json_deep_copy(mainj ? mainj : calib);
-	ctx = json_object_get(root, "context");
-	rows = json_array();
-	if (!root || !json_is_object(ctx) || !rows) {
-		fprintf(stderr, "iobench: benchmark output in %s has no context object\n", dir);
-		failed = true;
+			"iobench: interrupted (%s); %zu of %zu cells pending in %s\n"
+			"iobench: resume with: iobench run --resume %s\n",
+			strsignal(interrupted ? interrupted : SIGINT), r.norder - r.finished,
+			r.norder, r.path, r.dir);
+		rc = EXIT_INTERRUPTED;
 		goto out;
 	}
-	normalize_context(ctx);
-	if (calib)
-		take_rows(rows, calib, false);
-	if (mainj)
-		take_rows(rows, mainj, calib != NULL);
-	json_object_set_new(root, "benchmarks", rows);
-
-	cal = iob_calibration_from_rows(rows);
-	cmd = json_array();
-	for (int i = 0; i < argc && cmd; i++)
-		json_array_append_new(cmd, json_string(argv[i]));
-	if (iob_context_add_static(ctx) || iob_context_add_load(ctx, &before, &after) ||
-	    json_object_set_new(ctx, "iobench_calibration", cal ? cal : json_null()) ||
-	    json_object_set_new(ctx, "iobench_command", cmd ? cmd : json_null())) {
-		fprintf(stderr, "iobench: out of memory\n");
-		failed = true;
+	if (rc) {
+		rc = rc > 0 ? rc : IOB_EXIT_FAIL;
 		goto out;
 	}
-	if (*why_calib || *why_main || rep_calib || rep_main) {
-		char note[600];
-
-		snprintf(note, sizeof(note), "%s%s%s", why_calib,
-			 *why_calib && *why_main ? "; " : "", why_main);
-		json_object_set_new(ctx, "iobench_incomplete", json_string(note));
+	rmdir(rawdir); /* only when empty: failed cells keep their raw output and log */
+	fprintf(stderr, "iobench: wrote %s (%zu rows, %zu cells)%s\n", r.path,
+		json_array_size(r.rows), r.norder,
+		r.failed ? "; some cells failed, see iobench_incomplete" : "");
+	printf("%s\n", r.path);
+	fflush(stdout);
+	if (o.plots) {
+		prc = iob_plot_run(r.dir);
+		if (prc && prc != -ENOENT)
+			fprintf(stderr, "iobench: plots not written (the results are complete)\n");
 	}
-	err = iob_results_save(path, root);
-	if (err) {
-		fprintf(stderr, "iobench: cannot write %s: %s\n", path, strerror(-err));
-		failed = true;
-		goto out;
-	}
-	if (!failed) {
-		unlink(raw_calib);
-		unlink(raw_main);
-	}
-	fprintf(stderr, "iobench: wrote %s (%zu rows)%s\n", path, json_array_size(rows),
-		failed ? "; some benchmarks did not finish, see iobench_incomplete" : "");
-	printf("%s\n", path);
+	rc = r.failed ? IOB_EXIT_FAIL : IOB_EXIT_OK;
 out:
-	json_decref(root);
-	json_decref(calib);
-	json_decref(mainj);
-	return failed ? IOB_EXIT_FAIL : IOB_EXIT_OK;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (o.resume)
+		json_decref(r.root);
+	else
+		json_decref(r.root), json_decref(r.ctx), json_decref(r.rows),
+			json_decref(r.cells_json);
+	iob_cells_free(r.cells, r.ncells);
+	free(r.order);
+	free(r.bo.synthetic);
+	free(r.bo.xml);
+	return rc;
 }

@@ -1,2 +1,1098 @@
-/* placeholder: being written */
-typedef int iob_placeholder_matrix;
+/*
+ * Benchmark matrices: parse and validate a JSON spec (naming file, line and key in every error),
+ * normalize it, and expand it into sorted cells. See matrix.h for the spec.
+ *
+ * jansson gives positions for syntax errors only (and rejects duplicate keys with
+ * JSON_REJECT_DUPLICATES), so once the text parses, one pass over it records the line of every
+ * key and array element under its path ("suites[1].threads[0]"); semantic errors look their line
+ * up there.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "matrix.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * The built-in matrix: every registered family (bench/bench_queue.c, bench/bench_calib.c) at the
+ * thread counts and parameters it registers. Handoff registers multi-producer impls at 2 and 3
+ * threads, single-producer ones at 2.
+ */
+static const char default_text[] =
+	"{\n"
+	"  \"name\": \"default\",\n"
+	"  \"defaults\": {\"repetitions\": 3, \"min_time\": 0.1, \"warmup\": 0.05,\n"
+	"               \"timeout\": 60, \"placements\": [\"compact\"]},\n"
+	"  \"suites\": [\n"
+	"    {\"family\": \"queue/pairs\",\n"
+	"     \"impls\": [\"iort_mpmc\", \"iort_segq\", \"urcu_wfcq_stock\", "
+	"\"urcu_wfcq_nosleep\",\n"
+	"               \"urcu_lfq\", \"rte_mpmc\", \"rte_rts\", \"rte_hts\", \"ck_fifo\",\n"
+	"               \"ck_ring_mpmc\", \"mutex_ring\"],\n"
+	"     \"threads\": [1, 2, 4], \"params\": {\"pause\": [null, \"50-150\"]},\n"
+	"     \"reference\": \"rte_mpmc\"},\n"
+	"    {\"family\": \"queue/spsc\",\n"
+	"     \"impls\": [\"iort_spsc\", \"iort_mpmc\", \"rte_spsc\", \"ck_ring_spsc\"],\n"
+	"     \"threads\": [2], \"params\": {\"burst\": [1, 8, 32]}, \"reference\": "
+	"\"rte_spsc\"},\n"
+	"    {\"family\": \"queue/mpsc\",\n"
+	"     \"impls\": [\"iort_mpsc\", \"iort_segq\", \"iort_mpmc\", \"urcu_wfcq_stock\",\n"
+	"               \"urcu_wfcq_nosleep\", \"rte_mpsc\", \"mutex_ring\"],\n"
+	"     \"threads\": [2, 3, 5], \"params\": {\"window\": [1, 64]},\n"
+	"     \"reference\": \"urcu_wfcq_nosleep\"},\n"
+	"    {\"family\": \"queue/handoff\",\n"
+	"     \"impls\": [\"iort_mpmc\", \"iort_mpsc\", \"iort_segq\", \"urcu_wfcq_stock\",\n"
+	"               \"urcu_wfcq_nosleep\"],\n"
+	"     \"threads\": [2, 3], \"reference\": \"rte_spsc\"},\n"
+	"    {\"family\": \"queue/handoff\",\n"
+	"     \"impls\": [\"iort_spsc\", \"rte_spsc\", \"ck_ring_spsc\"],\n"
+	"     \"threads\": [2], \"reference\": \"rte_spsc\"},\n"
+	"    {\"family\": \"harness/hist_record\", \"impls\": [\"iob_hist\"], \"threads\": [1]}\n"
+	"  ]\n"
+	"}\n";
+
+static const char default_path[] = "<built-in default matrix>";
+
+struct param {
+	char *name;
+	json_t *values; /* array of strings, integers, null */
+};
+
+struct suite {
+	char *family;
+	char **impls;
+	size_t nimpls;
+	int *threads;
+	size_t nthreads;
+	char **placements;
+	size_t nplacements;
+	struct param *params;
+	size_t nparams;
+	char *reference;
+	int repetitions;
+	double min_time, warmup, timeout;
+};
+
+struct iob_matrix {
+	char *name;
+	struct suite *suites;
+	size_t nsuites;
+	const char **all_placements; /* borrowed from the suites */
+	size_t nall_placements;
+};
+
+/* --- lines of keys --- */
+
+struct keyline {
+	char *path;
+	int line;
+};
+
+struct parser {
+	const char *file;
+	char *err;
+	size_t errlen;
+	struct keyline *lines;
+	size_t nlines, caplines;
+	bool nomem;
+};
+
+static void add_line(struct parser *p, const char *path, int line)
+{
+	struct keyline *n;
+
+	if (p->nlines == p->caplines) {
+		size_t cap = p->caplines ? 2 * p->caplines : 64;
+
+		n = realloc(p->lines, cap * sizeof(*n));
+		if (!n) {
+			p->nomem = true;
+			return;
+		}
+		p->lines = n;
+		p->caplines = cap;
+	}
+	p->lines[p->nlines].path = strdup(path);
+	if (!p->lines[p->nlines].path) {
+		p->nomem = true;
+		return;
+	}
+	p->lines[p->nlines++].line = line;
+}
+
+/* Record the line of every object key and array element of valid JSON @p text. */
+static void scan_lines(struct parser *p, const char *text)
+{
+	struct frame {
+		bool obj, expect_key, seen;
+		size_t idx, base;
+	} st[64];
+	char path[1024] = "";
+	int depth = -1, line = 1;
+
+	for (const char *s = text; *s; s++) {
+		struct frame *f = depth >= 0 && depth < (int)NELEM(st) ? &st[depth] : NULL;
+		char c = *s;
+
+		if (c == '\n') {
+			line++;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == ':')
+			continue;
+		if (c == ',') {
+			if (f && f->obj)
+				f->expect_key = true;
+			else if (f)
+				f->idx++, f->seen = false;
+			continue;
+		}
+		if (c == '}' || c == ']') {
+			depth--;
+			if (depth >= 0 && depth < (int)NELEM(st))
+				path[st[depth].base] = '\0';
+			continue;
+		}
+		if (c == '"' && f && f->obj && f->expect_key) {
+			const char *k = ++s;
+			size_t len;
+
+			while (*s && *s != '"')
+				s += (*s == '\\' && s[1]) ? 2 : 1;
+			len = (size_t)(s - k);
+			path[f->base] = '\0';
+			snprintf(path + f->base, sizeof(path) - f->base, "%s%.*s",
+				 f->base ? "." : "", (int)len, k);
+			add_line(p, path, line);
+			f->expect_key = false;
+			if (!*s)
+				break;
+			continue;
+		}
+		/* A value starts (or continues). */
+		if (f && !f->obj && !f->seen) {
+			path[f->base] = '\0';
+			snprintf(path + f->base, sizeof(path) - f->base, "[%zu]", f->idx);
+			add_line(p, path, line);
+			f->seen = true;
+		}
+		if (c == '{' || c == '[') {
+			depth++;
+			if (depth < (int)NELEM(st))
+				st[depth] = (struct frame){ .obj = c == '{',
+							    .expect_key = c == '{',
+							    .base = strlen(path) };
+			continue;
+		}
+		if (c == '"') {
+			s++;
+			while (*s && *s != '"')
+				s += (*s == '\\' && s[1]) ? 2 : 1;
+			if (!*s)
+				break;
+		}
+	}
+}
+
+/* Line of @p path, or of its nearest recorded ancestor. */
+static int line_of(const struct parser *p, const char *path)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (;;) {
+		for (size_t i = 0; i < p->nlines; i++)
+			if (strcmp(p->lines[i].path, buf) == 0)
+				return p->lines[i].line;
+		char *dot = strrchr(buf, '.'), *br = strrchr(buf, '[');
+		char *cut = dot > br ? dot : br;
+
+		if (!cut)
+			return 1;
+		*cut = '\0';
+	}
+}
+
+static int fail(struct parser *p, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct parser *p, const char *path, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->err && p->errlen)
+		snprintf(p->err, p->errlen, "%s:%d: %s", p->file, line_of(p, path), msg);
+	return -EINVAL;
+}
+
+/* --- validation helpers --- */
+
+size_t iob_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), *row, best;
+
+	row = malloc((lb + 1) * sizeof(*row));
+	if (!row)
+		return la > lb ? la : lb;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], v = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < v)
+				v = up + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			diag = up;
+		}
+	}
+	best = row[lb];
+	free(row);
+	return best;
+}
+
+static void join_path(char *out, size_t len, const char *base, const char *key)
+{
+	snprintf(out, len, "%s%s%s", base, *base ? "." : "", key);
+}
+
+/* Reject keys of @p obj not in @p allowed, suggesting the nearest. @p where: "suites[0]". */
+static int check_keys(struct parser *p, const json_t *obj, const char *base, const char *where,
+		      const char *const *allowed, size_t nallowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		size_t best = (size_t)-1, bi = 0;
+		char path[512], list[512] = "";
+
+		for (size_t i = 0; i < nallowed; i++) {
+			size_t d = iob_edit_distance(key, allowed[i]);
+
+			if (d == 0)
+				goto next;
+			if (d < best)
+				best = d, bi = i;
+		}
+		join_path(path, sizeof(path), base, key);
+		if (best <= 3 && best < strlen(key))
+			return fail(p, path, "unknown key '%s' in %s (did you mean '%s'?)", key,
+				    where, allowed[bi]);
+		for (size_t i = 0; i < nallowed; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i ? ", " : "", allowed[i]);
+		return fail(p, path, "unknown key '%s' in %s (valid keys: %s)", key, where, list);
+	next:;
+	}
+	return 0;
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "a list";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
+	}
+}
+
+static int get_int(struct parser *p, const json_t *obj, const char *base, const char *where,
+		   const char *key, long lo, long hi, int *out)
+{
+	const json_t *v = json_object_get(obj, key);
+	char path[512];
+
+	if (!v)
+		return 0;
+	join_path(path, sizeof(path), base, key);
+	if (!json_is_integer(v))
+		return fail(p, path, "key '%s' in %s: expected a whole number %ld..%ld, got %s",
+			    key, where, lo, hi, type_name(v));
+	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return fail(p, path, "key '%s' in %s: %lld is out of range %ld..%ld", key, where,
+			    (long long)json_integer_value(v), lo, hi);
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+/* A number of seconds in (lo, hi] (or [lo, hi] when @p lo_incl). */
+static int get_secs(struct parser *p, const json_t *obj, const char *base, const char *where,
+		    const char *key, double lo, bool lo_incl, double hi, double *out)
+{
+	const json_t *v = json_object_get(obj, key);
+	char path[512];
+	double d;
+
+	if (!v)
+		return 0;
+	join_path(path, sizeof(path), base, key);
+	if (!json_is_number(v))
+		return fail(p, path, "key '%s' in %s: expected seconds (a number), got %s", key,
+			    where, type_name(v));
+	d = json_number_value(v);
+	if (!isfinite(d) || d > hi || (lo_incl ? d < lo : d <= lo))
+		return fail(p, path, "key '%s' in %s: %g is out of range %s%g, %g]", key, where, d,
+			    lo_incl ? "[" : "(", lo, hi);
+	*out = d;
+	return 0;
+}
+
+/* A token usable inside a benchmark name: non-empty, no '/', no '@'. */
+static bool name_token(const char *s)
+{
+	return *s && !strchr(s, '/') && !strchr(s, '@') && !strchr(s, '\n');
+}
+
+static void free_strs(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A non-empty list of name tokens (placements may hold ':' and ','; impls too). */
+static int get_strs(struct parser *p, const json_t *obj, const char *base, const char *where,
+		    const char *key, char ***out, size_t *n)
+{
+	const json_t *v = json_object_get(obj, key), *e;
+	char path[512], epath[600];
+	char **list;
+	size_t i;
+
+	if (!v)
+		return 0;
+	join_path(path, sizeof(path), base, key);
+	if (!json_is_array(v))
+		return fail(p, path, "key '%s' in %s: expected a list of names, got %s", key, where,
+			    type_name(v));
+	if (json_array_size(v) == 0)
+		return fail(p, path, "key '%s' in %s: empty list", key, where);
+	list = calloc(json_array_size(v), sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	json_array_foreach(v, i, e)
+	{
+		snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
+		if (!json_is_string(e) || !name_token(json_string_value(e))) {
+			free_strs(list, i);
+			return fail(p, epath,
+				    "key '%s' in %s: element %zu must be a non-empty name without "
+				    "'/' or '@', got %s",
+				    key, where, i, json_is_string(e) ? "\"\"" : type_name(e));
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(list[k], json_string_value(e)) == 0) {
+				free_strs(list, i);
+				return fail(p, epath, "key '%s' in %s: '%s' is listed twice", key,
+					    where, json_string_value(e));
+			}
+		}
+		list[i] = strdup(json_string_value(e));
+		if (!list[i]) {
+			free_strs(list, i);
+			return -ENOMEM;
+		}
+	}
+	free_strs(*out, *n);
+	*out = list;
+	*n = json_array_size(v);
+	return 0;
+}
+
+static int get_threads(struct parser *p, const json_t *obj, const char *base, const char *where,
+		       int **out, size_t *n)
+{
+	const json_t *v = json_object_get(obj, "threads"), *e;
+	char path[512], epath[600];
+	int *list;
+	size_t i;
+
+	if (!v)
+		return 0;
+	join_path(path, sizeof(path), base, "threads");
+	if (!json_is_array(v))
+		return fail(p, path,
+			    "key 'threads' in %s: expected a list of whole numbers 1..4096, got %s",
+			    where, type_name(v));
+	if (json_array_size(v) == 0)
+		return fail(p, path, "key 'threads' in %s: empty list", where);
+	list = calloc(json_array_size(v), sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	json_array_foreach(v, i, e)
+	{
+		snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
+		if (!json_is_integer(e) || json_integer_value(e) < 1 ||
+		    json_integer_value(e) > 4096) {
+			free(list);
+			return fail(p, epath,
+				    "key 'threads' in %s: element %zu must be a whole number "
+				    "1..4096",
+				    where, i);
+		}
+		list[i] = (int)json_integer_value(e);
+		for (size_t k = 0; k < i; k++) {
+			if (list[k] == list[i]) {
+				free(list);
+				return fail(p, epath, "key 'threads' in %s: %d is listed twice",
+					    where, list[i]);
+			}
+		}
+	}
+	free(*out);
+	*out = list;
+	*n = json_array_size(v);
+	return 0;
+}
+
+static int get_params(struct parser *p, const json_t *obj, const char *base, const char *where,
+		      struct suite *s)
+{
+	const json_t *v = json_object_get(obj, "params"), *vals, *e;
+	char path[512], ppath[700], epath[800];
+	const char *name;
+	size_t i;
+
+	if (!v)
+		return 0;
+	join_path(path, sizeof(path), base, "params");
+	if (!json_is_object(v))
+		return fail(p, path,
+			    "key 'params' in %s: expected an object of parameter -> list of "
+			    "values, got %s",
+			    where, type_name(v));
+	if (json_object_size(v) > 16)
+		return fail(p, path, "key 'params' in %s: more than 16 parameters", where);
+	s->params = calloc(json_object_size(v) + 1, sizeof(*s->params));
+	if (!s->params)
+		return -ENOMEM;
+	json_object_foreach((json_t *)v, name, vals)
+	{
+		snprintf(ppath, sizeof(ppath), "%s.%s", path, name);
+		if (!name_token(name) || strchr(name, ':'))
+			return fail(p, ppath,
+				    "key 'params' in %s: parameter name '%s' must be non-empty, "
+				    "without '/', ':' or '@'",
+				    where, name);
+		if (!json_is_array(vals))
+			return fail(p, ppath,
+				    "key 'params' in %s: parameter '%s' must be a list of values, "
+				    "got %s",
+				    where, name, type_name(vals));
+		if (json_array_size(vals) == 0)
+			return fail(p, ppath, "key 'params' in %s: parameter '%s': empty list",
+				    where, name);
+		json_array_foreach(vals, i, e)
+		{
+			snprintf(epath, sizeof(epath), "%s[%zu]", ppath, i);
+			if (!(json_is_null(e) || json_is_integer(e) ||
+			      (json_is_string(e) && name_token(json_string_value(e)))))
+				return fail(
+					p, epath,
+					"key 'params' in %s: parameter '%s' element %zu must be "
+					"a name without '/' or '@', an integer or null",
+					where, name, i);
+		}
+		s->params[s->nparams].name = strdup(name);
+		s->params[s->nparams].values = json_deep_copy(vals);
+		s->nparams++;
+		if (!s->params[s->nparams - 1].name || !s->params[s->nparams - 1].values)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The settings "defaults" gives and a suite may override. */
+static const char *const setting_keys[] = { "repetitions", "min_time",	 "warmup",
+					    "timeout",	   "placements", "threads" };
+
+static int get_settings(struct parser *p, const json_t *obj, const char *base, const char *where,
+			struct suite *s)
+{
+	int rc;
+
+	if ((rc = get_int(p, obj, base, where, "repetitions", 1, 1000, &s->repetitions)) ||
+	    (rc = get_secs(p, obj, base, where, "min_time", 0, false, 3600, &s->min_time)) ||
+	    (rc = get_secs(p, obj, base, where, "warmup", 0, true, 3600, &s->warmup)) ||
+	    (rc = get_secs(p, obj, base, where, "timeout", 0, false, 86400, &s->timeout)) ||
+	    (rc = get_strs(p, obj, base, where, "placements", &s->placements, &s->nplacements)) ||
+	    (rc = get_threads(p, obj, base, where, &s->threads, &s->nthreads)))
+		return rc;
+	return 0;
+}
+
+static int copy_settings(struct suite *dst, const struct suite *src)
+{
+	dst->repetitions = src->repetitions;
+	dst->min_time = src->min_time;
+	dst->warmup = src->warmup;
+	dst->timeout = src->timeout;
+	dst->placements = calloc(src->nplacements, sizeof(char *));
+	dst->threads = calloc(src->nthreads, sizeof(int));
+	if (!dst->placements || !dst->threads)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->nplacements; i++)
+		if (!(dst->placements[dst->nplacements++] = strdup(src->placements[i])))
+			return -ENOMEM;
+	memcpy(dst->threads, src->threads, src->nthreads * sizeof(int));
+	dst->nthreads = src->nthreads;
+	return 0;
+}
+
+static void suite_fini(struct suite *s)
+{
+	free(s->family);
+	free_strs(s->impls, s->nimpls);
+	free(s->threads);
+	free_strs(s->placements, s->nplacements);
+	for (size_t i = 0; i < s->nparams; i++) {
+		free(s->params[i].name);
+		json_decref(s->params[i].values);
+	}
+	free(s->params);
+	free(s->reference);
+}
+
+void iob_matrix_free(struct iob_matrix *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nsuites; i++)
+		suite_fini(&m->suites[i]);
+	free(m->suites);
+	free(m->all_placements);
+	free(m->name);
+	free(m);
+}
+
+static int collect_placements(struct iob_matrix *m)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < m->nsuites; i++)
+		cap += m->suites[i].nplacements;
+	free(m->all_placements);
+	m->nall_placements = 0;
+	m->all_placements = calloc(cap + 1, sizeof(char *));
+	if (!m->all_placements)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nsuites; i++) {
+		for (size_t k = 0; k < m->suites[i].nplacements; k++) {
+			const char *pl = m->suites[i].placements[k];
+			bool seen = false;
+
+			for (size_t j = 0; j < m->nall_placements; j++)
+				seen |= strcmp(m->all_placements[j], pl) == 0;
+			if (!seen)
+				m->all_placements[m->nall_placements++] = pl;
+		}
+	}
+	return 0;
+}
+
+static int parse_suite(struct parser *p, const json_t *obj, size_t idx, const struct suite *defs,
+		       struct iob_matrix *m, struct suite *s)
+{
+	static const char *const keys[] = { "family",	   "impls",    "params", "reference",
+					    "repetitions", "min_time", "warmup", "timeout",
+					    "placements",  "threads" };
+	char base[64], where[64], path[128];
+	const json_t *fam, *ref;
+	const char *f, *slash;
+	int rc;
+
+	snprintf(base, sizeof(base), "suites[%zu]", idx);
+	snprintf(where, sizeof(where), "suites[%zu]", idx);
+	if (!json_is_object(obj))
+		return fail(p, base, "suites[%zu]: expected an object, got %s", idx,
+			    type_name(obj));
+	if ((rc = check_keys(p, obj, base, where, keys, NELEM(keys))))
+		return rc;
+	fam = json_object_get(obj, "family");
+	snprintf(path, sizeof(path), "%s.family", base);
+	if (!fam)
+		return fail(p, base, "suites[%zu]: missing key 'family' (e.g. \"queue/pairs\")",
+			    idx);
+	f = json_string_value(fam);
+	slash = f ? strchr(f, '/') : NULL;
+	if (!f || !slash || slash == f || !slash[1] || strchr(slash + 1, '/') || strchr(f, '@'))
+		return fail(p, path,
+			    "key 'family' in %s: expected \"<family>/<scenario>\" (e.g. "
+			    "\"queue/pairs\")",
+			    where);
+	if (!(s->family = strdup(f)))
+		return -ENOMEM;
+	if (!json_object_get(obj, "impls"))
+		return fail(p, base, "suites[%zu]: missing key 'impls' (a list of implementations)",
+			    idx);
+	if ((rc = get_strs(p, obj, base, where, "impls", &s->impls, &s->nimpls)))
+		return rc;
+	if ((rc = copy_settings(s, defs)) || (rc = get_settings(p, obj, base, where, s)) ||
+	    (rc = get_params(p, obj, base, where, s)))
+		return rc;
+	ref = json_object_get(obj, "reference");
+	if (ref) {
+		snprintf(path, sizeof(path), "%s.reference", base);
+		if (!json_is_string(ref) || !name_token(json_string_value(ref)))
+			return fail(
+				p, path,
+				"key 'reference' in %s: expected an implementation name, got %s",
+				where, type_name(ref));
+		for (size_t i = 0; i < m->nsuites; i++) {
+			const struct suite *o = &m->suites[i];
+
+			if (strcmp(o->family, f) == 0 && o->reference &&
+			    strcmp(o->reference, json_string_value(ref)))
+				return fail(
+					p, path,
+					"key 'reference' in %s: '%s' differs from suites[%zu]'s "
+					"'%s' for family %s",
+					where, json_string_value(ref), i, o->reference, f);
+		}
+		if (!(s->reference = strdup(json_string_value(ref))))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out, char *err,
+		     size_t errlen)
+{
+	static const char *const top_keys[] = { "name", "defaults", "suites" };
+	struct parser p = { .file = path, .err = err, .errlen = errlen };
+	struct suite defs = { .repetitions = 3, .min_time = 0.1, .warmup = 0.05, .timeout = 60 };
+	struct iob_matrix *m = NULL;
+	json_error_t jerr;
+	json_t *root, *v, *suites;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	scan_lines(&p, text);
+	rc = -ENOMEM;
+	m = calloc(1, sizeof(*m));
+	defs.placements = calloc(1, sizeof(char *));
+	defs.threads = calloc(1, sizeof(int));
+	if (p.nomem || !m || !defs.placements || !defs.threads ||
+	    !(defs.placements[0] = strdup("compact")))
+		goto out;
+	defs.nplacements = 1;
+	defs.threads[0] = 1;
+	defs.nthreads = 1;
+	rc = -EINVAL;
+	if (!json_is_object(root)) {
+		rc = fail(&p, "", "expected an object {\"suites\": [...]}, got %s",
+			  type_name(root));
+		goto out;
+	}
+	if ((rc = check_keys(&p, root, "", "the top level", top_keys, NELEM(top_keys))))
+		goto out;
+	v = json_object_get(root, "name");
+	if (v && (!json_is_string(v) || !*json_string_value(v))) {
+		rc = fail(&p, "name", "key 'name': expected a non-empty string, got %s",
+			  type_name(v));
+		goto out;
+	}
+	m->name = strdup(v ? json_string_value(v) : "unnamed");
+	rc = -ENOMEM;
+	if (!m->name)
+		goto out;
+	v = json_object_get(root, "defaults");
+	if (v) {
+		if (!json_is_object(v)) {
+			rc = fail(&p, "defaults", "key 'defaults': expected an object, got %s",
+				  type_name(v));
+			goto out;
+		}
+		if ((rc = check_keys(&p, v, "defaults", "defaults", setting_keys,
+				     NELEM(setting_keys))) ||
+		    (rc = get_settings(&p, v, "defaults", "defaults", &defs)))
+			goto out;
+	}
+	suites = json_object_get(root, "suites");
+	if (!suites) {
+		rc = fail(&p, "", "missing key 'suites' (a list of suites)");
+		goto out;
+	}
+	if (!json_is_array(suites) || json_array_size(suites) == 0) {
+		rc = fail(&p, "suites", "key 'suites': expected a non-empty list of suites, got %s",
+			  json_is_array(suites) ? "an empty list" : type_name(suites));
+		goto out;
+	}
+	rc = -ENOMEM;
+	m->suites = calloc(json_array_size(suites), sizeof(*m->suites));
+	if (!m->suites)
+		goto out;
+	for (size_t i = 0; i < json_array_size(suites); i++) {
+		rc = parse_suite(&p, json_array_get(suites, i), i, &defs, m, &m->suites[i]);
+		m->nsuites++;
+		if (rc)
+			goto out;
+	}
+	rc = collect_placements(m);
+out:
+	if (rc == -ENOMEM && err && errlen && !err[0])
+		snprintf(err, errlen, "%s: out of memory", path);
+	suite_fini(&defs);
+	for (size_t i = 0; i < p.nlines; i++)
+		free(p.lines[i].path);
+	free(p.lines);
+	json_decref(root);
+	if (rc) {
+		iob_matrix_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+int iob_matrix_load(const char *path, struct iob_matrix **out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	long size;
+	int rc;
+
+	if (!f) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+	    !(text = malloc((size_t)size + 1))) {
+		fclose(f);
+		snprintf(err, errlen, "%s: cannot read", path);
+		return -EIO;
+	}
+	if (fread(text, 1, (size_t)size, f) != (size_t)size) {
+		free(text);
+		fclose(f);
+		snprintf(err, errlen, "%s: cannot read", path);
+		return -EIO;
+	}
+	fclose(f);
+	text[size] = '\0';
+	rc = iob_matrix_parse(text, path, out, err, errlen);
+	free(text);
+	return rc;
+}
+
+const char *iob_matrix_default_text(void)
+{
+	return default_text;
+}
+
+int iob_matrix_default(struct iob_matrix **out)
+{
+	char err[256];
+	int rc = iob_matrix_parse(default_text, default_path, out, err, sizeof(err));
+
+	if (rc && rc != -ENOMEM)
+		fprintf(stderr, "iobench: BUG: %s\n", err);
+	return rc;
+}
+
+int iob_matrix_override(struct iob_matrix *m, int repetitions, double min_time, double timeout,
+			const char *placement)
+{
+	for (size_t i = 0; i < m->nsuites; i++) {
+		struct suite *s = &m->suites[i];
+
+		if (repetitions > 0)
+			s->repetitions = repetitions;
+		if (min_time > 0)
+			s->min_time = min_time;
+		if (timeout > 0)
+			s->timeout = timeout;
+		if (placement) {
+			char *dup = strdup(placement);
+
+			if (!dup)
+				return -ENOMEM;
+			free_strs(s->placements, s->nplacements);
+			s->placements = calloc(1, sizeof(char *));
+			if (!s->placements) {
+				free(dup);
+				s->nplacements = 0;
+				return -ENOMEM;
+			}
+			s->placements[0] = dup;
+			s->nplacements = 1;
+		}
+	}
+	return collect_placements(m);
+}
+
+const char *iob_matrix_name(const struct iob_matrix *m)
+{
+	return m->name;
+}
+
+const char *const *iob_matrix_placements(const struct iob_matrix *m, size_t *n)
+{
+	*n = m->nall_placements;
+	return m->all_placements;
+}
+
+static json_t *str_array(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+json_t *iob_matrix_json(const struct iob_matrix *m)
+{
+	json_t *root = json_object(), *suites = json_array();
+
+	if (!root || !suites || json_object_set_new(root, "name", json_string(m->name)) ||
+	    json_object_set(root, "suites", suites))
+		goto fail;
+	for (size_t i = 0; i < m->nsuites; i++) {
+		const struct suite *s = &m->suites[i];
+		json_t *o = json_object(), *th = json_array(), *params = json_object();
+
+		if (!o || !th || !params || json_array_append_new(suites, o)) {
+			json_decref(o);
+			json_decref(th);
+			json_decref(params);
+			goto fail;
+		}
+		for (size_t k = 0; k < s->nthreads; k++)
+			json_array_append_new(th, json_integer(s->threads[k]));
+		for (size_t k = 0; k < s->nparams; k++)
+			json_object_set(params, s->params[k].name, s->params[k].values);
+		if (json_object_set_new(o, "family", json_string(s->family)) ||
+		    json_object_set_new(o, "impls", str_array(s->impls, s->nimpls)) ||
+		    json_object_set_new(o, "threads", th) ||
+		    json_object_set_new(o, "placements",
+					str_array(s->placements, s->nplacements)) ||
+		    json_object_set_new(o, "params", params) ||
+		    (s->reference &&
+		     json_object_set_new(o, "reference", json_string(s->reference))) ||
+		    json_object_set_new(o, "repetitions", json_integer(s->repetitions)) ||
+		    json_object_set_new(o, "min_time", json_real(s->min_time)) ||
+		    json_object_set_new(o, "warmup", json_real(s->warmup)) ||
+		    json_object_set_new(o, "timeout", json_real(s->timeout)))
+			goto fail;
+	}
+	json_decref(suites);
+	return root;
+fail:
+	json_decref(suites);
+	json_decref(root);
+	return NULL;
+}
+
+json_t *iob_matrix_references(const struct iob_matrix *m)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && i < m->nsuites; i++)
+		if (m->suites[i].reference &&
+		    json_object_set_new(o, m->suites[i].family,
+					json_string(m->suites[i].reference))) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+/* --- expansion --- */
+
+/* Append @p s to @p buf, backslash-escaping POSIX extended regex metacharacters. */
+static void regex_escape(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	for (; *s && n + 2 < len; s++) {
+		if (strchr(".[]{}()*+?^$|\\", *s))
+			buf[n++] = '\\';
+		buf[n++] = *s;
+	}
+	buf[n] = '\0';
+}
+
+static void param_value(const json_t *v, char *out, size_t len)
+{
+	if (json_is_integer(v))
+		snprintf(out, len, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(out, len, "%s", json_string_value(v));
+}
+
+static int cmp_cell(const void *a, const void *b)
+{
+	return strcmp(((const struct iob_cell *)a)->id, ((const struct iob_cell *)b)->id);
+}
+
+void iob_cells_free(struct iob_cell *cells, size_t n)
+{
+	if (!cells)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(cells[i].id);
+		free(cells[i].bench);
+		free(cells[i].filter);
+		free(cells[i].placement);
+	}
+	free(cells);
+}
+
+int iob_matrix_expand(const struct iob_matrix *m, struct iob_cell **out, size_t *n, char *err,
+		      size_t errlen)
+{
+	struct iob_cell *cells;
+	size_t total = 0, nc = 0;
+
+	for (size_t i = 0; i < m->nsuites; i++) {
+		const struct suite *s = &m->suites[i];
+		size_t k = s->nimpls * s->nthreads * s->nplacements;
+
+		for (size_t j = 0; j < s->nparams; j++)
+			k *= json_array_size(s->params[j].values);
+		total += k;
+	}
+	cells = calloc(total + 1, sizeof(*cells));
+	if (!cells)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nsuites; i++) {
+		const struct suite *s = &m->suites[i];
+		size_t idx[16] = { 0 }, np = s->nparams < 16 ? s->nparams : 16;
+
+		for (size_t im = 0; im < s->nimpls; im++) {
+			memset(idx, 0, sizeof(idx));
+			for (;;) { /* every combination of parameter values */
+				char base[512], val[128];
+
+				snprintf(base, sizeof(base), "%s/%s", s->family, s->impls[im]);
+				for (size_t j = 0; j < np; j++) {
+					const json_t *v =
+						json_array_get(s->params[j].values, idx[j]);
+
+					if (json_is_null(v))
+						continue;
+					param_value(v, val, sizeof(val));
+					snprintf(base + strlen(base), sizeof(base) - strlen(base),
+						 "/%s:%s", s->params[j].name, val);
+				}
+				for (size_t it = 0; it < s->nthreads; it++) {
+					for (size_t ip = 0; ip < s->nplacements; ip++) {
+						struct iob_cell *c = &cells[nc++];
+						char buf[1024];
+
+						snprintf(buf, sizeof(buf), "%s/threads:%d", base,
+							 s->threads[it]);
+						c->bench = strdup(buf);
+						snprintf(buf, sizeof(buf), "%s/threads:%d@%s", base,
+							 s->threads[it], s->placements[ip]);
+						c->id = strdup(buf);
+						strcpy(buf, "^");
+						regex_escape(buf, sizeof(buf), base);
+						snprintf(buf + strlen(buf),
+							 sizeof(buf) - strlen(buf),
+							 "(/real_time|/manual_time)?/threads:%d$",
+							 s->threads[it]);
+						c->filter = strdup(buf);
+						c->placement = strdup(s->placements[ip]);
+						c->family = s->family;
+						c->impl = s->impls[im];
+						c->threads = s->threads[it];
+						c->repetitions = s->repetitions;
+						c->min_time = s->min_time;
+						c->warmup = s->warmup;
+						c->timeout = s->timeout;
+						c->suite = i;
+						if (!c->bench || !c->id || !c->filter ||
+						    !c->placement) {
+							iob_cells_free(cells, nc);
+							return -ENOMEM;
+						}
+					}
+				}
+				/* next combination (odometer) */
+				size_t j = 0;
+
+				while (j < np && ++idx[j] == json_array_size(s->params[j].values))
+					idx[j++] = 0;
+				if (j == np)
+					break;
+			}
+		}
+	}
+	qsort(cells, nc, sizeof(*cells), cmp_cell);
+	for (size_t i = 1; i < nc; i++) {
+		if (strcmp(cells[i - 1].id, cells[i].id) == 0) {
+			snprintf(err, errlen, "cell %s comes from both suites[%zu] and suites[%zu]",
+				 cells[i].id,
+				 cells[i - 1].suite < cells[i].suite ? cells[i - 1].suite
+								     : cells[i].suite,
+				 cells[i - 1].suite < cells[i].suite ? cells[i].suite
+								     : cells[i - 1].suite);
+			iob_cells_free(cells, nc);
+			return -EINVAL;
+		}
+	}
+	*out = cells;
+	*n = nc;
+	return 0;
+}
+
+int iob_shard_parse(const char *s, int *k, int *n)
+{
+	char *end;
+	long a, b;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	a = strtol(s, &end, 10);
+	if (errno || *end != '/' || end[1] < '0' || end[1] > '9')
+		return -EINVAL;
+	b = strtol(end + 1, &end, 10);
+	if (errno || *end || b < 1 || b > 100000 || a < 0 || a >= b)
+		return -EINVAL;
+	*k = (int)a;
+	*n = (int)b;
+	return 0;
+}

@@ -95,13 +95,20 @@ assert len({p["numa"] for p in c["iobench_topology"]["plan"][:2]}) == 2, c["iobe
 print("ok: simulated run is marked simulated, spread plan on 2 nodes")' "$sim/results.json" || fails=$((fails + 1))
 
 crash=$tmp/crash
-check "a crashing benchmark fails the run (exit 1)" 1 env IOBENCH_SELFTEST_CRASH=1 "$iobench" run --out "$crash" --filter '^harness/|^selftest/' --order registered --repetitions 1 --min-time 0.01 --no-calibration
+cat >"$tmp/crash.json" <<'EOF2'
+{"name": "crash", "defaults": {"repetitions": 1, "min_time": 0.01, "warmup": 0},
+ "suites": [{"family": "harness/hist_record", "impls": ["iob_hist"]},
+            {"family": "selftest/crash", "impls": ["abort"]}]}
+EOF2
+check "a crashing cell fails the run (exit 1)" 1 env IOBENCH_SELFTEST_CRASH=1 "$iobench" run --out "$crash" --matrix "$tmp/crash.json" --no-calibration --no-plots
 /usr/bin/python3 -c '
 import json,sys; d=json.load(open(sys.argv[1])); c=d["context"]
 names=[b["name"] for b in d["benchmarks"]]
 assert any(n.startswith("harness/hist_record") for n in names), names
+err=[b for b in d["benchmarks"] if b.get("error_occurred")]
+assert len(err)==1 and "signal" in err[0]["error_message"], err
 assert "signal" in c.get("iobench_incomplete",""), c.get("iobench_incomplete")
-print("ok: rows finished before the crash are kept, run marked incomplete:", c["iobench_incomplete"])' "$crash/results.json" || fails=$((fails + 1))
+print("ok: the other cell is kept, the crash is an error row, run marked incomplete:", c["iobench_incomplete"])' "$crash/results.json" || fails=$((fails + 1))
 
 echo "$fails failures"
 [ "$fails" -eq 0 ]
