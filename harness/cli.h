@@ -6,6 +6,8 @@
 #ifndef IOB_CLI_H
 #define IOB_CLI_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif

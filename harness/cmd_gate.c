@@ -47,7 +47,6 @@
 #include "results.h"
 #include "stats.h"
 
-
 #define DEFAULT_ITERATIONS    20000
 #define DEFAULT_THRESHOLD_PCT 3.0
 #define DEFAULT_ROUNDS	      5
