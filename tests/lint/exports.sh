@@ -17,8 +17,14 @@ done
 # The declared name is the identifier right before '(' (not a struct type in the return type).
 mapfile -t declared < <(grep -ho 'IORT_API[^;(]*\biort_[a-z0-9_]*[[:space:]]*(' "$root"/runtime/include/iort/*.h |
 	grep -o 'iort_[a-z0-9_]*[[:space:]]*($' | tr -d '( ' | sort -u)
+# A set, not `printf | grep -q`: under pipefail grep's early exit SIGPIPEs printf and a found
+# symbol would read as missing.
+declare -A exported=()
+for s in "${syms[@]}"; do
+	exported[$s]=1
+done
 for d in "${declared[@]}"; do
-	if ! printf '%s\n' "${syms[@]}" | grep -qx "$d"; then
+	if [ -z "${exported[$d]:-}" ]; then
 		echo "declared IORT_API but not exported: $d"
 		bad=$((bad + 1))
 	fi
