@@ -42,7 +42,7 @@ install_packages() {
 	[ "${IOBENCH_NO_OPTIONAL:-0}" = 1 ] || want+=("${optional_packages[@]}")
 	command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script expects Debian 12"
 	for p in "${want[@]}"; do
-		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != 'install ok installed' ]; then
 			missing+=("$p")
 		fi
 	done

@@ -103,7 +103,7 @@ check "--update-baseline again" 0 \
 	"$iobench" gate --update-baseline --baseline "$base" --filter "$sel" --iterations 2000
 "$py" -c 'import json,sys; e=json.load(open(sys.argv[1]))["benchmarks"]["gate/selftest/cost"]; sys.exit(e.get("threshold_pct") != 10)' "$base" ||
 	fail "--update-baseline dropped the per-benchmark threshold"
-ls -a "$tmp" | grep -q '^\.gate\.json\.' && fail "--update-baseline left a temporary file"
+compgen -G "$tmp/.gate.json.*" >/dev/null && fail "--update-baseline left a temporary file"
 
 cp "$base" "$tmp/gone.json"
 edit_json "$tmp/gone.json" 'd["benchmarks"]["gate/selftest/gone"] = {"instructions_per_iteration": 10}'
