@@ -6,24 +6,7 @@ iobench=${IOBENCH:?set by meson}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
-check() { # check "what" expected_status cmd...
-	local what=$1 want=$2 got
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"; sed 's/^/  stderr: /' "$tmp/err" | head -5
-		fails=$((fails + 1))
-		return 1
-	fi
-	echo "ok: $what"
-}
-expect_err() { # expect_err "what" "text" cmd...: exit 2 and stderr mentions text
-	local what=$1 text=$2
-	shift 2
-	check "$what" 2 "$@" || return
-	grep -qF -- "$text" "$tmp/err" || { echo "FAIL: $what: stderr lacks '$text'"; cat "$tmp/err"; fails=$((fails + 1)); }
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 check "iobench --help" 0 "$iobench" --help
 grep -q "usage: iobench" "$tmp/out" || { echo "FAIL: --help prints usage"; fails=$((fails + 1)); }

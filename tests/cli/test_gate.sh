@@ -12,32 +12,7 @@ py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { # check "what" expected_status cmd...
-	local what=$1 want=$2 got
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"
-		sed 's/^/  stdout: /' "$tmp/out" | tail -5
-		sed 's/^/  stderr: /' "$tmp/err" | head -5
-		fails=$((fails + 1))
-		return 1
-	fi
-	echo "ok: $what"
-}
-expect_err() { # expect_err "what" "text" cmd...: exit 2 and stderr mentions text
-	local what=$1 text=$2
-	shift 2
-	check "$what" 2 "$@" || return
-	grep -qF -- "$text" "$tmp/err" || fail "$what: stderr lacks '$text'"
-}
-last_line() { # last_line "what" "expected last line of stdout"
-	local got
-	got=$(tail -n 1 "$tmp/out")
-	[ "$got" = "$2" ] || fail "$1: last line '$got', expected '$2'"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 edit_json() { # edit_json FILE PYTHON-STATEMENTS (d is the document)
 	"$py" - "$1" "$2" <<'PY'
 import json, sys

@@ -10,30 +10,8 @@ tmp=$(mktemp -d)
 bgpid=
 trap '[ -n "$bgpid" ] && kill -9 "$bgpid" 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 py=/usr/bin/python3
-check() { # check "what" expected_status cmd...
-	local what=$1 want=$2 got
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"; sed 's/^/  stderr: /' "$tmp/err" | head -8
-		fails=$((fails + 1))
-		return 1
-	fi
-	echo "ok: $what"
-}
-expect_err() { # expect_err "what" "text" cmd...: exit 2 and stderr mentions text
-	local what=$1 text=$2
-	shift 2
-	check "$what" 2 "$@" || return
-	grep -qF -- "$text" "$tmp/err" || { echo "FAIL: $what: stderr lacks '$text'"; cat "$tmp/err"; fails=$((fails + 1)); }
-}
-pycheck() { # pycheck "what" script args...
-	local what=$1 script=$2
-	shift 2
-	if "$py" -c "$script" "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fails=$((fails + 1)); fi
-}
 # Poll (bounded) until results.json in $1 lists at least one finished cell.
 wait_done_cell() {
 	for _ in $(seq 1 600); do

@@ -8,25 +8,7 @@ iobench=${IOBENCH:?set by meson}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
-check() { # check "what" expected_status cmd...
-	local what=$1 want=$2 got
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"; sed 's/^/  stderr: /' "$tmp/err" | head -20
-		fails=$((fails + 1))
-		return 1
-	fi
-	echo "ok: $what"
-}
-expect_err() { # expect_err "what" status "text" cmd...: exit status and stderr mentions text
-	local what=$1 want=$2 text=$3
-	shift 3
-	check "$what" "$want" "$@" || return
-	grep -qF -- "$text" "$tmp/err" || { echo "FAIL: $what: stderr lacks '$text'"; cat "$tmp/err"; fails=$((fails + 1)); }
-}
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if ! command -v gnuplot >/dev/null; then
 	echo "SKIP: gnuplot not installed (apt install gnuplot-nox)"
@@ -172,7 +154,7 @@ grep -q 'rte_spsc' "$run/plots/latency_queue_handoff_threads-2.svg" ||
 
 # No gnuplot: a clear message, exit 1, results untouched.
 sum=$(md5sum <"$run/results.json")
-expect_err "IOBENCH_GNUPLOT=/nonexistent" 1 "gnuplot not found" \
+expect_status_err "IOBENCH_GNUPLOT=/nonexistent" 1 "gnuplot not found" \
 	env IOBENCH_GNUPLOT=/nonexistent "$iobench" plot "$run"
 grep -qF "install gnuplot-nox" "$tmp/err" || fail "message says how to install gnuplot"
 mkdir "$tmp/bin"
@@ -180,28 +162,28 @@ for t in /usr/bin/* /bin/*; do
 	n=${t##*/}
 	[ "$n" = gnuplot ] || [ -e "$tmp/bin/$n" ] || ln -s "$t" "$tmp/bin/$n"
 done
-expect_err "PATH without gnuplot" 1 "gnuplot not found" env PATH="$tmp/bin" "$iobench" plot "$run"
+expect_status_err "PATH without gnuplot" 1 "gnuplot not found" env PATH="$tmp/bin" "$iobench" plot "$run"
 [ "$sum" = "$(md5sum <"$run/results.json")" ] || fail "results.json unchanged"
 
 # gnuplot failing: the figure is named and gnuplot's stderr shown; the old figure stays.
 cp -r "${IOBENCH_SOURCE_ROOT:?set by meson}/plots" "$tmp/tpl"
 echo 'this is not gnuplot' >>"$tmp/tpl/ratio.gp"
 old=$(md5sum <"$run/plots/ratio_queue_pairs.png")
-expect_err "a failing template" 1 "figure 'ratio_queue_pairs'" \
+expect_status_err "a failing template" 1 "figure 'ratio_queue_pairs'" \
 	env IOBENCH_PLOTS="$tmp/tpl" "$iobench" plot "$run"
 grep -q 'line [0-9]*:' "$tmp/err" || fail "gnuplot's own message is shown"
 [ "$old" = "$(md5sum <"$run/plots/ratio_queue_pairs.png")" ] || fail "the old figure is kept"
-expect_err "IOBENCH_PLOTS without templates" 1 "IOBENCH_PLOTS" \
+expect_status_err "IOBENCH_PLOTS without templates" 1 "IOBENCH_PLOTS" \
 	env IOBENCH_PLOTS="$tmp/bin" "$iobench" plot "$run"
 
 # Bad RUN: exit 2 naming it.
-expect_err "missing run" 2 "$tmp/nope" "$iobench" plot "$tmp/nope"
+expect_status_err "missing run" 2 "$tmp/nope" "$iobench" plot "$tmp/nope"
 mkdir "$tmp/empty"
-expect_err "folder without results.json" 2 "$tmp/empty" "$iobench" plot "$tmp/empty"
+expect_status_err "folder without results.json" 2 "$tmp/empty" "$iobench" plot "$tmp/empty"
 echo '{"nope": 1' >"$tmp/bad.json"
-expect_err "not JSON" 2 "$tmp/bad.json" "$iobench" plot "$tmp/bad.json"
-expect_err "no run given" 2 "which run" "$iobench" plot
-expect_err "unknown option" 2 "unknown option '--bogus'" "$iobench" plot --bogus "$run"
+expect_status_err "not JSON" 2 "$tmp/bad.json" "$iobench" plot "$tmp/bad.json"
+expect_status_err "no run given" 2 "which run" "$iobench" plot
+expect_status_err "unknown option" 2 "unknown option '--bogus'" "$iobench" plot --bogus "$run"
 
 if [ "$fails" -ne 0 ]; then
 	echo "$fails check(s) failed"

@@ -8,28 +8,7 @@ py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
-check() { # check "what" expected_status cmd...
-	local what=$1 want=$2 got
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"; sed 's/^/  stderr: /' "$tmp/err" | head -5
-		fails=$((fails + 1))
-		return 1
-	fi
-	echo "ok: $what"
-}
-expect_err() { # expect_err "what" "text" cmd...: exit 2 and stderr mentions text
-	local what=$1 text=$2
-	shift 2
-	check "$what" 2 "$@" || return
-	grep -qF -- "$text" "$tmp/err" || { echo "FAIL: $what: stderr lacks '$text'"; cat "$tmp/err"; fails=$((fails + 1)); }
-}
-expect_out() { # expect_out "what" "regex": the last command's stdout has a line matching regex
-	grep -qE -- "$2" "$tmp/out" && echo "ok: $1" || {
-		echo "FAIL: $1: stdout lacks /$2/"; sed 's/^/  out: /' "$tmp/out"; fails=$((fails + 1)); }
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # --- synthetic runs ---
 $py - "$tmp" <<'PY'
