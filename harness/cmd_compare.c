@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -46,43 +45,12 @@ struct side {
 	long ni, nr;
 };
 
-static const char *results_path(const char *arg, char *buf, size_t len)
-{
-	struct stat st;
-
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(buf, len, "%s/results.json", arg);
-		return buf;
-	}
-	return arg;
-}
-
-static const struct iob_samples *find_samples(const struct iob_samples *s, long n, const char *name)
-{
-	for (long i = 0; i < n; i++)
-		if (strcmp(s[i].name, name) == 0)
-			return &s[i];
-	return NULL;
-}
-
-/* Scale of the time unit of @p name's first row, to ns. */
+/* Scale of the time unit of @p name's first row (any kind), to ns. */
 static double unit_ns(const json_t *root, const char *name)
 {
-	size_t i;
-	json_t *row;
+	const json_t *row = iob_results_first_row(root, name, false);
 
-	json_array_foreach(json_object_get(root, "benchmarks"), i, row)
-	{
-		const char *u;
-
-		if (strcmp(json_string_value(json_object_get(row, "name")), name))
-			continue;
-		u = json_string_value(json_object_get(row, "time_unit"));
-		if (!u || strcmp(u, "ns") == 0)
-			return 1;
-		return strcmp(u, "us") == 0 ? 1e3 : strcmp(u, "ms") == 0 ? 1e6 : 1e9;
-	}
-	return 1;
+	return iob_time_unit_ns(json_string_value(json_object_get(row, "time_unit")));
 }
 
 /* Every benchmark name of a run, error rows included, in first-seen order; NULL-terminated. */
@@ -119,29 +87,11 @@ static bool has_name(const char **names, const char *name)
 	return false;
 }
 
-static void fmt_value(char *buf, size_t len, bool items, double v)
-{
-	if (isnan(v))
-		snprintf(buf, len, "-");
-	else if (items && v >= 1e6)
-		snprintf(buf, len, "%.4g M/s", v / 1e6);
-	else if (items && v >= 1e3)
-		snprintf(buf, len, "%.4g k/s", v / 1e3);
-	else if (items)
-		snprintf(buf, len, "%.4g /s", v);
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.4g ms", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.4g us", v / 1e3);
-	else
-		snprintf(buf, len, "%.4g ns", v);
-}
-
 static int load_side(struct side *s, const char *arg, char *buf, size_t len)
 {
 	char err[4096];
 
-	s->path = results_path(arg, buf, len);
+	s->path = iob_results_path(arg, buf, len);
 	s->root = iob_results_load(s->path, err, sizeof(err));
 	if (!s->root) {
 		fprintf(stderr, "iobench: %s\n", err);
@@ -259,15 +209,15 @@ int iob_cmd_compare(int argc, char **argv)
 
 		if (!has_name(nb, *p))
 			continue;
-		ia = find_samples(a.items, a.ni, *p);
-		ib = find_samples(b.items, b.ni, *p);
+		ia = iob_samples_find(a.items, a.ni, *p);
+		ib = iob_samples_find(b.items, b.ni, *p);
 		items = ia && ib;
 		if (items) {
 			sa = ia;
 			sb = ib;
 		} else {
-			sa = find_samples(a.rt, a.nr, *p);
-			sb = find_samples(b.rt, b.nr, *p);
+			sa = iob_samples_find(a.rt, a.nr, *p);
+			sb = iob_samples_find(b.rt, b.nr, *p);
 			scale_a = unit_ns(a.root, *p);
 			scale_b = unit_ns(b.root, *p);
 		}
@@ -275,11 +225,11 @@ int iob_cmd_compare(int argc, char **argv)
 			verdict = "n/a (need >= 2 samples)";
 			na_count++;
 			if (sa)
-				fmt_value(ma, sizeof(ma), items,
-					  iob_median(sa->v, sa->n) * scale_a);
+				iob_fmt_metric(ma, sizeof(ma), items,
+					       iob_median(sa->v, sa->n) * scale_a, 4, false);
 			if (sb)
-				fmt_value(mb, sizeof(mb), items,
-					  iob_median(sb->v, sb->n) * scale_b);
+				iob_fmt_metric(mb, sizeof(mb), items,
+					       iob_median(sb->v, sb->n) * scale_b, 4, false);
 		} else {
 			struct iob_utest t;
 			double x[2], change;
@@ -309,8 +259,8 @@ int iob_cmd_compare(int argc, char **argv)
 			free(va);
 			free(vb);
 			change = (x[1] - x[0]) / x[0] * 100;
-			fmt_value(ma, sizeof(ma), items, x[0]);
-			fmt_value(mb, sizeof(mb), items, x[1]);
+			iob_fmt_metric(ma, sizeof(ma), items, x[0], 4, false);
+			iob_fmt_metric(mb, sizeof(mb), items, x[1], 4, false);
 			snprintf(ch, sizeof(ch), "%+.1f%%", change);
 			snprintf(pv, sizeof(pv), "%.4g", t.p);
 			if (t.p < alpha && fabs(change) >= threshold) {

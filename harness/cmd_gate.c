@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +43,7 @@
 
 #include "cli.h"
 #include "context.h"
+#include "proc.h"
 #include "results.h"
 #include "stats.h"
 
@@ -190,50 +190,6 @@ static int find_valgrind(char *out, size_t len)
 	return -ENOENT;
 }
 
-/*
- * Run argv with stdout to @p out_path and stderr to @p err_path (NULL: /dev/null).
- * @return its exit status, 128 + signal when killed, or -errno when it did not start.
- */
-static int spawn_to(char *const argv[], const char *out_path, const char *err_path)
-{
-	pid_t pid;
-	int status;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int o = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		int e = open(err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0666);
-
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(126);
-		close(o);
-		close(e);
-		execv(argv[0], argv);
-		fprintf(stderr, "iobench gate: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
-static void describe_status(int rc, char *why, size_t len)
-{
-	if (rc < 0)
-		snprintf(why, len, "did not start: %s", strerror(-rc));
-	else if (rc > 128)
-		snprintf(why, len, "killed by signal %d (%s)", rc - 128, strsignal(rc - 128));
-	else
-		snprintf(why, len, "exit status %d", rc);
-}
-
 /* Copy the last @p lines lines of @p path to stderr, indented. */
 static void tail_file(const char *path, int lines)
 {
@@ -321,45 +277,6 @@ static void remove_tmpdir(const char *dir)
 			unlink(path);
 	closedir(dp);
 	rmdir(dir);
-}
-
-/*
- * Write @p root to @p path atomically: a temporary file beside it, fsync, rename (the pattern of
- * iob_results_save, with reals printed at 10 significant digits so 67.17 stays 67.17).
- * @return 0 or -errno.
- */
-static int save_json(const char *path, json_t *root)
-{
-	char tmp[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	mode_t mask;
-	int fd, err;
-
-	if (slash)
-		snprintf(tmp, sizeof(tmp), "%.*s/.%.200s.XXXXXX", (int)(slash - path), path,
-			 slash + 1);
-	else
-		snprintf(tmp, sizeof(tmp), ".%.200s.XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	mask = umask(0);
-	umask(mask);
-	(void)fchmod(fd, 0666 & ~mask);
-	errno = 0;
-	if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) ||
-	    write(fd, "\n", 1) != 1 || fsync(fd)) {
-		err = errno ? -errno : -EIO;
-		close(fd);
-		unlink(tmp);
-		return err;
-	}
-	if (close(fd) || rename(tmp, path)) {
-		err = -errno;
-		unlink(tmp);
-		return err;
-	}
-	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -509,9 +426,9 @@ static int list_gate(const char *bench, const char *tmp, char names[][128], int 
 
 	pathf(out, sizeof(out), "%s/list.out", tmp);
 	pathf(err, sizeof(err), "%s/list.err", tmp);
-	rc = spawn_to(argv, out, err);
+	rc = iob_spawn_wait(argv, out, err);
 	if (rc) {
-		describe_status(rc, why, sizeof(why));
+		iob_describe_status(rc, why, sizeof(why));
 		fprintf(stderr, "iobench gate: listing the gate benchmarks of %s failed: %s\n",
 			bench, why);
 		tail_file(err, 5);
@@ -582,9 +499,9 @@ static double count_once(const char *valgrind, const char *bench, const char *na
 	argv[n++] = (char *)"--benchmark_out_format=json";
 	argv[n] = NULL;
 
-	rc = spawn_to(argv, log, log);
+	rc = iob_spawn_wait(argv, log, log);
 	if (rc) {
-		describe_status(rc, why, sizeof(why));
+		iob_describe_status(rc, why, sizeof(why));
 		fprintf(stderr, "iobench gate: %s: callgrind run failed (%s); its output:\n", name,
 			why);
 		tail_file(log, 8);
@@ -685,7 +602,7 @@ static void valgrind_version(const char *valgrind, const char *tmp, char *out, s
 
 	snprintf(out, len, "valgrind");
 	pathf(path, sizeof(path), "%s/valgrind.version", tmp);
-	if (spawn_to(argv, path, NULL) != 0 || !(f = fopen(path, "r")))
+	if (iob_spawn_wait(argv, path, "/dev/null") != 0 || !(f = fopen(path, "r")))
 		return;
 	if (fgets(out, (int)len, f))
 		out[strcspn(out, "\r\n")] = '\0';
@@ -861,7 +778,8 @@ static int tier1(const struct gate_opts *o)
 			printf("\n");
 			passed++;
 		}
-		err = save_json(path, nb);
+		err = iob_json_save(path, nb,
+				    JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 		json_decref(nb);
 		if (err) {
 			fprintf(stderr, "iobench gate: cannot write %s: %s\n", path,
@@ -1051,18 +969,6 @@ static double vmax(const double *v, size_t n)
 	return m;
 }
 
-static double median_copy(const double *v, size_t n)
-{
-	double *c = malloc(n * sizeof(double) + 1), m;
-
-	if (!c)
-		return NAN;
-	memcpy(c, v, n * sizeof(double));
-	m = iob_median(c, n);
-	free(c);
-	return m;
-}
-
 static int tier2(const struct gate_opts *o)
 {
 	const char *filter = o->filter ? o->filter : "^gate/";
@@ -1122,9 +1028,9 @@ static int tier2(const struct gate_opts *o)
 			snprintf(a_r, sizeof(a_r), "--benchmark_repetitions=%ld", o->reps);
 			snprintf(a_t, sizeof(a_t), "--benchmark_min_time=%g", o->min_time);
 			snprintf(a_o, sizeof(a_o), "--benchmark_out=%s", js);
-			rc = spawn_to(argv, log, log);
+			rc = iob_spawn_wait(argv, log, log);
 			if (rc) {
-				describe_status(rc, why, sizeof(why));
+				iob_describe_status(rc, why, sizeof(why));
 				fprintf(stderr,
 					"iobench gate: round %ld, %s (%s): %s; its output:\n",
 					r + 1, side ? "candidate" : "baseline", argv[0], why);
@@ -1166,8 +1072,8 @@ static int tier2(const struct gate_opts *o)
 			continue;
 		}
 		/* Slowdowns: > 1 means the candidate is worse. */
-		med = e->tp ? median_copy(e->a, e->na) / median_copy(e->b, e->nb)
-			    : median_copy(e->b, e->nb) / median_copy(e->a, e->na);
+		med = e->tp ? iob_median_copy(e->a, e->na) / iob_median_copy(e->b, e->nb)
+			    : iob_median_copy(e->b, e->nb) / iob_median_copy(e->a, e->na);
 		best = e->tp ? vmax(e->a, e->na) / vmax(e->b, e->nb)
 			     : vmin(e->b, e->nb) / vmin(e->a, e->na);
 		for (long r = 0; r < o->rounds; r++) {
@@ -1219,26 +1125,6 @@ out:
 
 /* --- tier 3 --- */
 
-static const char *reference_of(json_t *refs, const char *family, const char *scenario)
-{
-	static const char *const fallback[][2] = {
-		{ "queue/pairs", "rte_mpmc" },
-		{ "queue/spsc", "rte_spsc" },
-		{ "queue/mpsc", "urcu_wfcq_nosleep" },
-		{ "queue/handoff", "rte_spsc" },
-	};
-	char key[160];
-	const char *v;
-
-	snprintf(key, sizeof(key), "%s/%s", family, scenario);
-	if (json_is_object(refs))
-		return (v = json_string_value(json_object_get(refs, key))) ? v : NULL;
-	for (size_t i = 0; i < sizeof(fallback) / sizeof(fallback[0]); i++)
-		if (strcmp(fallback[i][0], key) == 0)
-			return fallback[i][1];
-	return NULL;
-}
-
 /* The benchmark's name with its impl component replaced (params, timing, threads kept). */
 static void with_impl(const char *name, const char *impl, char *out, size_t len)
 {
@@ -1256,7 +1142,7 @@ static int tier3(const struct gate_opts *o)
 {
 	char path[PATH_MAX], trend[PATH_MAX], root[PATH_MAX], err[PATH_MAX + 128], date[64];
 	struct iob_samples *smp = NULL;
-	json_t *doc, *ctx, *refs, *ratios, *line = NULL;
+	json_t *doc, *ctx, *ratios, *line = NULL;
 	const char *field = "items_per_second";
 	struct stat sb;
 	long k;
@@ -1285,7 +1171,6 @@ static int tier3(const struct gate_opts *o)
 		return IOB_EXIT_USAGE;
 	}
 	ctx = json_object_get(doc, "context");
-	refs = json_object_get(ctx, "iobench_references");
 	ratios = json_object();
 	k = iob_results_samples(doc, field, &smp);
 	if (k == 0) {
@@ -1302,12 +1187,14 @@ static int tier3(const struct gate_opts *o)
 	for (long i = 0; i < k; i++) {
 		struct iob_name nm;
 		const char *ref;
-		char refname[512];
+		char group[160], refname[512];
 		double mine, theirs, ratio;
 		long j;
 
-		if (iob_name_parse(smp[i].name, &nm) ||
-		    !(ref = reference_of(refs, nm.family, nm.scenario)))
+		if (iob_name_parse(smp[i].name, &nm))
+			continue;
+		snprintf(group, sizeof(group), "%s/%s", nm.family, nm.scenario);
+		if (!(ref = iob_reference_impl(doc, group)))
 			continue;
 		with_impl(smp[i].name, ref, refname, sizeof(refname));
 		for (j = 0; j < k; j++)
@@ -1315,8 +1202,8 @@ static int tier3(const struct gate_opts *o)
 				break;
 		if (j == k)
 			continue;
-		mine = median_copy(smp[i].v, smp[i].n);
-		theirs = median_copy(smp[j].v, smp[j].n);
+		mine = iob_median_copy(smp[i].v, smp[i].n);
+		theirs = iob_median_copy(smp[j].v, smp[j].n);
 		if (!(mine > 0) || !(theirs > 0))
 			continue;
 		/* > 1: faster than the reference, whichever metric. */

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "proc.h"
 #include "results.h"
 
 static const char merge_usage[] =
@@ -70,47 +71,6 @@ static void shard_paths(struct shard *s, const char *arg)
 		snprintf(s->dir, sizeof(s->dir), ".");
 }
 
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0777) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0777) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long size;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)size + 1);
-		if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)size;
-	}
-	fclose(f);
-	return buf;
-}
-
 /*
  * Copy @p src to @p dst without ever replacing an existing @p dst: write a temporary file,
  * fsync, link() it to dst (fails when dst exists), unlink the temporary. An existing dst with the
@@ -120,7 +80,7 @@ static int copy_new(const char *src, const char *dst)
 {
 	char tmp[PATH_MAX + 300];
 	size_t len, olen;
-	char *data = read_all(src, &len), *old;
+	char *data = iob_read_file(src, &len), *old;
 	int fd, err = 0;
 
 	if (!data)
@@ -142,7 +102,7 @@ static int copy_new(const char *src, const char *dst)
 	if (link(tmp, dst)) {
 		err = -errno;
 		if (err == -EEXIST) {
-			old = read_all(dst, &olen);
+			old = iob_read_file(dst, &olen);
 			if (old && olen == len && memcmp(old, data, len) == 0)
 				err = 0;
 			free(old);
@@ -171,7 +131,7 @@ static int copy_latency(const struct shard *s, const char *out_latency)
 
 		if (n < 5 || strcmp(d->d_name + n - 4, ".csv"))
 			continue;
-		if ((err = mkdirs(out_latency))) {
+		if ((err = iob_mkdirs(out_latency))) {
 			fprintf(stderr, "iobench: cannot create %s: %s\n", out_latency,
 				strerror(-err));
 			rc = IOB_EXIT_USAGE;
@@ -422,7 +382,7 @@ int iob_cmd_merge(int argc, char **argv)
 		fprintf(stderr, "iobench: out of memory\n");
 		goto out;
 	}
-	if ((e = mkdirs(out))) {
+	if ((e = iob_mkdirs(out))) {
 		fprintf(stderr, "iobench: cannot create output folder '%s': %s\n", out,
 			strerror(-e));
 		rc = IOB_EXIT_USAGE;

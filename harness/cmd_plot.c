@@ -66,14 +66,6 @@ static const char plot_usage[] =
 	"exit status: 0 rendered; 1 gnuplot missing or a figure failed (results are unaffected);\n"
 	"2 bad usage or RUN is not a run folder / results file.\n";
 
-/* Built-in references, used when the run's context has no "iobench_references". */
-static const char *const default_refs[][2] = {
-	{ "queue/pairs", "rte_mpmc" },
-	{ "queue/spsc", "rte_spsc" },
-	{ "queue/mpsc", "urcu_wfcq_nosleep" },
-	{ "queue/handoff", "rte_spsc" },
-};
-
 struct point {
 	char group[224]; /* "queue/pairs" or "queue/pairs/pause:50-150" */
 	char famscen[128];
@@ -478,35 +470,6 @@ static int figure(struct plot_ctx *c, const char *fig, const char *tpl, const ch
 
 /* --- data -------------------------------------------------------------------------------------- */
 
-static double unit_ns(const char *unit)
-{
-	if (!unit || strcmp(unit, "ns") == 0)
-		return 1;
-	if (strcmp(unit, "us") == 0)
-		return 1e3;
-	if (strcmp(unit, "ms") == 0)
-		return 1e6;
-	if (strcmp(unit, "s") == 0)
-		return 1e9;
-	return 1;
-}
-
-static const char *row_time_unit(const json_t *root, const char *name)
-{
-	const json_t *rows = json_object_get(root, "benchmarks");
-	size_t i;
-	json_t *row;
-
-	json_array_foreach(rows, i, row)
-	{
-		const char *n = json_string_value(json_object_get(row, "name"));
-
-		if (n && strcmp(n, name) == 0)
-			return json_string_value(json_object_get(row, "time_unit"));
-	}
-	return NULL;
-}
-
 static int impl_rank(const char *impl)
 {
 	return strncmp(impl, "iort_", 5) == 0 ? 0 : 1;
@@ -572,7 +535,9 @@ static int collect(const json_t *root, const char *field, bool ips, struct point
 		p->name = s[i].name;
 		p->ips = ips;
 		p->reps = s[i].n;
-		scale = ips ? 1e-6 : unit_ns(row_time_unit(root, s[i].name));
+		scale = ips ? 1e-6
+			    : iob_time_unit_ns(json_string_value(json_object_get(
+				      iob_results_first_row(root, s[i].name, false), "time_unit")));
 		p->med = iob_median(s[i].v, s[i].n) * scale; /* sorts v */
 		p->lo = s[i].v[0] * scale;
 		p->hi = s[i].v[s[i].n - 1] * scale;
@@ -737,26 +702,10 @@ static int throughput_figure(struct plot_ctx *c, const struct point *p, size_t b
 	return figure(c, fig, "throughput.gp", title, impls, vars);
 }
 
-static const char *reference_of(const json_t *root, const char *famscen)
-{
-	const json_t *refs =
-		json_object_get(json_object_get(root, "context"), "iobench_references");
-	const char *r;
-
-	if (json_is_object(refs)) {
-		r = json_string_value(json_object_get(refs, famscen));
-		return r; /* the run's table is authoritative: absent means no reference */
-	}
-	for (size_t i = 0; i < sizeof(default_refs) / sizeof(default_refs[0]); i++)
-		if (strcmp(default_refs[i][0], famscen) == 0)
-			return default_refs[i][1];
-	return NULL;
-}
-
 static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e)
 {
 	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], vars[1024];
-	const char *ref = reference_of(c->root, p[b].famscen);
+	const char *ref = iob_reference_impl(c->root, p[b].famscen);
 	double xlo, xhi, ymin = 1, ymax = 1;
 	struct point *rp;
 	size_t n = 0;
@@ -829,14 +778,6 @@ static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, siz
 }
 
 /* --- latency ------------------------------------------------------------------------------------ */
-
-static const struct iob_samples *find_samples(const struct iob_samples *s, long n, const char *name)
-{
-	for (long i = 0; i < n; i++)
-		if (strcmp(s[i].name, name) == 0)
-			return &s[i];
-	return NULL;
-}
 
 static bool csv_path(const struct plot_ctx *c, const char *name, char *path, size_t len)
 {
@@ -917,7 +858,7 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 
 	for (size_t i = b; i < e; i++) {
 		spectrum |= csv_path(c, p[i].name, csv, sizeof(csv));
-		counters |= find_samples(ls->s[0], ls->n[0], p[i].name) != NULL;
+		counters |= iob_samples_find(ls->s[0], ls->n[0], p[i].name) != NULL;
 	}
 	if (!spectrum && !counters)
 		return 0;
@@ -934,19 +875,12 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 		spectrum ? "one_over_one_minus_percentile latency_ns percentile"
 			 : "category(1=p50 2=p99 3=p99.9 4=max) median_ns min_ns max_ns");
 	for (size_t i = b; i < e; i++) {
-		const struct iob_samples *p50 = find_samples(ls->s[0], ls->n[0], p[i].name);
+		const struct iob_samples *p50 = iob_samples_find(ls->s[0], ls->n[0], p[i].name);
 		double p50_ns = NAN;
 		long rows = 0;
 
-		if (p50) {
-			double *v = malloc(p50->n * sizeof(double));
-
-			if (v) {
-				memcpy(v, p50->v, p50->n * sizeof(double));
-				p50_ns = iob_median(v, p50->n);
-				free(v);
-			}
-		}
+		if (p50)
+			p50_ns = iob_median_copy(p50->v, p50->n);
 		if (spectrum) {
 			if (!csv_path(c, p[i].name, csv, sizeof(csv)))
 				continue;
@@ -963,7 +897,7 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 			fprintf(a.f, "%s# impl %s\n", *impls ? "\n\n" : "", p[i].impl);
 			for (int k = 0; k < 4; k++) {
 				const struct iob_samples *s =
-					find_samples(ls->s[k], ls->n[k], p[i].name);
+					iob_samples_find(ls->s[k], ls->n[k], p[i].name);
 				double *v;
 
 				if (!s || !(v = malloc(s->n * sizeof(double))))

@@ -41,6 +41,7 @@
 #include "cli.h"
 #include "context.h"
 #include "matrix.h"
+#include "proc.h"
 #include "results.h"
 #include "topo.h"
 
@@ -178,30 +179,6 @@ int iob_find_bench(const char *given, char *out, size_t len)
 	return -ENOENT;
 }
 
-/* Run argv and wait; @return its exit status, 128 + signal when killed, or -errno. */
-static int spawn(char *const argv[])
-{
-	pid_t pid;
-	int status;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execv(argv[0], argv);
-		fprintf(stderr, "iobench: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
 /* How a cell's (or the calibration's) child ended. */
 struct child_end {
 	int start_err; /* -errno: it did not start */
@@ -284,27 +261,6 @@ static void run_child(char *const argv[], const char *log, double timeout, struc
 		e->status = WEXITSTATUS(status);
 }
 
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0777) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0777) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /*
  * Load a child's raw JSON. Google Benchmark writes each finished benchmark as it goes; when the
  * child died mid-run the file ends inside the array, so close it after the last complete entry.
@@ -313,29 +269,20 @@ static json_t *load_raw(const char *path, bool *repaired)
 {
 	json_error_t jerr;
 	json_t *j;
-	FILE *f;
-	char *text, *cut;
-	long size;
+	char *text, *more, *cut;
+	size_t size;
 
 	*repaired = false;
 	j = json_load_file(path, 0, &jerr);
 	if (j)
 		return j;
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		return NULL;
-	}
-	text = malloc((size_t)size + 16);
-	if (!text || fread(text, 1, (size_t)size, f) != (size_t)size) {
+	text = iob_read_file(path, &size);
+	more = text ? realloc(text, size + 16) : NULL; /* room to close the array */
+	if (!more) {
 		free(text);
-		fclose(f);
 		return NULL;
 	}
-	fclose(f);
-	text[size] = '\0';
+	text = more;
 	/* Entries are objects at indent 4 inside "benchmarks": the last complete one ends "\n    }". */
 	cut = NULL;
 	for (char *p = strstr(text, "\n    }"); p; p = strstr(p + 1, "\n    }"))
@@ -715,7 +662,7 @@ int iob_cmd_list(int argc, char **argv)
 	cargv[1] = (char *)"--iobench_list";
 	cargv[2] = filter;
 	cargv[3] = NULL;
-	rc = spawn(cargv);
+	rc = iob_spawn_wait(cargv, NULL, NULL);
 	if (rc) {
 		fprintf(stderr, "iobench: listing benchmarks failed (status %d)\n", rc);
 		return IOB_EXIT_FAIL;
@@ -1187,7 +1134,7 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 		snprintf(r->dir, sizeof(r->dir), "%s", o->out);
 	else
 		default_out(r->dir, sizeof(r->dir));
-	err = mkdirs(r->dir);
+	err = iob_mkdirs(r->dir);
 	if (err) {
 		fprintf(stderr, "iobench: cannot create output folder '%s': %s\n", r->dir,
 			strerror(-err));
@@ -1402,7 +1349,7 @@ int iob_cmd_run(int argc, char **argv)
 	if (rc)
 		goto out;
 	snprintf(rawdir, sizeof(rawdir), "%s/raw", r.dir);
-	err = mkdirs(rawdir);
+	err = iob_mkdirs(rawdir);
 	if (err) {
 		fprintf(stderr, "iobench: cannot create %s: %s\n", rawdir, strerror(-err));
 		rc = IOB_EXIT_FAIL;

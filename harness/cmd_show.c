@@ -7,7 +7,7 @@
  * measured in the same run with the same params, threads and placement:
  *   items/s:   median / reference median        real_time: reference median / median
  * so > 1 always means faster than the reference. The reference comes from the context's
- * iobench_references, else the built-in table below. Error rows (cells that crashed, timed out or
+ * iobench_references, else the built-in table (iob_reference_impl). Error rows (cells that crashed, timed out or
  * matched nothing) are listed in the header with their messages.
  */
 #include <errno.h>
@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -37,14 +36,6 @@ static const char show_usage[] =
 	"\n"
 	"  --json   the same as one JSON object on stdout\n";
 
-/* When a run does not record iobench_references. */
-static const char *const builtin_refs[][2] = {
-	{ "queue/pairs", "rte_mpmc" },
-	{ "queue/spsc", "rte_spsc" },
-	{ "queue/mpsc", "urcu_wfcq_nosleep" },
-	{ "queue/handoff", "rte_spsc" },
-};
-
 struct entry {
 	const char *name; /* borrowed from the document */
 	struct iob_name nm;
@@ -58,56 +49,6 @@ struct entry {
 	double ratio;	    /* speedup over the reference, NAN when none */
 	const char *ref;    /* the group's reference impl, or NULL */
 };
-
-/* RUN as given: a folder means its results.json. */
-static const char *results_path(const char *arg, char *buf, size_t len)
-{
-	struct stat st;
-
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(buf, len, "%s/results.json", arg);
-		return buf;
-	}
-	return arg;
-}
-
-static double unit_ns(const char *unit)
-{
-	if (!unit || strcmp(unit, "ns") == 0)
-		return 1;
-	if (strcmp(unit, "us") == 0)
-		return 1e3;
-	if (strcmp(unit, "ms") == 0)
-		return 1e6;
-	if (strcmp(unit, "s") == 0)
-		return 1e9;
-	return 1;
-}
-
-static const json_t *first_row(const json_t *root, const char *name)
-{
-	size_t i;
-	json_t *row;
-
-	json_array_foreach(json_object_get(root, "benchmarks"), i, row)
-	{
-		const char *type = json_string_value(json_object_get(row, "run_type"));
-
-		if ((!type || strcmp(type, "iteration") == 0) &&
-		    !json_is_true(json_object_get(row, "error_occurred")) &&
-		    strcmp(json_string_value(json_object_get(row, "name")), name) == 0)
-			return row;
-	}
-	return NULL;
-}
-
-static const struct iob_samples *find_samples(const struct iob_samples *s, long n, const char *name)
-{
-	for (long i = 0; i < n; i++)
-		if (strcmp(s[i].name, name) == 0)
-			return &s[i];
-	return NULL;
-}
 
 /* Split "placement:P" out of @p params; the row's iobench_placement wins when present. */
 static void split_placement(struct entry *e, const json_t *row)
@@ -149,42 +90,9 @@ static int cmp_entry(const void *x, const void *y)
 	return strcmp(a->nm.impl, b->nm.impl);
 }
 
-static const char *reference_of(const json_t *ctx, const char *group)
-{
-	const json_t *refs = json_object_get(ctx, "iobench_references");
-
-	if (json_is_object(refs))
-		return json_string_value(json_object_get(refs, group));
-	for (size_t i = 0; i < sizeof(builtin_refs) / sizeof(builtin_refs[0]); i++)
-		if (strcmp(builtin_refs[i][0], group) == 0)
-			return builtin_refs[i][1];
-	return NULL;
-}
-
-static void fmt_metric(char *buf, size_t len, bool items, double v)
-{
-	if (isnan(v))
-		snprintf(buf, len, "-");
-	else if (items && v >= 1e6)
-		snprintf(buf, len, "%.3g M/s", v / 1e6);
-	else if (items && v >= 1e3)
-		snprintf(buf, len, "%.3g k/s", v / 1e3);
-	else if (items)
-		snprintf(buf, len, "%.3g /s", v);
-	else if (v >= 1e9)
-		snprintf(buf, len, "%.3g s", v / 1e9);
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.3g ms", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.3g us", v / 1e3);
-	else
-		snprintf(buf, len, "%.3g ns", v);
-}
-
 /* Collect one entry per benchmark name; @return how many, or -ENOMEM. */
 static long collect(const json_t *root, struct entry **out)
 {
-	const json_t *ctx = json_object_get(root, "context");
 	struct iob_samples *items = NULL, *rt = NULL, *p99 = NULL;
 	long ni, nr, np, n = 0;
 	struct entry *e = NULL;
@@ -199,9 +107,9 @@ static long collect(const json_t *root, struct entry **out)
 		goto nomem;
 	for (long i = 0; i < nr; i++) {
 		struct entry *x = &e[n];
-		const json_t *row = first_row(root, rt[i].name);
-		const struct iob_samples *s = find_samples(items, ni, rt[i].name);
-		const struct iob_samples *q = find_samples(p99, np, rt[i].name);
+		const json_t *row = iob_results_first_row(root, rt[i].name, true);
+		const struct iob_samples *s = iob_samples_find(items, ni, rt[i].name);
+		const struct iob_samples *q = iob_samples_find(p99, np, rt[i].name);
 		double scale = 1;
 
 		x->name = rt[i].name;
@@ -216,7 +124,8 @@ static long collect(const json_t *root, struct entry **out)
 		x->items = s != NULL;
 		if (!s) {
 			s = &rt[i];
-			scale = unit_ns(json_string_value(json_object_get(row, "time_unit")));
+			scale = iob_time_unit_ns(
+				json_string_value(json_object_get(row, "time_unit")));
 		}
 		x->n = s->n;
 		x->med =
@@ -225,7 +134,7 @@ static long collect(const json_t *root, struct entry **out)
 		x->hi = s->v[s->n - 1] * scale;
 		x->p99 = q ? iob_median(q->v, q->n) : NAN;
 		x->ratio = NAN;
-		x->ref = reference_of(ctx, x->group);
+		x->ref = iob_reference_impl(root, x->group);
 		n++;
 	}
 	for (long i = 0; i < n; i++) {
@@ -359,11 +268,11 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 		}
 		snprintf(label, sizeof(label), "%s%s%s", e[k].nm.impl, *e[k].params ? "/" : "",
 			 e[k].params);
-		fmt_metric(med, sizeof(med), e[k].items, e[k].med);
-		fmt_metric(lo, sizeof(lo), e[k].items, e[k].lo);
-		fmt_metric(hi, sizeof(hi), e[k].items, e[k].hi);
+		iob_fmt_metric(med, sizeof(med), e[k].items, e[k].med, 3, true);
+		iob_fmt_metric(lo, sizeof(lo), e[k].items, e[k].lo, 3, true);
+		iob_fmt_metric(hi, sizeof(hi), e[k].items, e[k].hi, 3, true);
 		snprintf(spread, sizeof(spread), "%s - %s", lo, hi);
-		fmt_metric(p99, sizeof(p99), false, e[k].p99);
+		iob_fmt_metric(p99, sizeof(p99), false, e[k].p99, 3, true);
 		if (isnan(e[k].ratio))
 			snprintf(ratio, sizeof(ratio), "-");
 		else
@@ -483,7 +392,7 @@ int iob_cmd_show(int argc, char **argv)
 			show_usage);
 		return IOB_EXIT_USAGE;
 	}
-	path = results_path(argv[optind], buf, sizeof(buf));
+	path = iob_results_path(argv[optind], buf, sizeof(buf));
 	root = iob_results_load(path, err, sizeof(err));
 	if (!root) {
 		fprintf(stderr, "iobench: %s\n", err);

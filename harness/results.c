@@ -106,7 +106,7 @@ bad:
 	return NULL;
 }
 
-int iob_results_save(const char *path, json_t *root)
+int iob_json_save(const char *path, json_t *root, size_t flags)
 {
 	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -123,8 +123,8 @@ int iob_results_save(const char *path, json_t *root)
 	mask = umask(0);
 	umask(mask);
 	(void)fchmod(fd, 0666 & ~mask); /* mkstemp makes 0600; results are for sharing */
-	if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
-	    write(fd, "\n", 1) != 1 || fsync(fd)) {
+	errno = 0;
+	if (json_dumpfd(root, fd, flags) || write(fd, "\n", 1) != 1 || fsync(fd)) {
 		err = errno ? -errno : -EIO;
 		close(fd);
 		unlink(tmp);
@@ -136,6 +136,11 @@ int iob_results_save(const char *path, json_t *root)
 		return err;
 	}
 	return 0;
+}
+
+int iob_results_save(const char *path, json_t *root)
+{
+	return iob_json_save(path, root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
 long iob_results_samples(const json_t *root, const char *field, struct iob_samples **out)
@@ -190,6 +195,25 @@ void iob_samples_free(struct iob_samples *s, long n)
 	free(s);
 }
 
+const struct iob_samples *iob_samples_find(const struct iob_samples *s, long n, const char *name)
+{
+	for (long i = 0; i < n; i++)
+		if (strcmp(s[i].name, name) == 0)
+			return &s[i];
+	return NULL;
+}
+
+const char *iob_results_path(const char *arg, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(buf, len, "%s/results.json", arg);
+		return buf;
+	}
+	return arg;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -203,4 +227,90 @@ double iob_median(double *v, size_t n)
 		return NAN;
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double iob_median_copy(const double *v, size_t n)
+{
+	double *c = malloc(n * sizeof(double) + 1), m;
+
+	if (!c)
+		return NAN;
+	memcpy(c, v, n * sizeof(double));
+	m = iob_median(c, n);
+	free(c);
+	return m;
+}
+
+double iob_time_unit_ns(const char *unit)
+{
+	if (!unit || strcmp(unit, "ns") == 0)
+		return 1;
+	if (strcmp(unit, "us") == 0)
+		return 1e3;
+	if (strcmp(unit, "ms") == 0)
+		return 1e6;
+	if (strcmp(unit, "s") == 0)
+		return 1e9;
+	return 1;
+}
+
+const json_t *iob_results_first_row(const json_t *root, const char *name, bool iterations_only)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(json_object_get(root, "benchmarks"), i, row)
+	{
+		const char *n = json_string_value(json_object_get(row, "name"));
+		const char *type = json_string_value(json_object_get(row, "run_type"));
+
+		if (!n || strcmp(n, name) != 0)
+			continue;
+		if (iterations_only && ((type && strcmp(type, "iteration") != 0) ||
+					json_is_true(json_object_get(row, "error_occurred"))))
+			continue;
+		return row;
+	}
+	return NULL;
+}
+
+void iob_fmt_metric(char *buf, size_t len, bool items, double v, int digits, bool seconds)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (items && v >= 1e6)
+		snprintf(buf, len, "%.*g M/s", digits, v / 1e6);
+	else if (items && v >= 1e3)
+		snprintf(buf, len, "%.*g k/s", digits, v / 1e3);
+	else if (items)
+		snprintf(buf, len, "%.*g /s", digits, v);
+	else if (seconds && v >= 1e9)
+		snprintf(buf, len, "%.*g s", digits, v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.*g ms", digits, v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.*g us", digits, v / 1e3);
+	else
+		snprintf(buf, len, "%.*g ns", digits, v);
+}
+
+/* When a run does not record iobench_references (runs made before it did). */
+static const char *const builtin_refs[][2] = {
+	{ "queue/pairs", "rte_mpmc" },
+	{ "queue/spsc", "rte_spsc" },
+	{ "queue/mpsc", "urcu_wfcq_nosleep" },
+	{ "queue/handoff", "rte_spsc" },
+};
+
+const char *iob_reference_impl(const json_t *root, const char *family_scenario)
+{
+	const json_t *refs =
+		json_object_get(json_object_get(root, "context"), "iobench_references");
+
+	if (json_is_object(refs)) /* the run's table is authoritative: absent means none */
+		return json_string_value(json_object_get(refs, family_scenario));
+	for (size_t i = 0; i < sizeof(builtin_refs) / sizeof(builtin_refs[0]); i++)
+		if (strcmp(builtin_refs[i][0], family_scenario) == 0)
+			return builtin_refs[i][1];
+	return NULL;
 }

@@ -13,6 +13,7 @@
 #ifndef IOB_RESULTS_H
 #define IOB_RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -40,7 +41,15 @@ int iob_name_parse(const char *name, struct iob_name *out);
  */
 json_t *iob_results_load(const char *path, char *err, size_t errlen);
 
-/** Write @p root to @p path atomically (temporary file beside it, fsync, rename). @return 0 or -errno. */
+/**
+ * Write @p root to @p path atomically: a temporary file beside it (mode 0666 & ~umask), fsync,
+ * rename, so a reader or a crash never sees a partial file. @p flags are jansson's dump flags
+ * (e.g. JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)); a newline ends the file.
+ * @return 0, or -errno (the temporary file is removed; @p path is untouched).
+ */
+int iob_json_save(const char *path, json_t *root, size_t flags);
+
+/** iob_json_save() with JSON_INDENT(2) | JSON_PRESERVE_ORDER. @return 0 or -errno. */
 int iob_results_save(const char *path, json_t *root);
 
 /** One benchmark's samples of one field, over its iteration rows without errors. */
@@ -58,8 +67,48 @@ struct iob_samples {
 long iob_results_samples(const json_t *root, const char *field, struct iob_samples **out);
 void iob_samples_free(struct iob_samples *s, long n);
 
+/** The entry of @p name among the @p n of @p s. @return it, or NULL when @p name is not there. */
+const struct iob_samples *iob_samples_find(const struct iob_samples *s, long n, const char *name);
+
+/**
+ * A RUN argument as a results file: a folder means its results.json (formatted into @p buf), else
+ * @p arg itself. @return @p buf or @p arg; it is not checked that the file exists.
+ */
+const char *iob_results_path(const char *arg, char *buf, size_t len);
+
 /** Median of @p v (sorted in place). NAN when n == 0. */
 double iob_median(double *v, size_t n);
+
+/** Median of @p v without touching it (sorts a copy). NAN when n == 0 or out of memory. */
+double iob_median_copy(const double *v, size_t n);
+
+/**
+ * Nanoseconds per Google Benchmark "time_unit" ("ns", "us", "ms", "s"). NULL or an unknown unit
+ * counts as "ns" (1).
+ */
+double iob_time_unit_ns(const char *unit);
+
+/**
+ * The first row of benchmark @p name in @p root's "benchmarks" (any row when @p iterations_only
+ * is false; else only run_type "iteration" (or none) rows without error_occurred).
+ * @return the row (borrowed), or NULL when there is none.
+ */
+const json_t *iob_results_first_row(const json_t *root, const char *name, bool iterations_only);
+
+/**
+ * Format a metric value for a table: items/s as "<v> M/s", "k/s" or "/s"; a time in ns as "<v> ns",
+ * "us", "ms" (and "s" for 1 s and more when @p seconds); "-" for NAN. @p digits is the %g
+ * precision.
+ */
+void iob_fmt_metric(char *buf, size_t len, bool items, double v, int digits, bool seconds);
+
+/**
+ * The reference implementation of a "<family>/<scenario>" (e.g. "queue/pairs" -> "rte_mpmc"). When
+ * @p root's context has an "iobench_references" object, that table is authoritative (a group it
+ * does not name has no reference); otherwise the built-in table (the queue families) answers.
+ * @return the impl name (borrowed from @p root or static), or NULL when there is none.
+ */
+const char *iob_reference_impl(const json_t *root, const char *family_scenario);
 
 #ifdef __cplusplus
 }

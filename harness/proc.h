@@ -1,0 +1,48 @@
+/**
+ * Child processes and files for the iobench commands: run a program (fork/exec with an argument
+ * vector, never a shell) and wait for it, describe how it ended, create folders, read a file.
+ *
+ * Synchronization: none; one thread. iob_spawn_wait() flushes every stdio stream before fork().
+ */
+#ifndef IOB_PROC_H
+#define IOB_PROC_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Run argv[0] (a path, no PATH search) with @p argv and wait for it. Its stdout goes to @p out_path
+ * and its stderr to @p err_path (created or truncated, mode 0666 & ~umask; a child that cannot
+ * open them exits 126); NULL inherits ours. stdin is inherited.
+ * @return its exit status, 128 + the signal that killed it, or -errno when fork() or waitpid()
+ * failed (an exec failure is exit status 127, with a message on the child's stderr).
+ */
+int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_path);
+
+/**
+ * Describe an iob_spawn_wait() result into @p why: "did not start: <strerror>", "killed by signal
+ * N (<name>)" or "exit status N".
+ */
+void iob_describe_status(int rc, char *why, size_t len);
+
+/**
+ * mkdir -p: create @p path and its missing parents (mode 0777 & ~umask); existing ones are fine.
+ * @return 0, -ENAMETOOLONG (empty or longer than PATH_MAX) or -errno of the mkdir() that failed.
+ */
+int iob_mkdirs(const char *path);
+
+/**
+ * Read the whole file @p path into a malloc()ed buffer, NUL-terminated (one byte beyond *@p len).
+ * @return the buffer (caller free()s) with its size in *@p len, or NULL (errno set) when the file
+ * cannot be opened, sized or read, or memory runs out.
+ */
+char *iob_read_file(const char *path, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOB_PROC_H */
