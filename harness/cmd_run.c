@@ -971,16 +971,22 @@ static void fmt_secs(double s, char *buf, size_t len)
 		snprintf(buf, len, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
 }
 
+#define BAR_WIDTH 24
+
 static void progress_start(const struct run *r, const struct iob_cell *c)
 {
-	char eta[32] = "?";
+	char eta[32] = "?", bar[BAR_WIDTH + 1];
+	size_t fill = r->norder ? r->finished * BAR_WIDTH / r->norder : 0;
 
 	if (!r->tty)
 		return;
 	if (r->ran)
 		fmt_secs(r->ran_secs / (double)r->ran * (double)(r->norder - r->finished), eta,
 			 sizeof(eta));
-	fprintf(stderr, "\r\033[K[%zu/%zu] ETA %s  %s", r->finished, r->norder, eta, c->id);
+	for (size_t i = 0; i < BAR_WIDTH; i++)
+		bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+	bar[BAR_WIDTH] = '\0';
+	fprintf(stderr, "\r\033[K[%s] %zu/%zu ETA %s  %s", bar, r->finished, r->norder, eta, c->id);
 }
 
 static void progress_end(const struct run *r, const struct iob_cell *c, const char *msg,
