@@ -16,7 +16,8 @@
  * iort_wait_until() packages the loop: spin on a try function, then prepare / re-try / wait.
  * Deadlines are absolute CLOCK_MONOTONIC nanoseconds (iort_clock_ns()); IORT_DEADLINE_NONE waits
  * for ever. A cancellation token wakes the thread waiting with it and makes the wait fail with
- * -ECANCELED.
+ * -ECANCELED. A token serves one waiting thread at a time: further threads waiting with the same
+ * token at once still see its cancellation, but only within about 1 ms (they poll it).
  *
  * Synchronization: every call is safe from any thread. A waitq or token must outlive every call
  * that uses it.
