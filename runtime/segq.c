@@ -30,6 +30,10 @@
  *      q->tail past seg (helping the producer that linked next). Both swing only forward. So after
  *      the head CAS no shared pointer (q->head, q->tail) leads to seg; only threads already inside
  *      a critical section can hold it, which is what the stamp read after the unlink covers.
+ *      I2 is a second line of defence, which is why no test can break it: q->tail can lag on seg
+ *      only between the link CAS and the tail CAS of the producer that linked seg->next, and that
+ *      producer is inside a critical section that began before seg's stamp, so seg cannot be
+ *      recycled until it leaves, by which time q->tail has moved on.
  *  I3. Retired segments are the list prefix from q->oldest up to q->head, in retirement order;
  *      a segment is reused or freed only once stamped and iort_ebr_is_safe(stamp). Only the
  *      holder of reclaim_lock touches q->oldest and the cache. Recycling resets seqs/indices/next
