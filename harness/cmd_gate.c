@@ -121,20 +121,18 @@ static const char gate_usage[] =
 
 /* --- helpers --- */
 
-/* snprintf for paths: @return 0, or -ENAMETOOLONG (after a message) when @p out was too small. */
+/* iob_fmt for paths: @return 0, or -ENAMETOOLONG (after a message) when @p out was too small. */
 __attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t len, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(out, len, fmt, ap);
+	rc = iob_vfmt(out, len, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
+	if (rc)
 		fprintf(stderr, "iobench gate: path too long: %s...\n", out);
-		return -ENAMETOOLONG;
-	}
-	return 0;
+	return rc;
 }
 
 /* $IOBENCH_SOURCE_ROOT, else two folders above this executable (<root>/<build>/harness/). */

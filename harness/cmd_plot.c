@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "proc.h"
 #include "results.h"
 
 static const char plot_usage[] =
@@ -94,21 +95,6 @@ struct plot_ctx {
 };
 
 /* --- locating things ------------------------------------------------------------------------ */
-
-/*
- * snprintf into a buffer, reporting truncation (and keeping gcc's -Wformat-truncation quiet about
- * paths that are checked here). @return 0 or -ENAMETOOLONG.
- */
-__attribute__((format(printf, 3, 4))) static int fmt(char *dst, size_t len, const char *f, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(dst, len, f, ap);
-	va_end(ap);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
 
 /* @p arg is a run folder or a results file: fill the folder and the results path. */
 static int resolve_run(const char *arg, char *dir, char *json)
@@ -218,7 +204,7 @@ static int find_templates(char *out, size_t len)
 		if (cand[i][0] == '/')
 			snprintf(out, len, "%s", cand[i]);
 		else
-			(void)fmt(out, len, "%s/%s", exe, cand[i]);
+			(void)iob_fmt(out, len, "%s/%s", exe, cand[i]);
 		if (has_templates(out))
 			return 0;
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
@@ -341,9 +327,9 @@ static void drop_tmp_outputs(const struct plot_ctx *c, const char *fig)
 {
 	char tmp[PATH_MAX];
 
-	if (!fmt(tmp, sizeof(tmp), "%s/.%s.tmp.png", c->plots, fig))
+	if (!iob_fmt(tmp, sizeof(tmp), "%s/.%s.tmp.png", c->plots, fig))
 		unlink(tmp);
-	if (!fmt(tmp, sizeof(tmp), "%s/.%s.tmp.svg", c->plots, fig))
+	if (!iob_fmt(tmp, sizeof(tmp), "%s/.%s.tmp.svg", c->plots, fig))
 		unlink(tmp);
 }
 
@@ -359,7 +345,7 @@ static int render(struct plot_ctx *c, const char *fig, const char *driver)
 	int fd, status = 0, devnull;
 	pid_t pid;
 
-	if (fmt(log, sizeof(log), "%s/%s.log", c->data, fig))
+	if (iob_fmt(log, sizeof(log), "%s/%s.log", c->data, fig))
 		return -ENAMETOOLONG;
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -411,9 +397,9 @@ static int render(struct plot_ctx *c, const char *fig, const char *driver)
 		return -EIO;
 	}
 	for (int i = 0; i < 2; i++) {
-		if (fmt(tmp, sizeof(tmp), "%s/.%s.tmp.%s", c->plots, fig, ext[i]) ||
-		    fmt(out, sizeof(out), "%s/%s.%s", c->plots, fig, ext[i]) || !nonempty(tmp) ||
-		    rename(tmp, out)) {
+		if (iob_fmt(tmp, sizeof(tmp), "%s/.%s.tmp.%s", c->plots, fig, ext[i]) ||
+		    iob_fmt(out, sizeof(out), "%s/%s.%s", c->plots, fig, ext[i]) ||
+		    !nonempty(tmp) || rename(tmp, out)) {
 			fprintf(stderr,
 				"iobench plot: figure '%s': gnuplot wrote no %s (%s); its "
 				"messages:\n",
@@ -449,9 +435,9 @@ static int figure(struct plot_ctx *c, const char *fig, const char *tpl, const ch
 	fprintf(a.f, "# iobench plot driver for figure %s (generated; re-run with: gnuplot %s)\n",
 		fig, a.path);
 	gp_str(a.f, "plotsdir", c->tpl);
-	(void)fmt(buf, sizeof(buf), "%s/%s.dat", c->data, fig); /* as long as a.path */
+	(void)iob_fmt(buf, sizeof(buf), "%s/%s.dat", c->data, fig); /* as long as a.path */
 	gp_str(a.f, "datafile", buf);
-	(void)fmt(buf, sizeof(buf), "%s/.%s.tmp", c->plots, fig);
+	(void)iob_fmt(buf, sizeof(buf), "%s/.%s.tmp", c->plots, fig);
 	gp_str(a.f, "outbase", buf);
 	gp_str(a.f, "fig_title", title);
 	gp_str(a.f, "fig_footer", c->footer);
@@ -528,8 +514,8 @@ static int collect(const json_t *root, const char *field, bool ips, struct point
 		p = &pts->p[pts->n++];
 		memset(p, 0, sizeof(*p));
 		snprintf(p->famscen, sizeof(p->famscen), "%s/%s", nm.family, nm.scenario);
-		(void)fmt(p->group, sizeof(p->group), "%s%s%s", p->famscen, *nm.params ? "/" : "",
-			  nm.params);
+		(void)iob_fmt(p->group, sizeof(p->group), "%s%s%s", p->famscen,
+			      *nm.params ? "/" : "", nm.params);
 		snprintf(p->impl, sizeof(p->impl), "%s", nm.impl);
 		p->threads = nm.threads;
 		p->name = s[i].name;

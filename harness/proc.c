@@ -2,6 +2,7 @@
  * Child processes and files shared by the iobench commands (harness/proc.h).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -116,4 +117,22 @@ char *iob_read_file(const char *path, size_t *len)
 	if (!buf)
 		errno = err;
 	return buf;
+}
+
+int iob_vfmt(char *out, size_t len, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(out, len, fmt, ap);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int iob_fmt(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = iob_vfmt(out, len, fmt, ap);
+	va_end(ap);
+	return rc;
 }

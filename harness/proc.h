@@ -7,6 +7,7 @@
 #ifndef IOB_PROC_H
 #define IOB_PROC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -40,6 +41,16 @@ int iob_mkdirs(const char *path);
  * cannot be opened, sized or read, or memory runs out.
  */
 char *iob_read_file(const char *path, size_t *len);
+
+/**
+ * snprintf that reports truncation (and keeps gcc's -Wformat-truncation quiet about buffers the
+ * caller checks this way). @return 0, or -ENAMETOOLONG when @p out was too small (it then holds
+ * the truncated text).
+ */
+__attribute__((format(printf, 3, 4))) int iob_fmt(char *out, size_t len, const char *fmt, ...);
+/** iob_fmt() with a va_list, for callers that wrap it. */
+__attribute__((format(printf, 3, 0))) int iob_vfmt(char *out, size_t len, const char *fmt,
+						   va_list ap);
 
 #ifdef __cplusplus
 }
