@@ -265,14 +265,13 @@ static void run_child(char *const argv[], const char *log, double timeout, struc
  * Load a child's raw JSON. Google Benchmark writes each finished benchmark as it goes; when the
  * child died mid-run the file ends inside the array, so close it after the last complete entry.
  */
-static json_t *load_raw(const char *path, bool *repaired)
+static json_t *load_raw(const char *path)
 {
 	json_error_t jerr;
 	json_t *j;
 	char *text, *more, *cut;
 	size_t size;
 
-	*repaired = false;
 	j = json_load_file(path, 0, &jerr);
 	if (j)
 		return j;
@@ -297,7 +296,6 @@ static json_t *load_raw(const char *path, bool *repaired)
 	}
 	j = json_loads(text, 0, &jerr);
 	free(text);
-	*repaired = j != NULL;
 	return j;
 }
 
@@ -874,7 +872,6 @@ static int calibrate(struct run *r)
 	const char *placement =
 		json_string_value(json_array_get(json_object_get(suite0, "placements"), 0));
 	struct child_end e;
-	bool repaired;
 	json_t *j, *row, *cal;
 	size_t i;
 	int n = 0;
@@ -907,7 +904,7 @@ static int calibrate(struct run *r)
 		fprintf(stderr, "iobench: calibration: %s (see %s)\n", msg, log);
 		return e.status == 2 ? IOB_EXIT_USAGE : IOB_EXIT_FAIL;
 	}
-	j = load_raw(raw, &repaired);
+	j = load_raw(raw);
 	if (*msg || !j) {
 		fprintf(stderr, "iobench: calibration: %s (see %s)\n", *msg ? msg : "no results",
 			log);
@@ -1010,7 +1007,6 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	char bufs[10][ARG_MAX_LEN], raw[PATH_MAX], log[PATH_MAX], msg[256];
 	char *argv[20];
 	struct child_end e;
-	bool repaired;
 	json_t *j = NULL, *rows, *row, *err_row;
 	const char *first_err = NULL;
 	size_t i, nrows;
@@ -1041,7 +1037,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	}
 	describe_end(&e, c->timeout, msg, sizeof(msg));
 	if (!*msg)
-		j = load_raw(raw, &repaired);
+		j = load_raw(raw);
 	rows = json_object_get(j, "benchmarks");
 	nrows = json_array_size(rows);
 	if (!*msg && nrows == 0)
