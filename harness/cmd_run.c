@@ -475,9 +475,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			o->plots = false;
 			break;
 		case O_ORDER:
-			/* "registered" is the pre-matrix name of the sorted order. */
-			if (strcmp(optarg, "random") && strcmp(optarg, "sorted") &&
-			    strcmp(optarg, "registered"))
+			if (strcmp(optarg, "random") && strcmp(optarg, "sorted"))
 				return bad_value("--order", "random or sorted", optarg, usage);
 			o->order = optarg;
 			o->random_order = strcmp(optarg, "random") == 0;
