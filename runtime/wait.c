@@ -43,6 +43,8 @@
 #include <iort/clock.h>
 #include <iort/wait.h>
 
+#include "testpoint-private.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -272,6 +274,7 @@ IORT_API int iort_waitq_wait(struct iort_waitq *w, uint32_t key, uint64_t deadli
 			ret = -ETIMEDOUT;
 			break;
 		}
+		IORT_TP("wait.sleep"); /* about to sleep: as good as asleep (a bump makes it return) */
 		r = futex_wait_abs(&q->seq, key, until);
 		if (t && token_cancelled(t)) {
 			ret = -ECANCELED;
