@@ -275,14 +275,22 @@ static void test_manual_time(void **state)
 static void test_pause_resume(void **state)
 {
 	json_t *b;
+	double timed;
 
 	(void)state;
 	assert_non_null(b = find_bench(normal_run, "shim/timing/pause/real_time"));
 	assert_string_equal(str(b, "time_unit"), "ns");
 	assert_num(b, "paused", num(b, "iterations"));
-	/* each iteration spun PAUSED_NS with the timer paused and nothing with it running */
-	if (!(num(b, "real_time") < PAUSED_NS / 2))
-		fail_msg("real_time %g ns: paused time was counted", num(b, "real_time"));
+	/* The timed sections lie outside the spins, so their total is at most loop - spun whatever
+	 * the machine's speed; a timer that kept running through the pauses would also count the
+	 * spins (spun >= iterations * PAUSED_NS), which the margin of spun / 2 tells apart. */
+	timed = num(b, "real_time") * num(b, "iterations");
+	if (!(num(b, "spun_ns") >= num(b, "iterations") * PAUSED_NS))
+		fail_msg("spun_ns %g: the fixture did not spin", num(b, "spun_ns"));
+	if (!(timed < num(b, "loop_ns") - num(b, "spun_ns") / 2))
+		fail_msg("timed %g ns of a %g ns loop that spun %g ns paused: paused time was "
+			 "counted",
+			 timed, num(b, "loop_ns"), num(b, "spun_ns"));
 }
 
 static void test_batch(void **state)
