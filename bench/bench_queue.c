@@ -15,6 +15,13 @@
  *                                       (a credit counter the consumer returns), so unbounded
  *                                       queues cannot just grow; W = 1 and MPSC_WINDOW. The
  *                                       consumer checks each producer's FIFO order.
+ *                                       W = 0 is unthrottled, the shape of liburcu's own
+ *                                       test_urcu_wfcq: producers allocate each item
+ *                                       (aligned_alloc) and never wait for the consumer, which
+ *                                       frees what it pops; a bounded queue that fills makes its
+ *                                       producers wait. A safety valve of UNTHROTTLED_CAP items
+ *                                       in flight per producer bounds memory if the consumer
+ *                                       stalls (at 10 M items/s that is a 100 ms stall).
  *                                       items_processed: items the consumer took. Time-sliced.
  *   queue/handoff/<impl>                as mpsc with a window of HANDOFF_WINDOW: the producer
  *                                       stamps each item with iort_clock_fast_ns() just before
@@ -43,6 +50,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,14 +65,15 @@
 #include "hist.h"
 #include "queue_impl.h"
 
-#define MAX_THREADS    8
-#define CAPACITY       1024 /* bounded queues */
-#define MPSC_WINDOW    64   /* items in flight per producer, mpsc */
-#define HANDOFF_WINDOW 8    /* items in flight per producer, handoff */
-#define MAX_BURST      32
-#define SPIN_LIMIT     64	  /* failed attempts before sched_yield() */
-#define SLICE_NS       2000000ull /* one iteration of a time-sliced scenario: 2 ms of wall time */
-#define CLOCK_EVERY    8	  /* operations between clock reads inside a slice */
+#define MAX_THREADS	8
+#define CAPACITY	1024	   /* bounded queues */
+#define MPSC_WINDOW	64	   /* items in flight per producer, mpsc */
+#define HANDOFF_WINDOW	8	   /* items in flight per producer, handoff */
+#define UNTHROTTLED_CAP (1u << 20) /* window:0: items in flight per producer, memory valve */
+#define MAX_BURST	32
+#define SPIN_LIMIT	64	   /* failed attempts before sched_yield() */
+#define SLICE_NS	2000000ull /* one iteration of a time-sliced scenario: 2 ms of wall time */
+#define CLOCK_EVERY	8	   /* operations between clock reads inside a slice */
 
 enum scenario { SC_PAIRS, SC_SPSC, SC_MPSC, SC_HANDOFF };
 
@@ -271,7 +280,8 @@ static void end(struct qthread *t)
 
 		if (t->entered)
 			while (t->impl->pop(run.q, t->tls, &item))
-				;
+				if (!run.window)
+					free(item);
 		t->impl->destroy(run.q);
 		free(run.items);
 		run.q = NULL;
@@ -453,6 +463,8 @@ static inline bool consume_item(struct qthread *t, void *v, uint64_t *expect, ui
 	/* MO bench_queue.R1 (release): our reads of the item before the producer reuses it;
 	 * pairs with bench_queue.A1 in next_item(). */
 	atomic_store_explicit(&run.credit[p].done, expect[p], memory_order_release);
+	if (!run.window)
+		free(it); /* unthrottled: items are allocated per push */
 	return true;
 }
 
@@ -461,17 +473,26 @@ static inline bool consume_item(struct qthread *t, void *v, uint64_t *expect, ui
 static inline struct qitem *next_item(struct qthread *t, uint64_t *sent, uint64_t *done_cache,
 				      int window)
 {
+	uint64_t limit = window ? (uint64_t)window : UNTHROTTLED_CAP;
 	struct qitem *it;
 
-	while (*sent - *done_cache >= (uint64_t)window) {
+	while (*sent - *done_cache >= limit) {
 		/* MO bench_queue.A1 (acquire): the consumer is done with the item we reuse;
 		 * pairs with bench_queue.R1 in consume_item(). */
 		*done_cache = atomic_load_explicit(&run.credit[t->me].done, memory_order_acquire);
-		if (*sent - *done_cache >= (uint64_t)window && !backoff(t))
+		if (*sent - *done_cache >= limit && !backoff(t))
 			return NULL;
 	}
 	t->spins = 0;
-	it = &run.items[(size_t)t->me * (size_t)window + *sent % (uint64_t)window];
+	if (!window) {
+		it = aligned_alloc(alignof(struct qitem), sizeof(*it));
+		if (!it) {
+			run_abort(t, "unthrottled producer: out of memory");
+			return NULL;
+		}
+	} else {
+		it = &run.items[(size_t)t->me * (size_t)window + *sent % (uint64_t)window];
+	}
 	it->producer = (uint32_t)t->me;
 	it->seq = (*sent)++;
 	return it;
@@ -530,6 +551,8 @@ static void bm_mpsc(struct iob_state *st, void *arg)
 		slice_end(&t, st);
 		slice_stopped(&t, st);
 	}
+	if (!c->window)
+		free(pending); /* unthrottled: allocated, never pushed */
 	end(&t);
 	if (t.me == 0) {
 		iob_state_set_items_processed(st, (int64_t)popped);
@@ -647,7 +670,7 @@ static const struct qimpl *const handoff_impls[] = {
 /* Every registered case, borrowed by its benchmark for the life of the process (static, so no
  * allocation outlives Google Benchmark's registry at shutdown). */
 #define MAX_CASES                                                                 \
-	(2 * NELEM(pairs_impls) + 3 * NELEM(spsc_impls) + 2 * NELEM(mpsc_impls) + \
+	(2 * NELEM(pairs_impls) + 3 * NELEM(spsc_impls) + 3 * NELEM(mpsc_impls) + \
 	 NELEM(handoff_impls))
 static struct qcase cases[MAX_CASES];
 static size_t ncases;
@@ -687,9 +710,10 @@ void bench_queue_register(void)
 	static const int pairs_threads[] = { 1, 2, 4 }, two[] = { 2 }, mpsc_threads[] = { 2, 3, 5 },
 			 handoff_mp_threads[] = { 2, 3 };
 	static const int bursts[] = { 1, 8, 32 };
-	/* Flow control: 1 item in flight per producer (the consumer meets producers mid-push
-	 * often: where wfcq's stock 10 ms sleep shows) and MPSC_WINDOW (mostly a full queue). */
-	static const int mpsc_windows[] = { 1, MPSC_WINDOW };
+	/* Flow control: none (0: liburcu's own benchmark shape), 1 item in flight per producer (the
+	 * consumer meets producers mid-push often: where wfcq's stock 10 ms sleep shows) and
+	 * MPSC_WINDOW (mostly a full queue). */
+	static const int mpsc_windows[] = { 0, 1, MPSC_WINDOW };
 	char name[128];
 
 	for (size_t i = 0; i < NELEM(pairs_impls); i++) {

@@ -43,7 +43,7 @@ static const char default_text[] =
 	"    {\"family\": \"queue/mpsc\",\n"
 	"     \"impls\": [\"iort_mpsc\", \"iort_segq\", \"iort_mpmc\", \"urcu_wfcq_stock\",\n"
 	"               \"urcu_wfcq_nosleep\", \"rte_mpsc\", \"mutex_ring\"],\n"
-	"     \"threads\": [2, 3, 5], \"params\": {\"window\": [1, 64]},\n"
+	"     \"threads\": [2, 3, 5], \"params\": {\"window\": [0, 1, 64]},\n"
 	"     \"reference\": \"urcu_wfcq_nosleep\"},\n"
 	"    {\"family\": \"queue/handoff\",\n"
 	"     \"impls\": [\"iort_mpmc\", \"iort_mpsc\", \"iort_segq\", \"urcu_wfcq_stock\",\n"
