@@ -1,5 +1,5 @@
 /*
- * Calibration benchmarks: the machine's floor, recorded with every run (BENCHMARKING.md).
+ * Calibration benchmarks: the machine's floor, recorded with every run (docs/benchmarking.md).
  *
  *   calib/clock/{clock_gettime,rdtsc,iort_fast}   cost of one clock read
  *   calib/syscall/getppid                         cost of the cheapest real syscall

@@ -15,7 +15,7 @@
  * Tier 2 (advisory): wall clock, paired. Two builds' benchmark binaries run in interleaved rounds
  * (A B A B ...); per benchmark a Mann-Whitney U test on the pooled repetitions, the ratio of
  * medians, the ratio of best samples and the fraction of rounds in which the candidate was
- * slower. On this machine repetitions vary by 20-45 % (BENCHMARKING.md), so a difference is only
+ * slower. On this machine repetitions vary by 20-45 % (docs/benchmarking.md), so a difference is only
  * "suspect"; it blocks only when it is gross on every measure at once and the machine was quiet.
  *
  * Tier 3 (never blocks): each implementation's median ratio to its family's reference in a run,

@@ -1,5 +1,5 @@
 /**
- * Run context: what every results file records besides the numbers (BENCHMARKING.md,
+ * Run context: what every results file records besides the numbers (docs/benchmarking.md,
  * "Methodology"): build (sha, compiler, flags, build type), machine (kernel, CPU), and the load
  * average and steal time before and after the run, from which a run is marked quiet or not.
  *

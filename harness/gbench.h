@@ -2,7 +2,7 @@
  * A C surface over Google Benchmark 1.7.1 (harness/gbench_shim.cc is the only C++ in the project).
  *
  * A benchmark is a plain C function `void fn(struct iob_state *st, void *arg)` that loops on
- * iob_state_keep_running(). Names follow STYLE.md: `family/scenario/impl[/param:value]`;
+ * iob_state_keep_running(). Names follow docs/conventions.md: `family/scenario/impl[/param:value]`;
  * Google Benchmark appends `/threads:N`, `/real_time`, `/manual_time` and, in fixed-iterations mode,
  * `/iterations:N`. Repetitions are never set in code: pass --benchmark_repetitions on the command line.
  *

@@ -4,7 +4,7 @@
  * writes a temporary file in the same folder, fsyncs and renames, so a reader (or a crash) never
  * sees a partial file.
  *
- * Benchmark names follow STYLE.md: family/scenario/impl[/param:value...] then Google Benchmark's
+ * Benchmark names follow docs/conventions.md: family/scenario/impl[/param:value...] then Google Benchmark's
  * suffixes (/iterations:N, /manual_time or /real_time, /threads:N) and, for aggregate rows,
  * _mean/_median/_stddev/_cv.
  *

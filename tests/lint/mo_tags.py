@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memory-order tag lint (STYLE.md, "Memory orders").
+"""Memory-order tag lint (docs/conventions.md, "Memory orders").
 
 Every explicit memory order and every fence in the C sources must be directly preceded (no ';'
 in between, so one comment covers one statement) by a comment of the form
