@@ -48,6 +48,8 @@
  */
 #include <iort/mpsc.h>
 
+#include "testpoint-private.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -104,6 +106,7 @@ __attribute__((noinline, cold)) static struct node *sync_next(struct node *n)
 		next = atomic_load_explicit(&n->next, memory_order_acquire);
 		if (next)
 			return next;
+		IORT_TP("mpsc.wait_in_flight");
 		if (tries < SPIN_TRIES) {
 			tries++;
 			iort_cpu_relax();
@@ -141,6 +144,7 @@ IORT_API bool iort_mpsc_push(struct iort_mpsc *q, struct iort_mpsc_node *pub)
 	/* MO mpsc.R1 (acq_rel): release n->next = NULL to the next producer; acquire prev->next's
 	 * last writer (mpsc.R3 / mpsc.R4 reset of stub.next); pairs with mpsc.R1, mpsc.R3, mpsc.R4. */
 	prev = atomic_exchange_explicit(&q->tail, n, memory_order_acq_rel);
+	IORT_TP("mpsc.push_exchanged"); /* n is in flight: tail is past prev, prev->next is NULL */
 	/* MO mpsc.R2 (release): publish n's payload with the link; pairs with mpsc.A1 in sync_next(),
 	 * mpsc.A2 in take_first() and mpsc.A3 in iort_mpsc_pop(). */
 	atomic_store_explicit(&prev->next, n, memory_order_release);

@@ -60,9 +60,11 @@ def load_mutants(root):
             extra = set(m) - KEYS
             if extra:
                 die(f"{where}: unknown key '{sorted(extra)[0]}'")
-            for k in ("id", "file", "find", "replace", "why"):
+            for k in ("id", "file", "find", "why"):
                 if not isinstance(m.get(k), str) or not m[k]:
                     die(f"{where}: '{k}' must be a non-empty string")
+            if not isinstance(m.get("replace"), str) or m["replace"] == m["find"]:
+                die(f"{where}: 'replace' must be a string (empty deletes) other than 'find'")
             if not isinstance(m.get("tests"), list) or not m["tests"] or \
                     not all(isinstance(t, str) for t in m["tests"]):
                 die(f"{where}: 'tests' must be a non-empty list of test names")
