@@ -650,9 +650,8 @@ static const struct qimpl *const pairs_impls[] = {
 	&qimpl_urcu_lfq,  &qimpl_rte_mpmc,     &qimpl_rte_rts,	       &qimpl_rte_hts,
 	&qimpl_ck_fifo,	  &qimpl_ck_ring_mpmc, &qimpl_mutex_ring,
 };
-extern const struct qimpl qimpl_try_ff, qimpl_try_ffnp, qimpl_try_seq, qimpl_try_lazy;
 static const struct qimpl *const spsc_impls[] = {
-	&qimpl_iort_spsc, &qimpl_try_ff, &qimpl_try_ffnp, &qimpl_try_seq, &qimpl_try_lazy,
+	&qimpl_iort_spsc,
 	&qimpl_iort_mpmc,
 	&qimpl_rte_spsc,
 	&qimpl_ck_ring_spsc,
@@ -664,7 +663,6 @@ static const struct qimpl *const mpsc_impls[] = {
 static const struct qimpl *const handoff_impls[] = {
 	&qimpl_iort_spsc,	&qimpl_iort_mpmc,	  &qimpl_iort_mpsc, &qimpl_iort_segq,
 	&qimpl_urcu_wfcq_stock, &qimpl_urcu_wfcq_nosleep, &qimpl_rte_spsc,  &qimpl_ck_ring_spsc,
-	&qimpl_try_ff, &qimpl_try_ffnp, &qimpl_try_seq, &qimpl_try_lazy,
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
