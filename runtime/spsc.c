@@ -13,10 +13,17 @@
  * consumer keeps up, its cache says "empty" after almost every item, so every pop reloads the
  * producer's index: two lines change hands per item (the index line and the slot line), where a
  * per-slot ring moves only slot lines, eight items per line. Measured on the project VM (2 vCPU
- * EPYC, 1 producer + 1 consumer, capacity 1024, queue/spsc and queue/handoff, candidates
- * interleaved in one process, medians of 5; see the commit that made this the design):
- * single-item calls 30-88 M items/s vs 6-9 for cached indices and 18-26 for iort_mpmc used as an
- * SPSC; bursts of 8 and 32 81-280 vs 55-80; handoff p50 about the same (520 vs 545 ns).
+ * EPYC, shared and loaded, 1 producer + 1 consumer, capacity 1024, queue/spsc and queue/handoff,
+ * bench-only candidates interleaved in one process, medians of 5, two runs; M items/s):
+ *
+ *                            burst 1     burst 8      burst 32     handoff p50
+ *   per-slot (this file)     88 / 30     282 / 81     253 / 105    522 / 520 ns
+ *   cached indices (before)   9 /  6      77 / 56      74 /  81    554 / 544 ns
+ *   per-slot seq, no CAS     38 / 41      26 / 30      29 /  37    477 / 505 ns  (no native burst)
+ *   cached, lazy tail store  12 / 12      20 / 17      23 /  19    562 / 546 ns
+ *   iort_mpmc as an SPSC     26 / 18      85 / 40      59 /  52   1359 / 1298 ns
+ *   ck_ring spsc             15 / 10      17 / 19      24 /  19    558 / 610 ns
+ *   rte_ring SP/SC            8 / 12      46 / 22     181 /  38    969 / 986 ns
  *
  * NULL items: the slot word must keep one value for "empty", so a NULL item is stored as the
  * address of the ring's private byte null_item and turned back into NULL by pop. No pointer to a
@@ -25,7 +32,8 @@
  *
  * Failed calls: a push that finds its slot full (or a pop that finds its slot empty) is polling a
  * line the other side is writing, and each poll takes it away from the writer. One pause before
- * returning false slows the poller down at no cost to a call that succeeds.
+ * returning false slows the poller down at no cost to a call that succeeds: single-item calls
+ * 88 / 30 / 33 M items/s with it against 37 / 29 / 28 without, in three runs.
  *
  * Invariants:
  *   S1  the producer fills positions in increasing order and the consumer drains them in
@@ -40,13 +48,28 @@
  *       means the slots of p .. p + k - 1 are all empty: the consumer drains in order, and
  *       p + k - 1 - capacity was the last of their previous items. push_burst checks one slot.
  *
- * Memory orders (C11): the slot word is the only shared variable. For the ring's own data
- * release/acquire is more than needed (a slot is one atomic object: coherence alone keeps the
- * consumer's read of an item from seeing the producer's next-lap store), but the orders carry the
- * user's data across: whatever the producer wrote before a push (the object the item points to)
- * happens before the consumer's reads after the pop (spsc.R1/R3 -> spsc.A2/A4), and whatever the
- * consumer did before a pop happens before the producer's reuse of that slot (spsc.R2/R4 ->
- * spsc.A1/A3). On x86 all of these are plain moves.
+ * Memory orders, argued in the C11 model (the slot words are the only shared variables; each is
+ * one atomic object, so it has one modification order that alternates item, NULL, item, ... as
+ * the two sides take turns):
+ *   - Why a side never sees an older lap: write-read coherence. The last store a side made to a
+ *     slot (the producer's item of p - capacity, the consumer's clear of p - capacity) is
+ *     sequenced before its next load of that slot, so the load returns that store or a later one:
+ *     the other side's turn (S2), never a value from before it.
+ *   - spsc.R1 / spsc.R3 -> spsc.A2 / spsc.A4 (item published): the consumer's acquire load reads
+ *     the producer's release store of that very slot, so it synchronizes with it: the producer's
+ *     writes before the push (the object the item points to) happen before the consumer's reads
+ *     after the pop. A burst publishes and drains slot by slot, each slot its own pair.
+ *   - spsc.R2 / spsc.R4 -> spsc.A1 / spsc.A3 (slot freed): the producer's acquire load reads the
+ *     consumer's release clear: the consumer's work before that pop (its load of the old item
+ *     included) happens before the producer's store of the next one, so that load cannot return
+ *     the new item (read-write coherence) and the new item follows the clear in the slot's
+ *     modification order (write-write coherence). For the ring's own data coherence would
+ *     already do; the orders carry the user's data (a buffer the consumer was done with).
+ *   - spsc.A3 (burst room, S3): it reads one clear, of the last slot of the burst. The consumer
+ *     stored every earlier slot's clear before that one (in position order: spsc.R4 within a call,
+ *     earlier calls' spsc.R2 / R4 before), so all of them happen before the producer's stores
+ *     to those slots, with the same coherence consequences as above.
+ *   No other order is needed: the positions are plain memory of one thread each.
  *
  * Capacity: rounded up to a power of two; 1 stays 1 (no spare slot is needed).
  */

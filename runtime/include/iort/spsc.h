@@ -39,7 +39,10 @@ IORT_API size_t iort_spsc_capacity(const struct iort_spsc *q);
 IORT_API bool iort_spsc_try_push(struct iort_spsc *q, void *item);
 /** @return false when empty; *item is written only on success. */
 IORT_API bool iort_spsc_try_pop(struct iort_spsc *q, void **item);
-/** Push up to @p n items in order. @return how many were pushed (0..n). */
+/**
+ * Push up to @p n items in order. Not one atomic step: the consumer may pop the first items before
+ * the last is stored. @return how many were pushed (0..n).
+ */
 IORT_API size_t iort_spsc_push_burst(struct iort_spsc *q, void *const *items, size_t n);
 /** Pop up to @p n items in order into @p items. @return how many were popped (0..n). */
 IORT_API size_t iort_spsc_pop_burst(struct iort_spsc *q, void **items, size_t n);
