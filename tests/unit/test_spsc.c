@@ -1,7 +1,8 @@
 /*
  * iort_spsc, single-threaded: FIFO order, full and empty, capacity rounding (1 stays 1), bursts
  * that move exactly min(n, room) / min(n, items) across many laps, NULL items, -EINVAL and
- * destroy(NULL).
+ * destroy(NULL); the same model from positions just below SIZE_MAX (iort__spsc_create_at), so
+ * the free-running counters wrap during the test.
  * The two-thread checks are in tests/stress/stress_spsc.c.
  */
 #include <errno.h>
@@ -14,7 +15,11 @@
 
 #include <iort/spsc.h>
 
+#include "../../runtime/spsc-private.h"
+
 #define ITEM(i) ((void *)(uintptr_t)(i))
+/* The model's value for item number i: NULL for every 5th. */
+#define VAL(i) ((i) % 5 == 0 ? NULL : ITEM(i))
 
 static struct iort_spsc *make(size_t capacity)
 {
@@ -158,19 +163,21 @@ static uint64_t rnd(uint64_t *s)
 }
 
 /*
- * Single and burst calls in random order against a counting model, many laps around small rings:
- * every call moves exactly min(n, room) or min(n, items), and values come out in sequence.
+ * Single and burst calls in random order against a counting model, many laps around small rings
+ * whose positions start at @p start: every call moves exactly min(n, room) or min(n, items), and
+ * values come out in sequence. Item 0 (and every 5th) is NULL, so NULL items meet every path.
  */
-static void test_model_many_laps(void **state)
+static void model_many_laps(size_t start)
 {
 	static const size_t caps[] = { 1, 2, 4, 8, 64 };
 	void *buf[40];
 
-	(void)state;
 	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
-		struct iort_spsc *q = make(caps[c]);
+		struct iort_spsc *q = NULL;
 		uintptr_t pushed = 0, popped = 0;
 		uint64_t s = 0x9e3779b97f4a7c15ull + c;
+
+		assert_int_equal(iort__spsc_create_at(caps[c], start, &q), 0);
 
 		for (int op = 0; op < 200000; op++) {
 			uint64_t r = rnd(&s);
@@ -180,17 +187,19 @@ static void test_model_many_laps(void **state)
 
 			switch (r % 4) {
 			case 0:
-				assert_int_equal(iort_spsc_try_push(q, ITEM(pushed)), room > 0);
+				assert_int_equal(iort_spsc_try_push(q, VAL(pushed)), room > 0);
 				pushed += room > 0;
 				break;
 			case 1:
 				assert_int_equal(iort_spsc_try_pop(q, &item), count > 0);
-				if (count > 0)
-					assert_ptr_equal(item, ITEM(popped++));
+				if (count > 0) {
+					assert_ptr_equal(item, VAL(popped));
+					popped++;
+				}
 				break;
 			case 2:
 				for (size_t i = 0; i < n; i++)
-					buf[i] = ITEM(pushed + i);
+					buf[i] = VAL(pushed + i);
 				got = iort_spsc_push_burst(q, buf, n);
 				assert_int_equal(got, n < room ? n : room);
 				pushed += got;
@@ -198,8 +207,8 @@ static void test_model_many_laps(void **state)
 			default:
 				got = iort_spsc_pop_burst(q, buf, n);
 				assert_int_equal(got, n < count ? n : count);
-				for (size_t i = 0; i < got; i++)
-					assert_ptr_equal(buf[i], ITEM(popped++));
+				for (size_t i = 0; i < got; i++, popped++)
+					assert_ptr_equal(buf[i], VAL(popped));
 				break;
 			}
 		}
@@ -209,13 +218,60 @@ static void test_model_many_laps(void **state)
 	}
 }
 
+static void test_model_many_laps(void **state)
+{
+	(void)state;
+	model_many_laps(0);
+}
+
+/* Positions start 3 and 100 below SIZE_MAX: they wrap to 0 within the first laps. */
+static void test_model_counter_wrap(void **state)
+{
+	(void)state;
+	model_many_laps(SIZE_MAX - 2);
+	model_many_laps(SIZE_MAX - 99);
+}
+
+/* Across the wrap, full and empty are exact and a burst straddles position SIZE_MAX -> 0. */
+static void test_full_empty_across_wrap(void **state)
+{
+	struct iort_spsc *q = NULL;
+	void *in[8], *out[8], *item;
+
+	(void)state;
+	assert_int_equal(iort__spsc_create_at(8, SIZE_MAX - 2, &q), 0);
+	for (uintptr_t i = 0; i < 8; i++)
+		in[i] = ITEM(i + 1);
+	assert_int_equal(iort_spsc_push_burst(q, in, 8), 8); /* positions MAX-2 .. 5 */
+	assert_false(iort_spsc_try_push(q, ITEM(9)));
+	assert_int_equal(iort_spsc_push_burst(q, in, 8), 0);
+	assert_int_equal(iort_spsc_pop_burst(q, out, 5), 5);
+	for (uintptr_t i = 0; i < 5; i++)
+		assert_ptr_equal(out[i], ITEM(i + 1));
+	assert_int_equal(iort_spsc_push_burst(q, in, 8), 5);
+	assert_false(iort_spsc_try_push(q, ITEM(9)));
+	assert_int_equal(iort_spsc_pop_burst(q, out, 8), 8);
+	for (uintptr_t i = 0; i < 3; i++)
+		assert_ptr_equal(out[i], ITEM(i + 6));
+	for (uintptr_t i = 0; i < 5; i++)
+		assert_ptr_equal(out[3 + i], ITEM(i + 1));
+	assert_false(iort_spsc_try_pop(q, &item));
+	iort_spsc_destroy(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_einval),	  cmocka_unit_test(test_destroy_null),
-		cmocka_unit_test(test_capacity_rounding), cmocka_unit_test(test_fifo_full_empty),
-		cmocka_unit_test(test_capacity_one),	  cmocka_unit_test(test_null_items),
-		cmocka_unit_test(test_burst_partial),	  cmocka_unit_test(test_model_many_laps),
+		cmocka_unit_test(test_create_einval),
+		cmocka_unit_test(test_destroy_null),
+		cmocka_unit_test(test_capacity_rounding),
+		cmocka_unit_test(test_fifo_full_empty),
+		cmocka_unit_test(test_capacity_one),
+		cmocka_unit_test(test_null_items),
+		cmocka_unit_test(test_burst_partial),
+		cmocka_unit_test(test_model_many_laps),
+		cmocka_unit_test(test_model_counter_wrap),
+		cmocka_unit_test(test_full_empty_across_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
