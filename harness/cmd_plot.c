@@ -269,13 +269,14 @@ static int afile_commit(struct afile *a)
 
 /*
  * Strings into gnuplot scripts. Every string a driver script holds (names, references, context
- * values for the footer, paths, labels, even our own constants) is written by gp_lit(), as a
- * single-quoted literal from iob_gp_quote(), and templates use the variables as text only (never
- * as a format, never through eval or @macros). The loader already refused names outside the
- * name grammar; this is the second wall, and the one that holds for free text such as the host.
+ * values for the footer, paths, labels, even our own constants) is written by gp_lit(), as the
+ * string expression iob_gp_quote() makes (quote.h: single-quoted runs, a quote as
+ * sprintf('%c',39)), and templates use the variables as text only (never as a format, never
+ * through eval or @macros). The loader already refused names outside the name grammar; this is
+ * the second wall, and the one that holds for free text such as the host name.
  */
 
-/* Write the literal of @p v. @return 0, 1 when control characters were replaced, or -ENOMEM. */
+/* Write @p v quoted. @return 0, 1 when control characters were replaced, or -ENOMEM. */
 static int gp_lit(FILE *f, const char *v)
 {
 	size_t n = IOB_GP_QUOTE_SIZE(strlen(v));
@@ -290,7 +291,7 @@ static int gp_lit(FILE *f, const char *v)
 	return rc;
 }
 
-/* `key = <literal of v>`. @return as gp_lit(). */
+/* `key = <v quoted>`. @return as gp_lit(). */
 static int gp_str(FILE *f, const char *key, const char *v)
 {
 	int rc;

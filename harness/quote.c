@@ -3,6 +3,7 @@
  * gnuplot's quoting rules and which characters count as control characters).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,37 +36,59 @@ static size_t ctl_text(char *out, const unsigned char *p, size_t n)
 	}
 }
 
+/* A quote, as an expression: no quote character inside a literal (see quote.h). */
+static const char gp_quote_char[] = "sprintf('%c',39)";
+
 int iob_gp_quote(char *buf, size_t len, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	bool in_lit = false, first = true;
 	size_t o = 0;
 	int lossy = 0;
 
-	if (len < 3)
-		goto nospc;
-	buf[o++] = '\'';
+	if (!*p) {
+		if (len < 3)
+			goto nospc;
+		memcpy(buf, "''", 3);
+		return 0;
+	}
 	while (*p) {
-		char piece[8];
-		size_t n = ctl_len(p), k;
+		char piece[sizeof(gp_quote_char) + 4];
+		size_t n = ctl_len(p), k = 0;
 
-		if (n) {
-			k = ctl_text(piece, p, n);
-			lossy = 1;
-		} else if (*p == '\'') {
-			memcpy(piece, "''", 2);
-			k = 2;
+		if (*p == '\'') {
+			if (in_lit)
+				piece[k++] = '\'';
+			if (!first)
+				piece[k++] = '.';
+			memcpy(piece + k, gp_quote_char, sizeof(gp_quote_char) - 1);
+			k += sizeof(gp_quote_char) - 1;
+			in_lit = false;
 			n = 1;
 		} else {
-			piece[0] = (char)*p;
-			k = n = 1;
+			if (!in_lit) {
+				if (!first)
+					piece[k++] = '.';
+				piece[k++] = '\'';
+				in_lit = true;
+			}
+			if (n) {
+				k += ctl_text(piece + k, p, n);
+				lossy = 1;
+			} else {
+				piece[k++] = (char)*p;
+				n = 1;
+			}
 		}
-		if (o + k + 2 > len) /* room for the closing quote and the NUL */
+		if (o + k + 1 + in_lit > len) /* room for the NUL and a closing quote */
 			goto nospc;
 		memcpy(buf + o, piece, k);
 		o += k;
 		p += n;
+		first = false;
 	}
-	buf[o++] = '\'';
+	if (in_lit)
+		buf[o++] = '\'';
 	buf[o] = '\0';
 	return lossy;
 nospc:

@@ -2,13 +2,22 @@
  * Quoting strings from results files (untrusted: a shard rsynced from another host, a file
  * attached to a bug report) for the two places they end up: gnuplot scripts and terminals.
  *
- * gnuplot (5.4) reads a single-quoted string with one special sequence, '' (a quote). Backslash
- * escapes, backtick command substitution and @macro expansion apply in double quotes and bare
- * command text, never inside single quotes. A line break ends the command whatever the quoting,
- * and a trailing backslash joins the next line, so a control character cannot be represented: it
- * is written as visible text instead (\n, \x1b, \u009b). '%' is an ordinary character in the
- * literal; gnuplot treats a string as a format only where a template uses it as one (set format,
- * explicit tic labels, sprintf), and a quoted value must never be used there.
+ * gnuplot (5.4) gives a single-quoted string no backslash escapes, no backtick command
+ * substitution and no @macro expansion (all of which apply in double quotes and bare command
+ * text). Its one escape, '' for a quote, is not safe to use: the scanner takes '' as an escape
+ * only after another character, so a value that starts with a quote or holds two in a row splits
+ * into several tokens, and the @macro pass toggles its "inside single quotes" state on every quote
+ * even inside double quotes, so "'" would expose the next literal to @macro expansion. So a
+ * string becomes an expression with no quote character inside any literal: runs of other
+ * characters in single quotes, each quote as sprintf('%c',39), joined by '.'
+ * (it's -> 'it'.sprintf('%c',39).'s'). Such an expression is valid wherever the driver scripts
+ * put a string: on the right of an assignment, after `load plotsdir .`.
+ *
+ * A line break ends the command whatever the quoting, and a trailing backslash joins the next
+ * line, so control characters are written as visible text instead (\n, \x1b, \u009b): fine for
+ * labels, refused for paths. '%' is an ordinary character in a literal; gnuplot treats a string as
+ * a format only where a template uses it as one (set format, explicit tic labels, sprintf), and a
+ * quoted value must never be used there.
  *
  * Control characters: bytes 0x00-0x1f and 0x7f, and the C1 controls U+0080-U+009F (UTF-8 0xc2
  * 0x80-0x9f), which some terminals act on.
@@ -24,16 +33,17 @@
 extern "C" {
 #endif
 
-/** Bytes that always hold the iob_gp_quote() literal of a string of @p n bytes (with the NUL). */
-#define IOB_GP_QUOTE_SIZE(n) (4 * (n) + 3)
+/** Bytes that always hold the iob_gp_quote() expression of a string of @p n bytes (with the NUL). */
+#define IOB_GP_QUOTE_SIZE(n) (18 * (n) + 3)
 
 /**
- * THE way a string reaches a gnuplot script: write @p s as a gnuplot single-quoted string literal,
- * quotes included, into @p buf. Quotes are doubled; control characters become visible escapes;
- * everything else (backslash, backtick, '"', '@', '%', '#', ';', non-ASCII) is copied as is.
- * @return 0 when the literal's value equals @p s; 1 when control characters were replaced (fine
- * for a label, wrong for a path); -ENOSPC when @p len is too small (IOB_GP_QUOTE_SIZE(strlen(s))
- * always suffices); @p buf then holds '' (the empty literal) when @p len >= 3.
+ * THE way a string reaches a gnuplot script: write @p s as a gnuplot string expression into
+ * @p buf: single-quoted runs, each quote as sprintf('%c',39), joined by '.'; "" is ''. Control
+ * characters become visible escapes; everything else (backslash, backtick, '"', '@', '%', '#',
+ * ';', non-ASCII) is copied as is.
+ * @return 0 when the expression's value equals @p s; 1 when control characters were replaced
+ * (fine for a label, wrong for a path); -ENOSPC when @p len is too small
+ * (IOB_GP_QUOTE_SIZE(strlen(s)) always suffices); @p buf then holds '' when @p len >= 3.
  */
 int iob_gp_quote(char *buf, size_t len, const char *s);
 
