@@ -313,7 +313,7 @@ static int print_json(const json_t *root, const char *path, const struct entry *
 	};
 	const json_t *ctx = json_object_get(root, "context");
 	json_t *out = json_object(), *rows = json_array(), *errs = json_array(), *row;
-	char id[256];
+	char id[256], *text;
 	size_t i;
 	int rc = 0;
 
@@ -354,8 +354,17 @@ static int print_json(const json_t *root, const char *path, const struct entry *
 	}
 	if (json_object_set(out, "errors", errs) || json_object_set(out, "benchmarks", rows))
 		goto nomem;
-	if (json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) || putchar('\n') == EOF)
+	/* jansson escapes C0 controls; ENSURE_ASCII escapes C1 (and all non-ASCII), and DEL, which
+	 * JSON allows raw and can only occur inside a string, is escaped here. */
+	text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	if (!text)
+		goto nomem;
+	for (const char *t = text; *t; t++)
+		if (*t == 0x7f ? fputs("\\u007f", stdout) == EOF : putchar(*t) == EOF)
+			rc = -EIO;
+	if (putchar('\n') == EOF)
 		rc = -EIO;
+	free(text);
 	json_decref(out);
 	json_decref(rows);
 	json_decref(errs);
