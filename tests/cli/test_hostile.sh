@@ -29,6 +29,7 @@ no_canary() { # no_canary "after what": no file named CANARY* anywhere under $tm
 	found=$(find "$tmp" -name 'CANARY*' 2>/dev/null)
 	if [ -n "$found" ]; then
 		fail "$1: a payload ran: $found"
+		find "$tmp" -name 'CANARY*' -delete # so the next check sees only its own
 	else
 		echo "ok: $1: no canary file"
 	fi
@@ -133,6 +134,18 @@ bad("impl", lambda d: d["benchmarks"][3].update(
 bad("placement", lambda d: d["benchmarks"][0].update(iobench_placement="compact;touch CANARY_pl"))
 bad("matrix", lambda d: d["context"]["iobench_matrix"]["suites"][0]["impls"].append(
     "iort_spsc$(touch CANARY_m)"))
+# the original exploit: an implementation and the family reference naming it carry gnuplot code,
+# so the ratio figure is drawn with the reference in its driver script
+def exploit(d):
+    evil = "a'.system('touch CANARY_x').'"
+    for r in d["benchmarks"]:
+        r["name"] = r["name"].replace("/rte_mpmc/", "/" + evil + "/")
+        r["run_name"] = r["name"]
+    d["context"]["iobench_references"]["queue/pairs"] = evil
+    for k in ("date", "host_name", "iobench_git_sha", "iobench_topology_source",
+              "iobench_quiet_reason"):  # plain, so nothing else stops gnuplot first
+        d["context"][k] = "plain"
+bad("exploit", exploit)
 bad("cell", lambda d: d["context"]["iobench_cells"][0].update(
     id="queue/pairs/iort_mpmc/threads:1@compact'.system('touch CANARY_c').'"))
 PY
@@ -153,6 +166,8 @@ where[placement]='benchmarks[0].iobench_placement'
 what[placement]="character ';' (0x3b) at offset 7"
 where[matrix]='context.iobench_matrix.suites[0].impls[2]'
 what[matrix]="character '\$' (0x24) at offset 9"
+where[exploit]='benchmarks[4].name'
+what[exploit]="character '\\'' (0x27) at offset 13"
 where[cell]='context.iobench_cells[0].id'
 what[cell]="character '\\'' (0x27) at offset 39"
 
@@ -165,7 +180,7 @@ refused() { # refused KIND "what" cmd...: exit 2, one stderr line naming the row
 	raw_controls "$tmp/err" && fail "$label: raw control character in the message"
 }
 
-for kind in name reference refkey param impl placement matrix cell; do
+for kind in name reference refkey param impl placement matrix exploit cell; do
 	f=$tmp/bad-$kind
 	cp "$f/results.json" "$tmp/before.json"
 	refused "$kind" "plot bad-$kind" "$iobench" plot "$f"
@@ -255,15 +270,23 @@ no_canary "run --resume with a hostile context"
 /usr/bin/python3 - "$rr/results.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-d["context"]["iobench_references"]["harness/hist_record"] = "iob_hist'.system('touch CANARY_rr').'"
+evil = "iob_hist'.system('touch CANARY_rr').'"
+d["context"]["iobench_references"]["harness/hist_record"] = evil
 for c in d["context"]["iobench_cells"]:
     c["status"] = "pending"
+d["benchmarks"] = [b for b in d["benchmarks"] if not b.get("iobench_cell")]
+# rows of the "reference" (real_time, as iob_hist's), kept from the file, so the resumed run's
+# plot step draws a ratio figure
+for rep in range(2):
+    d["benchmarks"].append({"name": f"harness/hist_record/{evil}/threads:1", "run_type": "iteration",
+                            "threads": 1, "iterations": 10, "real_time": 10.0, "cpu_time": 10.0,
+                            "time_unit": "ns"})
 json.dump(d, open(sys.argv[1], "w"), indent=1)
 PY
 cp "$rr/results.json" "$tmp/before.json"
-expect_err "run --resume of a hostile reference" \
-	'context.iobench_references["harness/hist_record"]' "$iobench" run --resume "$rr"
-grep -qF "character '\\'' (0x27) at offset 8" "$tmp/err" || fail "resume: the character is named"
+expect_err "run --resume of a hostile reference" "benchmarks[" "$iobench" run --resume "$rr"
+grep -qF "].name \"harness/hist_record/iob_hist'.system(" "$tmp/err" || fail "resume: the row is named"
+grep -qF "character '\\'' (0x27) at offset 28" "$tmp/err" || fail "resume: the character is named"
 cmp -s "$rr/results.json" "$tmp/before.json" || fail "resume refused: results.json untouched"
 no_canary "run --resume with a hostile reference"
 
