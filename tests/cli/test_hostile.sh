@@ -290,4 +290,19 @@ grep -qF "character '\\'' (0x27) at offset 28" "$tmp/err" || fail "resume: the c
 cmp -s "$rr/results.json" "$tmp/before.json" || fail "resume refused: results.json untouched"
 no_canary "run --resume with a hostile reference"
 
+# --- a matrix cannot bring such names in: run would record what every loader refuses -------------
+printf '%s\n' '{"suites": [{"family": "queue/pairs", "impls": ["iort_mpmc", "x'"'"'.system('"'"'touch CANARY_mx'"'"').'"'"'"],' \
+	'  "reference": "iort_mpmc"}]}' >"$tmp/evil-matrix.json"
+expect_err "list --matrix with code in an implementation" \
+	"key 'impls' in suites[0]: element 1 must be a name without '/' or '@'; character '\\'' (0x27) at offset 1" \
+	"$iobench" list --matrix "$tmp/evil-matrix.json"
+expect_err "run --matrix with code in an implementation" "character '\\'' (0x27) at offset 1" \
+	"$iobench" run --matrix "$tmp/evil-matrix.json" --out "$tmp/evil-run" --no-calibration
+[ -e "$tmp/evil-run/results.json" ] && fail "run --matrix: refused before writing anything"
+printf '%s\n' '{"suites": [{"family": "queue/pairs", "impls": ["iort_mpmc"],' \
+	'  "params": {"pause": ["`touch CANARY_mp`"]}}]}' >"$tmp/evil-param.json"
+expect_err "list --matrix with code in a parameter value" "character '\`' (0x60) at offset 0" \
+	"$iobench" list --matrix "$tmp/evil-param.json"
+no_canary "hostile matrices"
+
 finish
