@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "proc.h"
+#include "quote.h"
 #include "results.h"
 
 static const char merge_usage[] =
@@ -366,9 +367,12 @@ int iob_cmd_merge(int argc, char **argv)
 		sha0 = json_string_value(json_object_get(c0, "iobench_git_sha"));
 		shai = json_string_value(json_object_get(ci, "iobench_git_sha"));
 		if ((sha0 || shai) && (!sha0 || !shai || strcmp(sha0, shai))) {
+			char e0[128], ei[128]; /* shas are free text from the files */
+
 			fprintf(stderr, "iobench: %s%s: git sha %s differs from %s's %s%s\n",
-				force ? "warning: " : "", s[n].path, shai ? shai : "(none)",
-				s[0].path, sha0 ? sha0 : "(none)",
+				force ? "warning: " : "", s[n].path,
+				iob_escape(ei, sizeof(ei), shai ? shai : "(none)"), s[0].path,
+				iob_escape(e0, sizeof(e0), sha0 ? sha0 : "(none)"),
 				force ? "" : " (--force merges anyway)");
 			if (!force)
 				goto out;

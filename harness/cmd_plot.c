@@ -42,6 +42,7 @@
 
 #include "cli.h"
 #include "proc.h"
+#include "quote.h"
 #include "results.h"
 
 static const char plot_usage[] =
@@ -266,19 +267,90 @@ static int afile_commit(struct afile *a)
 	return err;
 }
 
-/* gnuplot single-quoted string: '' is a quote; newlines would end the statement. */
-static void gp_str(FILE *f, const char *key, const char *v)
+/*
+ * Strings into gnuplot scripts. Every string a driver script holds (names, references, context
+ * values for the footer, paths, labels, even our own constants) is written by gp_lit(), as the
+ * string expression iob_gp_quote() makes (quote.h: single-quoted runs, a quote as
+ * sprintf('%c',39)), and templates use the variables as text only (never as a format, never
+ * through eval or @macros). The loader already refused names outside the name grammar; this is
+ * the second wall, and the one that holds for free text such as the host name.
+ */
+
+/* Write @p v quoted. @return 0, 1 when control characters were replaced, or -ENOMEM. */
+static int gp_lit(FILE *f, const char *v)
 {
-	fprintf(f, "%s = '", key);
-	for (; *v; v++) {
-		if (*v == '\'')
-			fputs("''", f);
-		else if (*v == '\n' || *v == '\r')
-			fputc(' ', f);
-		else
-			fputc(*v, f);
+	size_t n = IOB_GP_QUOTE_SIZE(strlen(v));
+	char *lit = malloc(n);
+	int rc;
+
+	if (!lit)
+		return -ENOMEM;
+	rc = iob_gp_quote(lit, n, v);
+	fputs(lit, f);
+	free(lit);
+	return rc;
+}
+
+/* `key = <v quoted>`. @return as gp_lit(). */
+static int gp_str(FILE *f, const char *key, const char *v)
+{
+	int rc;
+
+	fprintf(f, "%s = ", key);
+	rc = gp_lit(f, v);
+	fputc('\n', f);
+	return rc;
+}
+
+/* A path for gnuplot: its literal must name the same file, so no control characters. */
+static int gp_path(FILE *f, const char *key, const char *v)
+{
+	int rc = gp_str(f, key, v);
+
+	if (rc == 1) {
+		fprintf(stderr,
+			"iobench plot: path '%s' has a control character; gnuplot cannot be given "
+			"it\n",
+			key);
+		return -EINVAL;
 	}
-	fputs("'\n", f);
+	return rc;
+}
+
+/* Whether path @p p reaches gnuplot unchanged (no control characters). */
+static bool gp_path_ok(const char *p)
+{
+	size_t n = IOB_GP_QUOTE_SIZE(strlen(p));
+	char *lit = malloc(n);
+	int rc = lit ? iob_gp_quote(lit, n, p) : -ENOMEM;
+
+	free(lit);
+	return rc == 0;
+}
+
+/* The variables of one figure, built in memory (open_memstream) and copied into its driver. */
+struct gpvars {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static int vars_open(struct gpvars *v)
+{
+	v->buf = NULL;
+	v->len = 0;
+	v->f = open_memstream(&v->buf, &v->len);
+	return v->f ? 0 : -ENOMEM;
+}
+
+/* @return the text (free it), or NULL when out of memory. */
+static char *vars_close(struct gpvars *v)
+{
+	if (fclose(v->f)) {
+		free(v->buf);
+		return NULL;
+	}
+	return v->buf;
 }
 
 /* Figure and file names: '/' -> '_', ':' -> '-', anything unusual -> '-'. */
@@ -415,35 +487,57 @@ static int render(struct plot_ctx *c, const char *fig, const char *driver)
 }
 
 /*
- * Write the driver script of figure @p fig (the variables every template needs, then @p vars,
- * then `load` of @p tpl) and render it.
+ * Write the driver script of figure @p fig (the variables every template needs, then the
+ * figure's own from @p v, which this closes, then `load` of @p tpl) and render it.
  */
 static int figure(struct plot_ctx *c, const char *fig, const char *tpl, const char *title,
-		  const char *impls, const char *vars)
+		  const char *impls, struct gpvars *v)
 {
 	char name[PATH_MAX], buf[PATH_MAX];
+	char *vars = vars_close(v);
 	struct afile a;
 	int err;
 
+	if (!vars)
+		return -ENOMEM;
 	snprintf(name, sizeof(name), "%s.gp", fig);
 	err = afile_open(&a, c->data, name);
 	if (err) {
 		fprintf(stderr, "iobench plot: cannot create %s/%s: %s\n", c->data, name,
 			strerror(-err));
+		free(vars);
 		return err;
 	}
-	fprintf(a.f, "# iobench plot driver for figure %s (generated; re-run with: gnuplot %s)\n",
-		fig, a.path);
-	gp_str(a.f, "plotsdir", c->tpl);
+	/* fig is mangled (A-Z a-z 0-9 _ - .), so it is safe in a comment; paths are not. */
+	fprintf(a.f,
+		"# iobench plot driver for figure %s (generated; re-run with gnuplot from "
+		"the folder iobench plot ran in)\n",
+		fig);
+	err = gp_path(a.f, "plotsdir", c->tpl);
 	(void)iob_fmt(buf, sizeof(buf), "%s/%s.dat", c->data, fig); /* as long as a.path */
-	gp_str(a.f, "datafile", buf);
+	if (err >= 0)
+		err = gp_path(a.f, "datafile", buf);
 	(void)iob_fmt(buf, sizeof(buf), "%s/.%s.tmp", c->plots, fig);
-	gp_str(a.f, "outbase", buf);
-	gp_str(a.f, "fig_title", title);
-	gp_str(a.f, "fig_footer", c->footer);
-	gp_str(a.f, "impls", impls);
+	if (err >= 0)
+		err = gp_path(a.f, "outbase", buf);
+	if (err >= 0)
+		err = gp_str(a.f, "fig_title", title);
+	if (err >= 0)
+		err = gp_str(a.f, "fig_footer", c->footer);
+	if (err >= 0)
+		err = gp_str(a.f, "impls", impls);
 	fputs(vars, a.f);
-	fprintf(a.f, "load plotsdir . '/%s'\n", tpl);
+	free(vars);
+	fputs("load plotsdir . ", a.f);
+	if (err >= 0)
+		err = gp_lit(a.f, tpl);
+	fputc('\n', a.f);
+	if (err < 0) {
+		fclose(a.f);
+		unlink(a.tmp);
+		c->failed++;
+		return err;
+	}
 	err = afile_commit(&a);
 	if (err)
 		return err;
@@ -640,16 +734,18 @@ static void impl_list(const struct point *p, size_t b, size_t e, char *dst, size
 
 static int throughput_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e)
 {
-	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], vars[1024];
+	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], dat[320];
 	double xlo, xhi, ymin = INFINITY, ymax = 0;
+	char note[96];
 	size_t reps = 0;
+	struct gpvars v;
 	struct afile a;
 	int err, logy;
 
 	mangle(mg, sizeof(mg), p[b].group);
 	snprintf(fig, sizeof(fig), "throughput_%s", mg);
-	snprintf(vars, sizeof(vars), "%s.dat", fig);
-	err = afile_open(&a, c->data, vars);
+	snprintf(dat, sizeof(dat), "%s.dat", fig);
+	err = afile_open(&a, c->data, dat);
 	if (err)
 		return err;
 	fprintf(a.f,
@@ -677,22 +773,28 @@ static int throughput_figure(struct plot_ctx *c, const struct point *p, size_t b
 	pretty_group(pretty, sizeof(pretty), p[b].group, p[b].famscen);
 	snprintf(title, sizeof(title), "%s: %s against threads", pretty,
 		 p[b].ips ? "throughput" : "time per iteration");
-	snprintf(vars, sizeof(vars),
-		 "xtics_list = '%s'\nx_lo = %g\nx_hi = %g\nlogy = %d\nyunit_ns = %d\n"
-		 "ylabel = '%s'\nkey_note = 'median of %zu rep%s, bars min..max'\n",
-		 tics, xlo, xhi, logy, p[b].ips ? 0 : 1,
-		 p[b].ips ? "throughput (M items/s, higher is better)"
-		 : logy	  ? "real time per iteration (lower is better)"
-			  : "real time per iteration (ns, lower is better)",
-		 reps, reps == 1 ? "" : "s");
-	return figure(c, fig, "throughput.gp", title, impls, vars);
+	if (vars_open(&v))
+		return -ENOMEM;
+	gp_str(v.f, "xtics_list", tics);
+	fprintf(v.f, "x_lo = %g\nx_hi = %g\nlogy = %d\nyunit_ns = %d\n", xlo, xhi, logy,
+		p[b].ips ? 0 : 1);
+	gp_str(v.f, "ylabel",
+	       p[b].ips ? "throughput (M items/s, higher is better)"
+	       : logy	? "real time per iteration (lower is better)"
+			: "real time per iteration (ns, lower is better)");
+	snprintf(note, sizeof(note), "median of %zu rep%s, bars min..max", reps,
+		 reps == 1 ? "" : "s");
+	gp_str(v.f, "key_note", note);
+	return figure(c, fig, "/throughput.gp", title, impls, &v);
 }
 
 static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e)
 {
-	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], vars[1024];
+	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], dat[320];
 	const char *ref = iob_reference_impl(c->root, p[b].famscen);
 	double xlo, xhi, ymin = 1, ymax = 1;
+	char note[320];
+	struct gpvars v;
 	struct point *rp;
 	size_t n = 0;
 	struct afile a;
@@ -727,8 +829,8 @@ static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, siz
 	}
 	mangle(mg, sizeof(mg), p[b].group);
 	snprintf(fig, sizeof(fig), "ratio_%s", mg);
-	snprintf(vars, sizeof(vars), "%s.dat", fig);
-	err = afile_open(&a, c->data, vars);
+	snprintf(dat, sizeof(dat), "%s.dat", fig);
+	err = afile_open(&a, c->data, dat);
 	if (err) {
 		free(rp);
 		return err;
@@ -750,14 +852,19 @@ static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, siz
 		pretty_group(pretty, sizeof(pretty), p[b].group, p[b].famscen);
 		snprintf(title, sizeof(title), "%s: %s relative to %s", pretty,
 			 p[b].ips ? "throughput" : "speed", ref);
-		snprintf(vars, sizeof(vars),
-			 "xtics_list = '%s'\nx_lo = %g\nx_hi = %g\nlogy = %d\nreference = '%s'\n"
-			 "ylabel = '%s'\nkey_note = 'median / median of %s'\n",
-			 tics, xlo, xhi, ymax / ymin > 100 ? 1 : 0, ref,
-			 p[b].ips ? "throughput / reference throughput (>1 = faster)"
-				  : "reference time / time (>1 = faster)",
-			 ref);
-		err = figure(c, fig, "ratio.gp", title, impls, vars);
+		err = vars_open(&v);
+		if (!err) {
+			gp_str(v.f, "xtics_list", tics);
+			fprintf(v.f, "x_lo = %g\nx_hi = %g\nlogy = %d\n", xlo, xhi,
+				ymax / ymin > 100 ? 1 : 0);
+			gp_str(v.f, "reference", ref);
+			gp_str(v.f, "ylabel",
+			       p[b].ips ? "throughput / reference throughput (>1 = faster)"
+					: "reference time / time (>1 = faster)");
+			snprintf(note, sizeof(note), "median / median of %s", ref);
+			gp_str(v.f, "key_note", note);
+			err = figure(c, fig, "/ratio.gp", title, impls, &v);
+		}
 	}
 	free(rp);
 	return err;
@@ -836,9 +943,10 @@ struct lat_samples {
 static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e,
 			  const struct lat_samples *ls)
 {
-	char fig[320], mg[256], pretty[256], title[400], impls[2048] = "", vars[512], csv[PATH_MAX];
+	char fig[320], mg[256], pretty[256], title[400], impls[2048] = "", dat[340], csv[PATH_MAX];
 	bool spectrum = false, counters = false;
 	double xmax = 10;
+	struct gpvars gv;
 	struct afile a;
 	int err;
 
@@ -850,8 +958,8 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 		return 0;
 	mangle(mg, sizeof(mg), p[b].group);
 	snprintf(fig, sizeof(fig), "latency_%s_threads-%d", mg, p[b].threads);
-	snprintf(vars, sizeof(vars), "%s.dat", fig);
-	err = afile_open(&a, c->data, vars);
+	snprintf(dat, sizeof(dat), "%s.dat", fig);
+	err = afile_open(&a, c->data, dat);
 	if (err)
 		return err;
 	fprintf(a.f, "# iobench plot data: %s threads:%d, latency %s\n# columns: %s\n", p[b].group,
@@ -906,18 +1014,19 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 	pretty_group(pretty, sizeof(pretty), p[b].group, p[b].famscen);
 	snprintf(title, sizeof(title), "%s  threads:%d: latency percentiles%s", pretty,
 		 p[b].threads, spectrum ? "" : " (from counters)");
+	if (vars_open(&gv))
+		return -ENOMEM;
 	if (spectrum) {
 		double top = 10;
 
 		while (top < xmax * 1.01 && top < 1e9)
 			top *= 10;
-		snprintf(vars, sizeof(vars), "x_hi = %g\nkey_note = 'HdrHistogram percentiles'\n",
-			 top);
+		fprintf(gv.f, "x_hi = %g\n", top);
+		gp_str(gv.f, "key_note", "HdrHistogram percentiles");
 	} else {
-		snprintf(vars, sizeof(vars),
-			 "key_note = 'median over repetitions, bars min..max'\n");
+		gp_str(gv.f, "key_note", "median over repetitions, bars min..max");
 	}
-	return figure(c, fig, spectrum ? "latency.gp" : "latency_counters.gp", title, impls, vars);
+	return figure(c, fig, spectrum ? "/latency.gp" : "/latency_counters.gp", title, impls, &gv);
 }
 
 /* --- the command ------------------------------------------------------------------------------ */
@@ -1042,6 +1151,16 @@ int iob_plot_run(const char *run_dir)
 	err = find_templates(c->tpl, sizeof(c->tpl));
 	if (err)
 		goto out;
+	if (!gp_path_ok(c->run) || !gp_path_ok(c->tpl)) {
+		char shown[PATH_MAX];
+
+		fprintf(stderr,
+			"iobench plot: '%s': a control character in the path; gnuplot cannot be "
+			"given it\n",
+			iob_escape(shown, sizeof(shown), gp_path_ok(c->run) ? c->tpl : c->run));
+		err = -EINVAL;
+		goto out;
+	}
 	if ((size_t)snprintf(c->plots, sizeof(c->plots), "%s/plots", c->run) >= sizeof(c->plots) ||
 	    (size_t)snprintf(c->data, sizeof(c->data), "%s/data", c->plots) >= sizeof(c->data)) {
 		fprintf(stderr, "iobench plot: path too long: %s\n", c->run);

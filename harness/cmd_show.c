@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "quote.h"
 #include "results.h"
 
 static const char show_usage[] =
@@ -164,11 +165,16 @@ nomem:
 	return -ENOMEM;
 }
 
-static const char *ctx_str(const json_t *ctx, const char *key)
+/*
+ * Context values are free text from a file that may come from elsewhere: they are printed through
+ * iob_escape() (control characters as \n, \x1b, \u009b), never raw. Names passed the loader's
+ * grammar (no control characters) and are escaped all the same.
+ */
+static const char *ctx_str(char *buf, size_t len, const json_t *ctx, const char *key)
 {
 	const char *s = json_string_value(json_object_get(ctx, key));
 
-	return s ? s : "?";
+	return iob_escape(buf, len, s ? s : "?");
 }
 
 /* The run's id: iobench_run_id, else the folder's name. */
@@ -201,18 +207,20 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 	const char *incomplete = json_string_value(json_object_get(ctx, "iobench_incomplete"));
 	size_t i, nerr = 0;
 	json_t *row;
-	char id[256];
+	char id[256], b1[1024], b2[1024];
 	int wl = 14;
 
 	run_id(ctx, path, id, sizeof(id));
-	printf("run        %s (%s)\n", id, path);
-	printf("sha        %s\n", ctx_str(ctx, "iobench_git_sha"));
-	printf("host       %s, %s\n", ctx_str(ctx, "host_name"), ctx_str(ctx, "iobench_cpu_model"));
+	printf("run        %s (%s)\n", iob_escape(b1, sizeof(b1), id),
+	       iob_escape(b2, sizeof(b2), path));
+	printf("sha        %s\n", ctx_str(b1, sizeof(b1), ctx, "iobench_git_sha"));
+	printf("host       %s, %s\n", ctx_str(b1, sizeof(b1), ctx, "host_name"),
+	       ctx_str(b2, sizeof(b2), ctx, "iobench_cpu_model"));
 	printf("quiet      %s (%s)\n",
 	       json_is_true(quiet)    ? "yes"
 	       : json_is_false(quiet) ? "no"
 				      : "unknown",
-	       ctx_str(ctx, "iobench_quiet_reason"));
+	       ctx_str(b1, sizeof(b1), ctx, "iobench_quiet_reason"));
 	printf("simulated  %s\n",
 	       json_is_true(sim) ? "yes (topology plan only, nothing pinned)" : "no");
 	if (json_is_array(cells)) {
@@ -236,7 +244,7 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 	json_array_foreach(json_object_get(root, "benchmarks"), i, row) nerr +=
 		json_is_true(json_object_get(row, "error_occurred"));
 	if (incomplete && *incomplete)
-		printf("incomplete %s\n", incomplete);
+		printf("incomplete %s\n", iob_escape(b1, sizeof(b1), incomplete));
 	if (nerr) {
 		printf("incomplete cells: %zu\n", nerr);
 		json_array_foreach(json_object_get(root, "benchmarks"), i, row)
@@ -246,8 +254,10 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 			if (!json_is_true(json_object_get(row, "error_occurred")))
 				continue;
 			msg = json_string_value(json_object_get(row, "error_message"));
-			printf("  %s: %s\n", json_string_value(json_object_get(row, "name")),
-			       msg ? msg : "error");
+			printf("  %s: %s\n",
+			       iob_escape(b1, sizeof(b1),
+					  json_string_value(json_object_get(row, "name"))),
+			       iob_escape(b2, sizeof(b2), msg ? msg : "error"));
 		}
 	}
 	for (long k = 0; k < n; k++) {
@@ -261,7 +271,8 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 		char med[32], lo[32], hi[32], spread[72], p99[32], ratio[32], label[200];
 
 		if (k == 0 || strcmp(e[k].group, e[k - 1].group)) {
-			printf("\n%s (reference: %s)\n", e[k].group, e[k].ref ? e[k].ref : "none");
+			printf("\n%s (reference: %s)\n", iob_escape(b1, sizeof(b1), e[k].group),
+			       iob_escape(b2, sizeof(b2), e[k].ref ? e[k].ref : "none"));
 			printf("  %-*s %7s %-12s %12s %25s %10s %8s %3s\n", wl, "impl/params",
 			       "threads", "placement", "median", "spread (min-max)", "p99",
 			       "vs ref", "n");
@@ -277,8 +288,9 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 			snprintf(ratio, sizeof(ratio), "-");
 		else
 			snprintf(ratio, sizeof(ratio), "%.2fx", e[k].ratio);
-		printf("  %-*s %7d %-12s %12s %25s %10s %8s %3zu\n", wl, label, e[k].nm.threads,
-		       e[k].placement, med, spread, p99, ratio, e[k].n);
+		printf("  %-*s %7d %-12s %12s %25s %10s %8s %3zu\n", wl,
+		       iob_escape(b1, sizeof(b1), label), e[k].nm.threads,
+		       iob_escape(b2, sizeof(b2), e[k].placement), med, spread, p99, ratio, e[k].n);
 	}
 	if (n == 0)
 		printf("\n(no benchmark rows without errors)\n");
@@ -301,7 +313,7 @@ static int print_json(const json_t *root, const char *path, const struct entry *
 	};
 	const json_t *ctx = json_object_get(root, "context");
 	json_t *out = json_object(), *rows = json_array(), *errs = json_array(), *row;
-	char id[256];
+	char id[256], *text;
 	size_t i;
 	int rc = 0;
 
@@ -342,8 +354,17 @@ static int print_json(const json_t *root, const char *path, const struct entry *
 	}
 	if (json_object_set(out, "errors", errs) || json_object_set(out, "benchmarks", rows))
 		goto nomem;
-	if (json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) || putchar('\n') == EOF)
+	/* jansson escapes C0 controls; ENSURE_ASCII escapes C1 (and all non-ASCII), and DEL, which
+	 * JSON allows raw and can only occur inside a string, is escaped here. */
+	text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	if (!text)
+		goto nomem;
+	for (const char *t = text; *t; t++)
+		if (*t == 0x7f ? fputs("\\u007f", stdout) == EOF : putchar(*t) == EOF)
+			rc = -EIO;
+	if (putchar('\n') == EOF)
 		rc = -EIO;
+	free(text);
 	json_decref(out);
 	json_decref(rows);
 	json_decref(errs);

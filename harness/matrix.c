@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "matrix.h"
+#include "results.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -365,10 +366,14 @@ static int get_secs(struct parser *p, const json_t *obj, const char *base, const
 	return 0;
 }
 
-/* A token usable inside a benchmark name: non-empty, no '/', no '@'. */
-static bool name_token(const char *s)
+/*
+ * A token usable inside a benchmark name: the name grammar of results.h (IOB_NAME_CHARSET, no '/'
+ * or '@'), so a run never records a name that every command loading its results would refuse.
+ * On failure @p why names the character.
+ */
+static bool name_token(const char *s, char why[static 160])
 {
-	return *s && !strchr(s, '/') && !strchr(s, '@') && !strchr(s, '\n');
+	return iob_name_check(s, IOB_NAME_TOKEN, why, 160) == 0;
 }
 
 static void free_strs(char **v, size_t n)
@@ -385,7 +390,7 @@ static int get_strs(struct parser *p, const json_t *obj, const char *base, const
 		    const char *key, char ***out, size_t *n)
 {
 	const json_t *v = json_object_get(obj, key), *e;
-	char path[512], epath[600];
+	char path[512], epath[600], why[160] = "";
 	char **list;
 	size_t i;
 
@@ -403,12 +408,13 @@ static int get_strs(struct parser *p, const json_t *obj, const char *base, const
 	json_array_foreach(v, i, e)
 	{
 		snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
-		if (!json_is_string(e) || !name_token(json_string_value(e))) {
+		if (!json_is_string(e) || !name_token(json_string_value(e), why)) {
 			free_strs(list, i);
 			return fail(p, epath,
-				    "key '%s' in %s: element %zu must be a non-empty name without "
-				    "'/' or '@', got %s",
-				    key, where, i, json_is_string(e) ? "\"\"" : type_name(e));
+				    "key '%s' in %s: element %zu must be a name without '/' or '@'"
+				    "%s%s",
+				    key, where, i, json_is_string(e) ? "; " : ", got ",
+				    json_is_string(e) ? why : type_name(e));
 		}
 		for (size_t k = 0; k < i; k++) {
 			if (strcmp(list[k], json_string_value(e)) == 0) {
@@ -479,7 +485,7 @@ static int get_params(struct parser *p, const json_t *obj, const char *base, con
 		      struct suite *s)
 {
 	const json_t *v = json_object_get(obj, "params"), *vals, *e;
-	char path[512], ppath[700], epath[800];
+	char path[512], ppath[700], epath[800], why[160] = "";
 	const char *name;
 	size_t i;
 
@@ -499,11 +505,12 @@ static int get_params(struct parser *p, const json_t *obj, const char *base, con
 	json_object_foreach((json_t *)v, name, vals)
 	{
 		snprintf(ppath, sizeof(ppath), "%s.%s", path, name);
-		if (!name_token(name) || strchr(name, ':'))
-			return fail(p, ppath,
-				    "key 'params' in %s: parameter name '%s' must be non-empty, "
-				    "without '/', ':' or '@'",
-				    where, name);
+		if (!name_token(name, why) || strchr(name, ':'))
+			return fail(
+				p, ppath,
+				"key 'params' in %s: parameter name '%s' must be a name without "
+				"'/', ':' or '@'%s%s",
+				where, name, *why ? "; " : "", why);
 		if (!json_is_array(vals))
 			return fail(p, ppath,
 				    "key 'params' in %s: parameter '%s' must be a list of values, "
@@ -516,12 +523,12 @@ static int get_params(struct parser *p, const json_t *obj, const char *base, con
 		{
 			snprintf(epath, sizeof(epath), "%s[%zu]", ppath, i);
 			if (!(json_is_null(e) || json_is_integer(e) ||
-			      (json_is_string(e) && name_token(json_string_value(e)))))
+			      (json_is_string(e) && name_token(json_string_value(e), why))))
 				return fail(
 					p, epath,
 					"key 'params' in %s: parameter '%s' element %zu must be "
-					"a name without '/' or '@', an integer or null",
-					where, name, i);
+					"a name without '/' or '@', an integer or null%s%s",
+					where, name, i, *why ? "; " : "", why);
 		}
 		s->params[s->nparams].name = strdup(name);
 		s->params[s->nparams].values = json_deep_copy(vals);
@@ -626,7 +633,7 @@ static int parse_suite(struct parser *p, const json_t *obj, size_t idx, const st
 	static const char *const keys[] = { "family",	   "impls",    "params", "reference",
 					    "repetitions", "min_time", "warmup", "timeout",
 					    "placements",  "threads" };
-	char base[64], where[64], path[128];
+	char base[64], where[64], path[128], why[160] = "";
 	const json_t *fam, *ref;
 	const char *f, *slash;
 	int rc;
@@ -645,11 +652,12 @@ static int parse_suite(struct parser *p, const json_t *obj, size_t idx, const st
 			    idx);
 	f = json_string_value(fam);
 	slash = f ? strchr(f, '/') : NULL;
-	if (!f || !slash || slash == f || !slash[1] || strchr(slash + 1, '/') || strchr(f, '@'))
+	if (!f || !slash || slash == f || !slash[1] || strchr(slash + 1, '/') ||
+	    iob_name_check(f, IOB_NAME_GROUP, why, sizeof(why)))
 		return fail(p, path,
 			    "key 'family' in %s: expected \"<family>/<scenario>\" (e.g. "
-			    "\"queue/pairs\")",
-			    where);
+			    "\"queue/pairs\")%s%s",
+			    where, f && *why ? "; " : "", f ? why : "");
 	if (!(s->family = strdup(f)))
 		return -ENOMEM;
 	if (!json_object_get(obj, "impls"))
@@ -663,11 +671,12 @@ static int parse_suite(struct parser *p, const json_t *obj, size_t idx, const st
 	ref = json_object_get(obj, "reference");
 	if (ref) {
 		snprintf(path, sizeof(path), "%s.reference", base);
-		if (!json_is_string(ref) || !name_token(json_string_value(ref)))
-			return fail(
-				p, path,
-				"key 'reference' in %s: expected an implementation name, got %s",
-				where, type_name(ref));
+		if (!json_is_string(ref) || !name_token(json_string_value(ref), why))
+			return fail(p, path,
+				    "key 'reference' in %s: expected an implementation name, got "
+				    "%s%s%s",
+				    where, type_name(ref), json_is_string(ref) ? "; " : "",
+				    json_is_string(ref) ? why : "");
 		for (size_t i = 0; i < m->nsuites; i++) {
 			const struct suite *o = &m->suites[i];
 

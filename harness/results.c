@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "quote.h"
 #include "results.h"
 
 static void copy_part(char *dst, size_t len, const char *src, size_t n)
@@ -67,10 +69,238 @@ int iob_name_parse(const char *name, struct iob_name *out)
 	return 0;
 }
 
+/* --- the name grammar --------------------------------------------------------------------- */
+
+static bool name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || c == '.' || c == ':' || c == ',' || c == '/' || c == '@';
+}
+
+/* The character at @p p for a message: "'x' (0x78)", "'\n' (0x0a)", "U+00E9". */
+static void describe_char(char *buf, size_t len, const unsigned char *p)
+{
+	char one[2] = { (char)*p, '\0' }, esc[16];
+	unsigned long cp;
+	int more;
+
+	if (*p < 0x80) {
+		snprintf(buf, len, "'%s' (0x%02x)",
+			 *p == '\'' ? "\\'" : iob_escape(esc, sizeof(esc), one), *p);
+		return;
+	}
+	/* A UTF-8 sequence (jansson loads valid UTF-8 only); a stray byte is named as a byte. */
+	more = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc0 ? 1 : -1;
+	cp = more == 3 ? *p & 0x07u : more == 2 ? *p & 0x0fu : *p & 0x1fu;
+	for (int i = 1; i <= more; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			more = -1;
+			break;
+		}
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if (more < 0)
+		snprintf(buf, len, "byte 0x%02x", *p);
+	else
+		snprintf(buf, len, "U+%04lX", cp);
+}
+
+int iob_name_check(const char *s, enum iob_name_kind kind, char *why, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t tok = 0, ntok = 1, i;
+	bool at = false;
+	char ch[32];
+
+	if (!*p) {
+		snprintf(why, len, "empty name");
+		return -EINVAL;
+	}
+	for (i = 0; p[i]; i++) {
+		if (!name_char(p[i])) {
+			describe_char(ch, sizeof(ch), p + i);
+			snprintf(why, len,
+				 "character %s at offset %zu is not allowed; names hold only "
+				 "%s",
+				 ch, i, IOB_NAME_CHARSET);
+			return -EINVAL;
+		}
+		if (p[i] == '/') {
+			if (kind == IOB_NAME_TOKEN || at) {
+				snprintf(why, len,
+					 "character '/' at offset %zu is not allowed in %s", i,
+					 at ? "the placement after '@'"
+					    : "an implementation, placement or parameter");
+				return -EINVAL;
+			}
+			if (i == tok)
+				goto empty;
+			tok = i + 1;
+			ntok++;
+		} else if (p[i] == '@') {
+			if (kind != IOB_NAME_BENCH || at || i == tok || !p[i + 1]) {
+				snprintf(why, len,
+					 "character '@' at offset %zu is not allowed here (only in "
+					 "a "
+					 "cell id, once, between the last token and its placement)",
+					 i);
+				return -EINVAL;
+			}
+			at = true;
+		}
+	}
+	if (i == tok)
+		goto empty;
+	if (kind == IOB_NAME_GROUP && ntok != 2) {
+		snprintf(why, len, "expected <family>/<scenario>, got %zu token%s", ntok,
+			 ntok == 1 ? "" : "s");
+		return -EINVAL;
+	}
+	return 0;
+empty:
+	snprintf(why, len, "empty token at offset %zu ('/' at the start, at the end or twice)", i);
+	return -EINVAL;
+}
+
+/* --- loading ------------------------------------------------------------------------------- */
+
+/* Check @p v, found at @p where in @p path, as a @p kind name; on failure the message to @p err. */
+static int check_name(const char *path, const char *where, const char *v, enum iob_name_kind kind,
+		      char *err, size_t errlen)
+{
+	char why[256], shown[128];
+
+	if (!iob_name_check(v, kind, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "%s: %s \"%s\": %s", path, where, iob_escape(shown, sizeof(shown), v),
+		 why);
+	return -EINVAL;
+}
+
+/* Key @p key of @p obj: absent is fine, a string is checked as @p kind, anything else is refused. */
+static int check_member(const char *path, const json_t *obj, const char *base, const char *key,
+			enum iob_name_kind kind, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(obj, key);
+	char where[160];
+
+	snprintf(where, sizeof(where), "%s.%s", base, key);
+	if (!v)
+		return 0;
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "%s: %s is not a string", path, where);
+		return -EINVAL;
+	}
+	return check_name(path, where, json_string_value(v), kind, err, errlen);
+}
+
+/* The strings of array @p key of @p obj (other elements are the matrix parser's to refuse). */
+static int check_strings(const char *path, const json_t *obj, const char *base, const char *key,
+			 enum iob_name_kind kind, char *err, size_t errlen)
+{
+	const json_t *e;
+	char where[192];
+	size_t i;
+
+	json_array_foreach(json_object_get(obj, key), i, e)
+	{
+		snprintf(where, sizeof(where), "%s.%s[%zu]", base, key, i);
+		if (json_is_string(e) &&
+		    check_name(path, where, json_string_value(e), kind, err, errlen))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The names a recorded matrix holds (run --resume runs it, and its reference becomes the run's
+ * iobench_references): families, implementations, parameters, placements, reference. Its shape is
+ * left to iob_matrix_parse(), which names its own errors.
+ */
+static int check_matrix(const char *path, const json_t *m, char *err, size_t errlen)
+{
+	const json_t *suite, *vals, *e;
+	char base[96], where[224];
+	const char *pname;
+	size_t i, k;
+
+	if (check_strings(path, json_object_get(m, "defaults"), "context.iobench_matrix.defaults",
+			  "placements", IOB_NAME_TOKEN, err, errlen))
+		return -EINVAL;
+	json_array_foreach(json_object_get(m, "suites"), i, suite)
+	{
+		snprintf(base, sizeof(base), "context.iobench_matrix.suites[%zu]", i);
+		if (!json_is_object(suite))
+			continue;
+		if ((json_is_string(json_object_get(suite, "family")) &&
+		     check_member(path, suite, base, "family", IOB_NAME_GROUP, err, errlen)) ||
+		    (json_is_string(json_object_get(suite, "reference")) &&
+		     check_member(path, suite, base, "reference", IOB_NAME_TOKEN, err, errlen)) ||
+		    check_strings(path, suite, base, "impls", IOB_NAME_TOKEN, err, errlen) ||
+		    check_strings(path, suite, base, "placements", IOB_NAME_TOKEN, err, errlen))
+			return -EINVAL;
+		json_object_foreach((json_t *)json_object_get(suite, "params"), pname, vals)
+		{
+			snprintf(where, sizeof(where), "%s.params key", base);
+			if (check_name(path, where, pname, IOB_NAME_TOKEN, err, errlen))
+				return -EINVAL;
+			json_array_foreach(vals, k, e)
+			{
+				snprintf(where, sizeof(where), "%s.params.%s[%zu]", base, pname, k);
+				if (json_is_string(e) &&
+				    check_name(path, where, json_string_value(e), IOB_NAME_TOKEN,
+					       err, errlen))
+					return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Every name in the context: references, the recorded matrix, the cell ids. */
+static int check_context(const char *path, const json_t *ctx, char *err, size_t errlen)
+{
+	const json_t *refs = json_object_get(ctx, "iobench_references"), *v, *cell;
+	const char *key;
+	char where[192], shown[96];
+	size_t i;
+
+	if (refs && !json_is_object(refs)) {
+		snprintf(err, errlen, "%s: context.iobench_references is not an object", path);
+		return -EINVAL;
+	}
+	json_object_foreach((json_t *)refs, key, v)
+	{
+		if (check_name(path, "context.iobench_references key", key, IOB_NAME_GROUP, err,
+			       errlen))
+			return -EINVAL;
+		snprintf(where, sizeof(where), "context.iobench_references[\"%s\"]",
+			 iob_escape(shown, sizeof(shown), key));
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "%s: %s is not a string", path, where);
+			return -EINVAL;
+		}
+		if (check_name(path, where, json_string_value(v), IOB_NAME_TOKEN, err, errlen))
+			return -EINVAL;
+	}
+	if (json_is_object(json_object_get(ctx, "iobench_matrix")) &&
+	    check_matrix(path, json_object_get(ctx, "iobench_matrix"), err, errlen))
+		return -EINVAL;
+	json_array_foreach(json_object_get(ctx, "iobench_cells"), i, cell)
+	{
+		snprintf(where, sizeof(where), "context.iobench_cells[%zu]", i);
+		if (json_is_object(cell) &&
+		    check_member(path, cell, where, "id", IOB_NAME_BENCH, err, errlen))
+			return -EINVAL;
+	}
+	return 0;
+}
+
 json_t *iob_results_load(const char *path, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root, *rows;
+	char where[48];
 	size_t i;
 	json_t *row;
 
@@ -99,7 +329,16 @@ json_t *iob_results_load(const char *path, char *err, size_t errlen)
 				 i);
 			goto bad;
 		}
+		snprintf(where, sizeof(where), "benchmarks[%zu]", i);
+		if (check_member(path, row, where, "name", IOB_NAME_BENCH, err, errlen) ||
+		    check_member(path, row, where, "run_name", IOB_NAME_BENCH, err, errlen) ||
+		    check_member(path, row, where, "iobench_cell", IOB_NAME_BENCH, err, errlen) ||
+		    check_member(path, row, where, "iobench_placement", IOB_NAME_TOKEN, err,
+				 errlen))
+			goto bad;
 	}
+	if (check_context(path, json_object_get(root, "context"), err, errlen))
+		goto bad;
 	return root;
 bad:
 	json_decref(root);

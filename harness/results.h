@@ -36,7 +36,41 @@ struct iob_name {
 int iob_name_parse(const char *name, struct iob_name *out);
 
 /**
- * Load and validate a results file. On failure writes "<path>: <problem>" to @p err.
+ * The characters benchmark names, implementations, parameters, placements and references may
+ * hold (a strict set: a results file comes from elsewhere, and these strings reach gnuplot
+ * scripts, file names and terminals).
+ */
+#define IOB_NAME_CHARSET "A-Z a-z 0-9 _ - . : , / @"
+
+/** What iob_name_check() checks a string as. */
+enum iob_name_kind {
+	/** A benchmark name or a cell id: tokens joined by '/', none empty; at most one '@', in the
+	 *  last token and not at its start ("queue/pairs/iort_mpmc/threads:4@compact"). */
+	IOB_NAME_BENCH,
+	/** An implementation, placement, parameter name or value: one non-empty token, no '/' or
+	 *  '@' ("iort_mpmc", "list:0,2,4", "50-150"). */
+	IOB_NAME_TOKEN,
+	/** A "family/scenario": two tokens ("queue/pairs"). */
+	IOB_NAME_GROUP,
+};
+
+/**
+ * Check @p s against the benchmark-name grammar (@p kind) and IOB_NAME_CHARSET. On failure writes
+ * the reason to @p why, naming the character and its byte offset ("character '\'' (0x27) at
+ * offset 13 is not allowed ..." or "empty token at offset 6").
+ * @return 0, or -EINVAL.
+ */
+int iob_name_check(const char *s, enum iob_name_kind kind, char *why, size_t len);
+
+/**
+ * Load and validate a results file: the shape, and, as the file may come from elsewhere, every
+ * string that names something (iob_name_check()): each row's "name", "run_name" and
+ * "iobench_cell" (IOB_NAME_BENCH) and "iobench_placement"; the context's "iobench_references"
+ * (keys IOB_NAME_GROUP, values implementations), the strings of "iobench_matrix" (families,
+ * implementations, parameters, placements, reference) and the ids of "iobench_cells". Every
+ * command loads through here. On failure writes "<path>: <problem>" to @p err, naming the row or
+ * key and the character ("r.json: benchmarks[3].name \"queue/pairs/a'b\": character '\''
+ * (0x27) at offset 13 is not allowed; names hold only A-Z a-z 0-9 _ - . : , / @").
  * @return the document (caller json_decref()s), or NULL.
  */
 json_t *iob_results_load(const char *path, char *err, size_t errlen);

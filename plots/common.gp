@@ -7,6 +7,9 @@
 #              separated by two blank lines so `index i` selects one implementation)
 #   outbase    output path without extension; the template writes outbase.png and outbase.svg
 #   fig_title, fig_footer, impls (space-separated implementation names, block order)
+# These (and every string variable a driver sets) come from the results file, which may come from
+# elsewhere: use them as text only (title, label, key, plot title), never as a format (set format,
+# explicit tic labels, sprintf), never through eval or @macros.
 #
 # Colours: ONE FIXED COLOUR PER IMPLEMENTATION across every figure and every run. Known
 # implementations take their colour from the table below (append new ones at the end; never

@@ -1,0 +1,196 @@
+/*
+ * The name grammar (iob_name_check) and iob_results_load's refusal of results files whose names,
+ * implementations, parameters, placements or references break it: the message names the file, the
+ * row or key, and the character.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "results.h"
+
+#define N(x) (sizeof(x) / sizeof((x)[0]))
+
+static void test_valid_names(void **state)
+{
+	static const char *const bench[] = {
+		"queue/pairs/iort_mpmc/manual_time/threads:4",
+		"queue/pairs/iort_mpmc/pause:50-150/manual_time/threads:1",
+		"queue/pairs/iort_mpmc/threads:4/placement:list:0,2,4",
+		"queue/pairs/urcu_lfq/threads:8@compact",
+		"queue/spsc/rte_spsc/burst:32/threads:2@numa:0",
+		"calib/cacheline/roundtrip/pu:0-1/real_time/threads:2",
+		"queue/pairs/iort_mpmc/repeats:3/manual_time/threads:2_mean",
+		"x",
+	};
+	static const char *const token[] = { "iort_mpmc", "list:0,2,4", "50-150", "compact",
+					     "1.5" };
+	char why[256];
+
+	(void)state;
+	for (size_t i = 0; i < N(bench); i++)
+		assert_int_equal(iob_name_check(bench[i], IOB_NAME_BENCH, why, sizeof(why)), 0);
+	for (size_t i = 0; i < N(token); i++)
+		assert_int_equal(iob_name_check(token[i], IOB_NAME_TOKEN, why, sizeof(why)), 0);
+	assert_int_equal(iob_name_check("queue/pairs", IOB_NAME_GROUP, why, sizeof(why)), 0);
+}
+
+struct bad {
+	const char *s;
+	enum iob_name_kind kind;
+	const char *why; /* a part of the message */
+};
+
+static void test_invalid_names(void **state)
+{
+	static const struct bad bad[] = {
+		{ "queue/pairs/a'b", IOB_NAME_BENCH, "character '\\'' (0x27) at offset 13" },
+		{ "queue/pairs/a`touch x`", IOB_NAME_BENCH, "character '`' (0x60) at offset 13" },
+		{ "q/p/a\nb", IOB_NAME_BENCH, "character '\\n' (0x0a) at offset 5" },
+		{ "q/p/a\\b", IOB_NAME_BENCH, "character '\\\\' (0x5c) at offset 5" },
+		{ "q/p/100%", IOB_NAME_BENCH, "character '%' (0x25) at offset 7" },
+		{ "q/p/a b", IOB_NAME_BENCH, "character ' ' (0x20) at offset 5" },
+		{ "q/p/a\"b", IOB_NAME_BENCH, "character '\"' (0x22) at offset 5" },
+		{ "q/p/\x1b[2J", IOB_NAME_BENCH, "character '\\x1b' (0x1b) at offset 4" },
+		{ "q/p/caf\xc3\xa9", IOB_NAME_BENCH, "character U+00E9 at offset 7" },
+		{ "q/p/\xc2\x9b", IOB_NAME_BENCH, "character U+009B at offset 4" },
+		{ "q/p/a;b", IOB_NAME_BENCH, "names hold only A-Z a-z 0-9 _ - . : , / @" },
+		{ "", IOB_NAME_BENCH, "empty name" },
+		{ "q//p", IOB_NAME_BENCH, "empty token at offset 2" },
+		{ "/q/p", IOB_NAME_BENCH, "empty token at offset 0" },
+		{ "q/p/", IOB_NAME_BENCH, "empty token at offset 4" },
+		{ "q/p@c/x", IOB_NAME_BENCH, "character '/' at offset 5" },
+		{ "q/p/x@a@b", IOB_NAME_BENCH, "character '@' at offset 7" },
+		{ "q/p/x@", IOB_NAME_BENCH, "character '@' at offset 5" },
+		{ "q/@x", IOB_NAME_BENCH, "character '@' at offset 2" },
+		{ "a/b", IOB_NAME_TOKEN, "character '/' at offset 1" },
+		{ "a@b", IOB_NAME_TOKEN, "character '@' at offset 1" },
+		{ "a'b", IOB_NAME_TOKEN, "character '\\'' (0x27) at offset 1" },
+		{ "queue", IOB_NAME_GROUP, "expected <family>/<scenario>, got 1 token" },
+		{ "queue/pairs/x", IOB_NAME_GROUP, "got 3 tokens" },
+		{ "queue/pairs@x", IOB_NAME_GROUP, "character '@' at offset 11" },
+	};
+	char why[256];
+
+	(void)state;
+	for (size_t i = 0; i < N(bad); i++) {
+		why[0] = '\0';
+		assert_int_equal(iob_name_check(bad[i].s, bad[i].kind, why, sizeof(why)), -EINVAL);
+		printf("  %s\n", why);
+		if (!strstr(why, bad[i].why))
+			fail_msg("case %zu: '%s' lacks '%s'", i, why, bad[i].why);
+	}
+}
+
+/* Write @p json to a scratch file, load it; @return the error text ("" when it loaded). */
+static const char *load(const char *json)
+{
+	static char err[1024];
+	char path[] = "/tmp/test_results.XXXXXX";
+	int fd = mkstemp(path);
+	json_t *root;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+	close(fd);
+	err[0] = '\0';
+	root = iob_results_load(path, err, sizeof(err));
+	unlink(path);
+	if (root) {
+		json_decref(root);
+		assert_string_equal(err, "");
+	} else {
+		assert_true(strncmp(err, path, strlen(path)) == 0); /* names the file */
+		printf("  %s\n", err + strlen(path));
+	}
+	return root ? "" : err;
+}
+
+#define ROW(name)	   "{\"name\": \"" name "\", \"run_type\": \"iteration\", \"real_time\": 1}"
+#define FILE_OF(ctx, rows) "{\"context\": {" ctx "}, \"benchmarks\": [" rows "]}"
+
+static void expect_refused(const char *json, const char *a, const char *b)
+{
+	const char *err = load(json);
+
+	if (!*err || !strstr(err, a) || !strstr(err, b))
+		fail_msg("'%s' should name '%s' and '%s'", err, a, b);
+}
+
+static void test_load(void **state)
+{
+	(void)state;
+	/* good names, and hostile free text in context values (quoted and escaped where used) */
+	assert_string_equal(
+		load(FILE_OF("\"host_name\": \"h'`touch x`\\n\", \"iobench_references\": "
+			     "{\"queue/pairs\": \"rte_mpmc\"}, \"iobench_cells\": [{\"id\": "
+			     "\"queue/pairs/x/threads:1@compact\", \"status\": \"done\"}]",
+			     ROW("queue/pairs/rte_mpmc/manual_time/threads:1") ", " ROW(
+				     "queue/pairs/x/threads:1@compact"))),
+		"");
+	expect_refused(FILE_OF("", ROW("queue/pairs/ok/threads:1") ", " ROW(
+					   "queue/pairs/a'.system('touch CANARY').'/threads:1")),
+		       "benchmarks[1].name", "character '\\'' (0x27) at offset 13");
+	expect_refused(FILE_OF("", ROW("queue/pairs/a\\nb/threads:1")), "benchmarks[0].name",
+		       "'\\n' (0x0a) at offset 13");
+	expect_refused(FILE_OF("", "{\"name\": \"q/p/x\", \"run_name\": \"q/p/`x`\"}"),
+		       "benchmarks[0].run_name", "'`' (0x60)");
+	expect_refused(FILE_OF("", "{\"name\": \"q/p/x\", \"iobench_placement\": \"list:0 1\"}"),
+		       "benchmarks[0].iobench_placement", "' ' (0x20)");
+	expect_refused(FILE_OF("", "{\"name\": \"q/p/x\", \"iobench_cell\": \"q/p/x@a$b\"}"),
+		       "benchmarks[0].iobench_cell", "'$' (0x24)");
+	expect_refused(FILE_OF("\"iobench_references\": {\"queue/pairs\": \"a'b\"}", ""),
+		       "context.iobench_references[\"queue/pairs\"]", "'\\'' (0x27) at offset 1");
+	expect_refused(FILE_OF("\"iobench_references\": {\"queue/p`x`\": \"a\"}", ""),
+		       "context.iobench_references key", "'`' (0x60) at offset 7");
+	expect_refused(FILE_OF("\"iobench_references\": {\"queue/pairs\": 3}", ""),
+		       "context.iobench_references[\"queue/pairs\"]", "is not a string");
+	expect_refused(FILE_OF("\"iobench_references\": \"x\"", ""), "iobench_references",
+		       "is not an object");
+	expect_refused(FILE_OF("\"iobench_cells\": [{\"id\": \"q/p/x\\u001b@c\"}]", ""),
+		       "context.iobench_cells[0].id", "'\\x1b' (0x1b)");
+	expect_refused(FILE_OF("\"iobench_matrix\": {\"suites\": [{\"family\": \"q/p\", "
+			       "\"impls\": [\"a\", \"b%s\"]}]}",
+			       ""),
+		       "context.iobench_matrix.suites[0].impls[1]", "'%' (0x25)");
+	expect_refused(FILE_OF("\"iobench_matrix\": {\"suites\": [{\"family\": \"q/p\", "
+			       "\"impls\": [\"a\"], \"reference\": \"a'\"}]}",
+			       ""),
+		       "context.iobench_matrix.suites[0].reference", "'\\'' (0x27)");
+	expect_refused(FILE_OF("\"iobench_matrix\": {\"suites\": [{\"family\": \"q/p\", "
+			       "\"impls\": [\"a\"], \"params\": {\"pause\": [null, 1, \"5;x\"]}}]}",
+			       ""),
+		       "context.iobench_matrix.suites[0].params.pause[2]", "';' (0x3b)");
+	expect_refused(FILE_OF("\"iobench_matrix\": {\"suites\": [{\"family\": \"q/p\", "
+			       "\"impls\": [\"a\"], \"params\": {\"p\\\"\": [1]}}]}",
+			       ""),
+		       "context.iobench_matrix.suites[0].params key", "'\"' (0x22)");
+	expect_refused(FILE_OF("\"iobench_matrix\": {\"defaults\": {\"placements\": "
+			       "[\"compact\", \"numa:0 \"]}, \"suites\": []}",
+			       ""),
+		       "context.iobench_matrix.defaults.placements[1]", "' ' (0x20)");
+	expect_refused(FILE_OF("\"iobench_matrix\": {\"suites\": [{\"family\": \"q/p/x\", "
+			       "\"impls\": [\"a\"]}]}",
+			       ""),
+		       "context.iobench_matrix.suites[0].family", "got 3 tokens");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_names),
+		cmocka_unit_test(test_invalid_names),
+		cmocka_unit_test(test_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
