@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -190,53 +189,37 @@ struct child_end {
 };
 
 /*
- * Run argv in its own process group with stdout and stderr to @p log, under a time limit of
- * @p timeout seconds. The group (the child and anything it started) is stopped with SIGTERM, then
- * SIGKILL after KILL_GRACE_S, on timeout or when we are interrupted. The child dies with us
- * (PR_SET_PDEATHSIG) if iobench itself is killed.
+ * Run argv in its own process group (iob_child_spawn: the group dies with us, grandchildren
+ * included) with stdout and stderr to @p log, under a time limit of @p timeout seconds. The group
+ * is stopped with SIGTERM, then SIGKILL after KILL_GRACE_S, on timeout or when we are interrupted.
+ * Whatever is left in the group when the child ends is killed before the child is reaped.
  */
 static void run_child(char *const argv[], const char *log, double timeout, struct child_end *e)
 {
-	pid_t parent = getpid(), pid;
 	double start = now_s(), kill_at = 0;
 	bool stopping = false, killed = false;
-	int status;
+	siginfo_t info;
+	pid_t pid;
+	int status, err, w;
 
 	memset(e, 0, sizeof(*e));
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		e->start_err = -errno;
+	err = iob_child_spawn(argv, log, &pid);
+	if (err) {
+		e->start_err = err;
 		return;
 	}
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(126);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execv(argv[0], argv);
-		fprintf(stderr, "iobench: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	setpgid(pid, pid); /* also here: no window where a signal misses the group */
 	for (;;) {
 		struct timespec tick = { 0, 10 * 1000 * 1000 };
-		pid_t r = waitpid(pid, &status, WNOHANG);
 		double t;
 
-		if (r == pid)
+		/* WNOWAIT: the ended child stays a zombie, so its group id cannot be reused yet. */
+		memset(&info, 0, sizeof(info));
+		w = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+		if (w == 0 && info.si_pid == pid)
 			break;
-		if (r < 0 && errno != EINTR) {
+		if (w < 0 && errno != EINTR) {
 			e->start_err = -errno;
+			kill(-pid, SIGKILL);
 			return;
 		}
 		t = now_s();
@@ -252,8 +235,13 @@ static void run_child(char *const argv[], const char *log, double timeout, struc
 		}
 		nanosleep(&tick, NULL);
 	}
-	if (stopping) /* whatever the child left in its group */
-		kill(-pid, SIGKILL);
+	kill(-pid, SIGKILL); /* whatever the child left in its group */
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			e->start_err = -errno;
+			return;
+		}
+	}
 	e->seconds = now_s() - start;
 	if (WIFSIGNALED(status))
 		e->sig = WTERMSIG(status);
