@@ -679,6 +679,8 @@ struct run {
 	double ran_secs;
 	bool tty;
 	bool failed;
+	bool resuming;
+	int lock_fd; /* DIR/.lock, held (F_SETLK) for the run's life; -1 before */
 };
 
 static void shuffle(size_t *v, size_t n, unsigned long long seed)
@@ -1070,6 +1072,78 @@ static json_t *run_options_json(const struct bench_opts *bo)
 			 bo->xml ? json_string(bo->xml) : json_null(), "calibrate", bo->calibrate);
 }
 
+/*
+ * One process per run folder: a write lock (fcntl F_SETLK) on DIR/.lock, held until we exit. The
+ * kernel drops it when we die, even by SIGKILL, so a killed run never blocks --resume; a child
+ * cannot inherit it (record locks belong to the process; the descriptor is also O_CLOEXEC).
+ * F_GETLK names the holder's pid atomically, so the loser of a race never reads a lock file the
+ * winner has not written yet; the file adds the holder's start time and command for people.
+ * @return 0, or IOB_EXIT_USAGE (held by another process, or not a folder we can lock in).
+ */
+static int lock_dir(struct run *r, int argc, char **argv)
+{
+	char path[PATH_MAX], info[1024], stamp[32];
+	ssize_t n;
+	time_t now;
+	struct tm tm;
+	int fd, used;
+
+	if (iob_fmt(path, sizeof(path), "%s/.lock", r->dir)) {
+		fprintf(stderr, "iobench: run folder path '%s' is too long\n", r->dir);
+		return IOB_EXIT_USAGE;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		fprintf(stderr, "iobench: cannot lock run folder %s: %s: %s\n", r->dir, path,
+			strerror(errno));
+		return IOB_EXIT_USAGE;
+	}
+	for (int tries = 0;; tries++) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		long holder;
+
+		if (fcntl(fd, F_SETLK, &fl) == 0)
+			break;
+		if ((errno != EACCES && errno != EAGAIN) || fcntl(fd, F_GETLK, &q) < 0) {
+			fprintf(stderr, "iobench: cannot lock run folder %s: %s: %s\n", r->dir,
+				path, strerror(errno));
+			close(fd);
+			return IOB_EXIT_USAGE;
+		}
+		if (q.l_type == F_UNLCK && tries < 100)
+			continue; /* released between our two calls: try again */
+		/* The file's text, when it is the holder's (it writes it just after locking). */
+		n = pread(fd, info, sizeof(info) - 1, 0);
+		info[n > 0 ? n : 0] = '\0';
+		if (sscanf(info, "pid %ld", &holder) != 1 || holder != (long)q.l_pid)
+			info[0] = '\0';
+		for (char *p = info; *p; p++)
+			if (*p == '\n')
+				*p = p[1] ? ';' : '\0';
+		fprintf(stderr,
+			"iobench: run folder %s is in use by another iobench run (pid %ld%s%s); "
+			"wait for it to end, or choose another %s\n",
+			r->dir, (long)q.l_pid, *info ? ": " : "", info,
+			r->resuming ? "folder" : "--out");
+		close(fd);
+		return IOB_EXIT_USAGE;
+	}
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	used = snprintf(info, sizeof(info), "pid %ld\nstarted %s\ncommand", (long)getpid(), stamp);
+	for (int i = 0; i < argc && used > 0 && (size_t)used < sizeof(info); i++)
+		used += snprintf(info + used, sizeof(info) - (size_t)used, " %s", argv[i]);
+	if (used > 0 && (size_t)used + 1 < sizeof(info))
+		strcat(info, "\n");
+	/* Best effort: the lock itself is what counts. */
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, info, strlen(info), 0) < 0)
+		fprintf(stderr, "iobench: note: cannot write %s: %s\n", path, strerror(errno));
+	r->lock_fd = fd;
+	return 0;
+}
+
 /* A new run: matrix, selection, order, folder, and the first results.json. */
 static int start_new(struct run *r, const struct run_opts *o, int argc, char **argv)
 {
@@ -1077,6 +1151,7 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 	unsigned long long seed = o->seed;
 	size_t *sel = NULL, nsel = 0;
 	json_t *cmd, *mj, *refs;
+	struct stat st;
 	char shard[32];
 	int rc = load_matrix(o, &m), err;
 
@@ -1122,6 +1197,11 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 		snprintf(r->dir, sizeof(r->dir), "%s", o->out);
 	else
 		default_out(r->dir, sizeof(r->dir));
+	if (stat(r->dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "iobench: --out %s exists and is not a folder\n", r->dir);
+		rc = IOB_EXIT_USAGE;
+		goto out;
+	}
 	err = iob_mkdirs(r->dir);
 	if (err) {
 		fprintf(stderr, "iobench: cannot create output folder '%s': %s\n", r->dir,
@@ -1129,6 +1209,10 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 		rc = IOB_EXIT_USAGE;
 		goto out;
 	}
+	/* Lock before looking for results.json: of two runs started at once, one wins. */
+	rc = lock_dir(r, argc, argv);
+	if (rc)
+		goto out;
 	snprintf(r->path, sizeof(r->path), "%s/results.json", r->dir);
 	if (access(r->path, F_OK) == 0) {
 		fprintf(stderr,
@@ -1211,7 +1295,7 @@ static void sysstat_from_json(const json_t *j, struct iob_sysstat *s)
 }
 
 /* --resume DIR: the recorded matrix, order and options; pending cells only. */
-static int start_resume(struct run *r, const char *dir)
+static int start_resume(struct run *r, const char *dir, int argc, char **argv)
 {
 	char err[768], where[PATH_MAX + 32];
 	struct iob_matrix *m = NULL;
@@ -1231,6 +1315,10 @@ static int start_resume(struct run *r, const char *dir)
 			dir);
 		return IOB_EXIT_USAGE;
 	}
+	r->resuming = true;
+	rc = lock_dir(r, argc, argv);
+	if (rc)
+		return rc;
 	r->root = iob_results_load(r->path, err, sizeof(err));
 	if (!r->root) {
 		fprintf(stderr, "iobench: --resume: %s\n", err);
@@ -1313,7 +1401,7 @@ static int start_resume(struct run *r, const char *dir)
 int iob_cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	struct run r = { 0 };
+	struct run r = { .lock_fd = -1 };
 	struct sigaction sa, old_int, old_term;
 	char rawdir[PATH_MAX + 8];
 	size_t i;
@@ -1333,7 +1421,7 @@ int iob_cmd_run(int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	rc = o.resume ? start_resume(&r, o.resume) : start_new(&r, &o, argc, argv);
+	rc = o.resume ? start_resume(&r, o.resume, argc, argv) : start_new(&r, &o, argc, argv);
 	if (rc)
 		goto out;
 	snprintf(rawdir, sizeof(rawdir), "%s/raw", r.dir);
@@ -1398,6 +1486,8 @@ out:
 	else
 		json_decref(r.root), json_decref(r.ctx), json_decref(r.rows),
 			json_decref(r.cells_json);
+	if (r.lock_fd >= 0)
+		close(r.lock_fd); /* releases the folder */
 	iob_cells_free(r.cells, r.ncells);
 	free(r.order);
 	free(r.bo.synthetic);
