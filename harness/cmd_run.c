@@ -68,6 +68,7 @@ struct run_opts {
 	const char *matrix;
 	const char *resume;
 	const char *order;
+	const char *interleave; /* NULL: rounds */
 	bool calibrate;
 	bool random_order;
 	bool plots;
@@ -99,6 +100,9 @@ static const char run_usage[] =
 	"  --seed N             seed of the cells' random order (default: from the clock; "
 	"recorded)\n"
 	"  --order O            random (default) or sorted (the cells' sorted order)\n"
+	"  --interleave M       rounds (default): repetition k of every cell, then k+1, one child\n"
+	"                       per repetition, the order reshuffled every round; cells: all of a\n"
+	"                       cell's repetitions back to back in one child\n"
 	"  --shard K/N          run only shard K (0..N-1) of N: cells i with i mod N == K\n"
 	"  --out DIR            output folder (default results/<UTC time>-<sha>); must not "
 	"already\n"
@@ -369,6 +373,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		O_SEED,
 		O_SHARD,
 		O_RESUME,
+		O_INTERLEAVE,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -390,6 +395,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "shard", required_argument, NULL, O_SHARD },
 		{ "resume", required_argument, NULL, O_RESUME },
+		{ "interleave", required_argument, NULL, O_INTERLEAVE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -492,6 +498,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		case O_RESUME:
 			o->resume = optarg;
 			break;
+		case O_INTERLEAVE:
+			if (strcmp(optarg, "rounds") && strcmp(optarg, "cells"))
+				return bad_value("--interleave", "rounds or cells", optarg, usage);
+			o->interleave = optarg;
+			break;
 		case O_HELP:
 			fputs(usage, stdout);
 			return -1;
@@ -533,6 +544,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 				    : o->xml	      ? "--xml"
 				    : o->out	      ? "--out"
 				    : o->order	      ? "--order"
+				    : o->interleave   ? "--interleave"
 				    : !o->calibrate   ? "--no-calibration"
 						      : NULL;
 
@@ -675,8 +687,13 @@ struct run {
 	size_t norder;
 	struct iob_sysstat before;
 	size_t finished; /* cells done or error */
-	size_t ran;	 /* cells run by this process */
+	size_t units;	 /* child runs in all: cells x repetitions with rounds, else cells */
+	size_t units_done;
+	size_t ran; /* child runs by this process */
 	double ran_secs;
+	bool rounds; /* "iobench_interleave": "rounds" (else "cells") */
+	bool random_order;
+	unsigned long long seed;
 	bool tty;
 	bool failed;
 	bool resuming;
@@ -961,35 +978,219 @@ static void fmt_secs(double s, char *buf, size_t len)
 static void progress_start(const struct run *r, const struct iob_cell *c)
 {
 	char eta[32] = "?", bar[BAR_WIDTH + 1];
-	size_t fill = r->norder ? r->finished * BAR_WIDTH / r->norder : 0;
+	size_t fill = r->units ? r->units_done * BAR_WIDTH / r->units : 0;
 
 	if (!r->tty)
 		return;
 	if (r->ran)
-		fmt_secs(r->ran_secs / (double)r->ran * (double)(r->norder - r->finished), eta,
+		fmt_secs(r->ran_secs / (double)r->ran * (double)(r->units - r->units_done), eta,
 			 sizeof(eta));
 	for (size_t i = 0; i < BAR_WIDTH; i++)
 		bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
 	bar[BAR_WIDTH] = '\0';
-	fprintf(stderr, "\r\033[K[%s] %zu/%zu ETA %s  %s", bar, r->finished, r->norder, eta, c->id);
+	fprintf(stderr, "\r\033[K[%s] %zu/%zu ETA %s  %s", bar, r->units_done, r->units, eta,
+		c->id);
 }
 
-static void progress_end(const struct run *r, const struct iob_cell *c, const char *msg,
+static void progress_end(const struct run *r, const struct iob_cell *c, int rnd, const char *msg,
 			 double secs, const char *log)
 {
+	char rep[48] = "";
+
 	if (r->tty && !*msg)
 		return;
 	if (r->tty)
 		fprintf(stderr, "\r\033[K");
+	if (rnd >= 0)
+		snprintf(rep, sizeof(rep), " (repetition %d/%d)", rnd + 1, c->repetitions);
 	if (*msg)
-		fprintf(stderr, "[%zu/%zu] %s error: %s (%.1f s; output in %s)\n", r->finished,
-			r->norder, c->id, msg, secs, log);
+		fprintf(stderr, "[%zu/%zu] %s%s error: %s (%.1f s; output in %s)\n", r->units_done,
+			r->units, c->id, rep, msg, secs, log);
 	else
-		fprintf(stderr, "[%zu/%zu] %s ok %.1f s\n", r->finished, r->norder, c->id, secs);
+		fprintf(stderr, "[%zu/%zu] %s%s ok %.1f s\n", r->units_done, r->units, c->id, rep,
+			secs);
 }
 
-/* Run cell @p c (entry @p cj of iobench_cells). @return 0, or EXIT_INTERRUPTED. */
-static int run_cell(struct run *r, size_t index, json_t *cj)
+/* Where cell @p id's rows end in r->rows (one past its last row; the array's size if it has
+ * none), and how many it has in *@p count. */
+static size_t cell_rows_end(const struct run *r, const char *id, size_t *count)
+{
+	size_t i, end = json_array_size(r->rows);
+	json_t *row;
+
+	*count = 0;
+	json_array_foreach(r->rows, i, row)
+	{
+		const char *cell = json_string_value(json_object_get(row, "iobench_cell"));
+
+		if (cell && strcmp(cell, id) == 0) {
+			(*count)++;
+			end = i + 1;
+		}
+	}
+	return end;
+}
+
+static void remove_cell_rows(struct run *r, const char *id)
+{
+	for (size_t i = json_array_size(r->rows); i-- > 0;) {
+		const char *cell = json_string_value(
+			json_object_get(json_array_get(r->rows, i), "iobench_cell"));
+
+		if (cell && strcmp(cell, id) == 0)
+			json_array_remove(r->rows, i);
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Google Benchmark's statistics (benchmark/src/statistics.cc): mean, median (the mean of the
+ * middle two for an even count), sample standard deviation, cv = stddev / mean. @p v is sorted. */
+static double statistic(int which, double *v, size_t n)
+{
+	double sum = 0, mean, ss = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += v[i];
+	mean = sum / (double)n;
+	if (which == 0)
+		return mean;
+	if (which == 1) {
+		qsort(v, n, sizeof(*v), cmp_double);
+		return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		ss += (v[i] - mean) * (v[i] - mean);
+	ss = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
+	if (which == 2)
+		return ss;
+	return mean != 0 ? ss / mean : 0;
+}
+
+/* Keys of Google Benchmark's rows that are not user counters. */
+static bool standard_key(const char *k)
+{
+	static const char *const keys[] = { "family_index", "per_family_instance_index",
+					    "repetitions",  "repetition_index",
+					    "threads",	    "iterations",
+					    "real_time",    "cpu_time" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(k, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The aggregate rows (mean, median, stddev, cv) Google Benchmark writes after a benchmark's
+ * repetitions, for a cell whose repetitions ran one per child (and so got none): the same keys in
+ * the same order, computed the same way over the rows that did not fail, inserted at @p pos.
+ * Like Google Benchmark: none with fewer than 2 such rows; "iterations" is the number of
+ * repetitions; counters are aggregated as they are, not rescaled. One difference: every child
+ * sizes its own iteration count, so the repetitions' counts may differ, and the time statistics
+ * are over per-iteration times (Google Benchmark's are over totals, equal when counts match).
+ * @return 0 or -ENOMEM.
+ */
+static int add_aggregates(struct run *r, const struct iob_cell *c, size_t pos)
+{
+	static const char *const names[] = { "mean", "median", "stddev", "cv" };
+	size_t nall = 0, nok = 0, i, base_len;
+	json_t **ok, *row, *first, *v;
+	double *vals;
+	const char *run_name, *key;
+	char base[1024], name[1100], suffix[256];
+	int rc = -ENOMEM;
+
+	ok = calloc(json_array_size(r->rows) + 1, sizeof(*ok));
+	vals = calloc(json_array_size(r->rows) + 1, sizeof(*vals));
+	if (!ok || !vals)
+		goto out;
+	json_array_foreach(r->rows, i, row)
+	{
+		const char *cell = json_string_value(json_object_get(row, "iobench_cell"));
+		const char *type = json_string_value(json_object_get(row, "run_type"));
+
+		if (!cell || strcmp(cell, c->id) || !type || strcmp(type, "iteration"))
+			continue;
+		nall++;
+		if (!json_is_true(json_object_get(row, "error_occurred")))
+			ok[nok++] = row;
+	}
+	rc = 0;
+	if (nok < 2)
+		goto out;
+	first = ok[0];
+	/* The name before tag_row() added "/placement:P": the aggregate's name goes before it. */
+	run_name = json_string_value(json_object_get(first, "run_name"));
+	snprintf(base, sizeof(base), "%s", run_name ? run_name : c->bench);
+	snprintf(suffix, sizeof(suffix), "/placement:%s", c->placement);
+	base_len = strlen(base);
+	if (strcmp(c->placement, "compact") != 0 && base_len > strlen(suffix) &&
+	    strcmp(base + base_len - strlen(suffix), suffix) == 0)
+		base[base_len - strlen(suffix)] = '\0';
+	for (int k = 0; k < 4; k++) {
+		json_t *a = json_object();
+
+		rc = -ENOMEM;
+		if (!a)
+			goto out;
+		snprintf(name, sizeof(name), "%s_%s", base, names[k]);
+		json_object_set_new(a, "name", json_string(name));
+		if ((v = json_object_get(first, "family_index")))
+			json_object_set(a, "family_index", v);
+		if ((v = json_object_get(first, "per_family_instance_index")))
+			json_object_set(a, "per_family_instance_index", v);
+		json_object_set_new(a, "run_name", json_string(base));
+		json_object_set_new(a, "run_type", json_string("aggregate"));
+		json_object_set_new(a, "repetitions", json_integer(c->repetitions));
+		json_object_set(a, "threads", json_object_get(first, "threads"));
+		json_object_set_new(a, "aggregate_name", json_string(names[k]));
+		json_object_set_new(a, "aggregate_unit",
+				    json_string(k == 3 ? "percentage" : "time"));
+		json_object_set_new(a, "iterations", json_integer((json_int_t)nall));
+		json_object_foreach(first, key, v)
+		{
+			size_t n = 0;
+			bool timing = strcmp(key, "real_time") == 0 || strcmp(key, "cpu_time") == 0;
+
+			if (!json_is_number(v) || (!timing && standard_key(key)))
+				continue;
+			for (i = 0; i < nok; i++) {
+				json_t *x = json_object_get(ok[i], key);
+
+				if (json_is_number(x))
+					vals[n++] = json_number_value(x);
+			}
+			json_object_set_new(a, key, json_real(statistic(k, vals, n)));
+			if (strcmp(key, "cpu_time") == 0)
+				json_object_set(a, "time_unit",
+						json_object_get(first, "time_unit"));
+		}
+		if ((v = json_object_get(first, "label")))
+			json_object_set(a, "label", v);
+		tag_row(a, c);
+		if (json_array_insert_new(r->rows, pos++, a))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ok);
+	free(vals);
+	return rc;
+}
+
+/*
+ * Run cell @p index (entry @p cj of iobench_cells): with @p rnd < 0 all its repetitions in one
+ * child; else repetition @p rnd alone, its rows inserted after the cell's earlier ones and,
+ * after the last, the aggregate rows. A failure replaces the cell's rows by one error row.
+ * @return 0, EXIT_INTERRUPTED, or -errno.
+ */
+static int run_cell(struct run *r, size_t index, json_t *cj, int rnd)
 {
 	const struct iob_cell *c = &r->cells[index];
 	char bufs[10][ARG_MAX_LEN], raw[PATH_MAX], log[PATH_MAX], msg[256];
@@ -997,8 +1198,10 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	struct child_end e;
 	json_t *j = NULL, *rows, *row, *err_row;
 	const char *first_err = NULL;
-	size_t i, nrows;
-	int n = 0;
+	size_t i, nrows, pos, have;
+	double secs;
+	bool last = rnd < 0 || rnd + 1 >= c->repetitions;
+	int n = 0, rc;
 
 	snprintf(raw, sizeof(raw), "%s/raw/cell-%zu.json", r->dir, index);
 	snprintf(log, sizeof(log), "%s/raw/cell-%zu.log", r->dir, index);
@@ -1006,7 +1209,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	n += bench_args(r, c->placement, argv + n, bufs);
 	snprintf(bufs[3], ARG_MAX_LEN, "--iobench_latency_dir=%s/latency", r->dir);
 	snprintf(bufs[4], ARG_MAX_LEN, "--benchmark_filter=%s", c->filter);
-	snprintf(bufs[5], ARG_MAX_LEN, "--benchmark_repetitions=%d", c->repetitions);
+	snprintf(bufs[5], ARG_MAX_LEN, "--benchmark_repetitions=%d", rnd < 0 ? c->repetitions : 1);
 	snprintf(bufs[6], ARG_MAX_LEN, "--benchmark_min_time=%g", c->min_time);
 	snprintf(bufs[7], ARG_MAX_LEN, "--benchmark_min_warmup_time=%g", c->warmup);
 	snprintf(bufs[8], ARG_MAX_LEN, "--benchmark_out=%s", raw);
@@ -1018,7 +1221,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	unlink(raw);
 	progress_start(r, c);
 	run_child(argv, log, c->timeout, &e);
-	if (e.interrupted) {
+	if (e.interrupted) { /* the cell stays pending, its finished repetitions kept */
 		if (r->tty)
 			fprintf(stderr, "\r\033[K");
 		return EXIT_INTERRUPTED;
@@ -1030,28 +1233,46 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	nrows = json_array_size(rows);
 	if (!*msg && nrows == 0)
 		snprintf(msg, sizeof(msg), "no benchmark matches this cell");
+	secs = json_number_value(json_object_get(cj, "seconds")) + e.seconds;
+	r->ran++;
+	r->ran_secs += e.seconds;
 	if (*msg) {
+		remove_cell_rows(r, c->id); /* earlier rounds' rows: the cell is one error row */
 		err_row = error_row(c, msg);
 		if (!err_row || json_array_append_new(r->rows, err_row))
 			return -ENOMEM;
 		r->failed = true;
+		r->units_done += rnd < 0 ? 1 : (size_t)(c->repetitions - rnd);
 	} else {
 		absorb_context(r, j, c->placement);
+		pos = cell_rows_end(r, c->id, &have);
 		json_array_foreach(rows, i, row)
 		{
 			tag_row(row, c);
-			json_array_append(r->rows, row);
+			if (rnd >= 0) {
+				json_object_set_new(row, "repetitions",
+						    json_integer(c->repetitions));
+				json_object_set_new(row, "repetition_index", json_integer(rnd));
+			}
+			if (json_array_insert(r->rows, pos++, row))
+				return -ENOMEM;
 			if (!first_err && json_is_true(json_object_get(row, "error_occurred")))
 				first_err =
 					json_string_value(json_object_get(row, "error_message"));
 		}
+		if (rnd >= 0) {
+			json_object_set_new(cj, "repetitions_done", json_integer(rnd + 1));
+			if (last && (rc = add_aggregates(r, c, pos)))
+				return rc;
+		}
+		r->units_done++;
 	}
-	r->finished++;
-	r->ran++;
-	r->ran_secs += e.seconds;
-	json_object_set_new(cj, "status", json_string(*msg ? "error" : "done"));
-	json_object_set_new(cj, "seconds", json_real(round(e.seconds * 1000) / 1000));
-	if (*msg || first_err)
+	if (*msg || last) {
+		r->finished++;
+		json_object_set_new(cj, "status", json_string(*msg ? "error" : "done"));
+	}
+	json_object_set_new(cj, "seconds", json_real(round(secs * 1000) / 1000));
+	if (*msg || (first_err && !json_object_get(cj, "message")))
 		json_object_set_new(cj, "message", json_string(*msg ? msg : first_err));
 	json_decref(j);
 	if (save(r))
@@ -1060,8 +1281,48 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 		unlink(raw);
 		unlink(log);
 	}
-	progress_end(r, c, msg, e.seconds, log);
+	progress_end(r, c, rnd, msg, e.seconds, log);
 	return 0;
+}
+
+/* Round @p k's order: the recorded order (round 0), reshuffled from the seed every round after. */
+static void round_order(const struct run *r, size_t k, size_t *perm)
+{
+	for (size_t i = 0; i < r->norder; i++)
+		perm[i] = i;
+	if (k > 0 && r->random_order)
+		shuffle(perm, r->norder, r->seed ^ (0xd1b54a32d192ed03ull * k));
+}
+
+/*
+ * Interleaved rounds: round k runs repetition k of every cell that has one, in round k's order.
+ * A cell's "repetitions_done" says which round it is in, so a resumed run picks up in the round
+ * where it stopped, in that round's order. @return 0, EXIT_INTERRUPTED, or -errno.
+ */
+static int run_rounds(struct run *r)
+{
+	size_t *perm = calloc(r->norder + 1, sizeof(*perm));
+	int rounds = 0, rc = 0;
+
+	if (!perm)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->norder; i++)
+		if (r->cells[r->order[i]].repetitions > rounds)
+			rounds = r->cells[r->order[i]].repetitions;
+	for (int k = 0; k < rounds && !rc && !interrupted; k++) {
+		round_order(r, (size_t)k, perm);
+		for (size_t p = 0; p < r->norder && !rc && !interrupted; p++) {
+			json_t *cj = json_array_get(r->cells_json, perm[p]);
+			const char *st = json_string_value(json_object_get(cj, "status"));
+
+			if (strcmp(st, "pending") != 0 ||
+			    json_integer_value(json_object_get(cj, "repetitions_done")) != k)
+				continue;
+			rc = run_cell(r, r->order[perm[p]], cj, k);
+		}
+	}
+	free(perm);
+	return rc;
 }
 
 static json_t *run_options_json(const struct bench_opts *bo)
@@ -1187,6 +1448,11 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 	r->order = sel;
 	r->norder = nsel;
 	sel = NULL;
+	r->seed = seed;
+	r->random_order = o->random_order;
+	r->rounds = !o->interleave || strcmp(o->interleave, "rounds") == 0;
+	for (size_t i = 0; i < r->norder; i++)
+		r->units += r->rounds ? (size_t)r->cells[r->order[i]].repetitions : 1;
 
 	if (o->out && strlen(o->out) >= sizeof(r->dir)) {
 		fprintf(stderr, "iobench: --out path is too long\n");
@@ -1249,6 +1515,8 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 	    json_object_set_new(r->ctx, "iobench_order_seed", json_integer((json_int_t)seed)) ||
 	    json_object_set_new(r->ctx, "iobench_order",
 				json_string(o->random_order ? "random" : "sorted")) ||
+	    json_object_set_new(r->ctx, "iobench_interleave",
+				json_string(r->rounds ? "rounds" : "cells")) ||
 	    json_object_set_new(r->ctx, "iobench_shard",
 				o->shard_set ? json_string(shard) : json_null()) ||
 	    json_object_set_new(r->ctx, "iobench_filter",
@@ -1261,14 +1529,19 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 		goto out;
 	}
 	for (size_t i = 0; i < r->norder; i++)
-		json_array_append_new(r->cells_json,
-				      json_pack("{s:s, s:s, s:f}", "id", r->cells[r->order[i]].id,
-						"status", "pending", "seconds", 0.0));
+		json_array_append_new(
+			r->cells_json,
+			r->rounds ? json_pack("{s:s, s:s, s:f, s:i}", "id",
+					      r->cells[r->order[i]].id, "status", "pending",
+					      "seconds", 0.0, "repetitions_done", 0)
+				  : json_pack("{s:s, s:s, s:f}", "id", r->cells[r->order[i]].id,
+					      "status", "pending", "seconds", 0.0));
 	iob_sysstat_read(&r->before);
 	if (save(r))
 		goto out;
-	fprintf(stderr, "iobench: run folder %s: %zu cells, seed %llu%s%s\n", r->dir, r->norder,
-		seed, o->shard_set ? ", shard " : "", o->shard_set ? shard : "");
+	fprintf(stderr, "iobench: run folder %s: %zu cells, seed %llu%s%s, %s\n", r->dir, r->norder,
+		seed, o->shard_set ? ", shard " : "", o->shard_set ? shard : "",
+		r->rounds ? "interleaved rounds" : "one cell at a time");
 	rc = 0;
 out:
 	free(sel);
@@ -1294,14 +1567,146 @@ static void sysstat_from_json(const json_t *j, struct iob_sysstat *s)
 	s->total_ticks = (uint64_t)json_integer_value(json_object_get(j, "total_ticks"));
 }
 
+/*
+ * --resume trusts nothing it reads: every entry of iobench_cells is a cell of the recorded matrix,
+ * listed once, with a known status, and its rows agree with its status: a pending cell has exactly
+ * the rows of its finished repetitions (none when one child runs all of a cell's repetitions), a
+ * done or failed cell has rows. Every row belongs to a listed cell. Fills r->order, r->finished,
+ * r->units and r->units_done. @return 0 or IOB_EXIT_USAGE, naming the cell.
+ */
+static int check_recorded_cells(struct run *r)
+{
+	size_t *nrows = calloc(r->ncells + 1, sizeof(*nrows)), i;
+	long *listed = calloc(r->ncells + 1, sizeof(*listed));
+	json_t *c, *row;
+	int rc = IOB_EXIT_USAGE;
+
+	if (!nrows || !listed) {
+		rc = IOB_EXIT_FAIL;
+		goto out;
+	}
+	json_array_foreach(r->rows, i, row)
+	{
+		const char *id = json_string_value(json_object_get(row, "iobench_cell"));
+		const char *name = json_string_value(json_object_get(row, "name"));
+		struct iob_cell *cell =
+			id ? bsearch(id, r->cells, r->ncells, sizeof(*r->cells), cmp_cell_id)
+			   : NULL;
+
+		if (!id && name && strncmp(name, "calib/", 6) == 0)
+			continue; /* calibration rows belong to no cell */
+		if (!cell) {
+			fprintf(stderr,
+				"iobench: --resume: %s: benchmarks[%zu] (%s) belongs to no cell of "
+				"the recorded matrix\n",
+				r->path, i,
+				id     ? id
+				: name ? name
+				       : "no name");
+			goto out;
+		}
+		nrows[cell - r->cells]++;
+	}
+	json_array_foreach(r->cells_json, i, c)
+	{
+		const char *id = json_string_value(json_object_get(c, "id"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+		json_t *dj = json_object_get(c, "repetitions_done");
+		struct iob_cell *cell =
+			id ? bsearch(id, r->cells, r->ncells, sizeof(*r->cells), cmp_cell_id)
+			   : NULL;
+		long done = (long)json_integer_value(dj);
+		size_t k;
+
+		if (!cell) {
+			fprintf(stderr,
+				"iobench: --resume: %s: iobench_cells[%zu] (%s) is not a cell of "
+				"its "
+				"matrix\n",
+				r->path, i, id ? id : "no id");
+			goto out;
+		}
+		k = (size_t)(cell - r->cells);
+		if (listed[k]) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s is listed twice in iobench_cells "
+				"([%ld] and [%zu])\n",
+				r->path, id, listed[k] - 1, i);
+			goto out;
+		}
+		listed[k] = (long)i + 1;
+		if (!st || (strcmp(st, "pending") && strcmp(st, "done") && strcmp(st, "error"))) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s has status %s%s%s; expected "
+				"pending, done or error\n",
+				r->path, id, st ? "'" : "", st ? st : "missing", st ? "'" : "");
+			goto out;
+		}
+		if (dj && (!json_is_integer(dj) || done < 0 || done > cell->repetitions ||
+			   (!r->rounds && done))) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s: repetitions_done must be a whole "
+				"number 0..%d%s\n",
+				r->path, id, cell->repetitions,
+				r->rounds ? "" : " (0: this run ran one cell at a time)");
+			goto out;
+		}
+		if (strcmp(st, "pending") == 0 && (done >= cell->repetitions && r->rounds)) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s is pending with all %ld "
+				"repetitions "
+				"done\n",
+				r->path, id, done);
+			goto out;
+		}
+		if (strcmp(st, "pending") == 0 && nrows[k] != (size_t)done) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s is pending after %ld repetitions "
+				"but "
+				"has %zu rows; running it again would duplicate samples (was its "
+				"status edited?)\n",
+				r->path, id, done, nrows[k]);
+			goto out;
+		}
+		if (strcmp(st, "pending") != 0 && nrows[k] == 0) {
+			fprintf(stderr, "iobench: --resume: %s: cell %s is %s but has no rows\n",
+				r->path, id, st);
+			goto out;
+		}
+		r->order[r->norder++] = k;
+		if (strcmp(st, "pending") != 0)
+			r->finished++;
+		if (strcmp(st, "error") == 0)
+			r->failed = true;
+		r->units += r->rounds ? (size_t)cell->repetitions : 1;
+		r->units_done += strcmp(st, "pending") != 0
+					 ? (r->rounds ? (size_t)cell->repetitions : 1)
+					 : (size_t)done;
+	}
+	for (i = 0; i < r->ncells; i++) {
+		if (nrows[i] && !listed[i]) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s has rows but iobench_cells does "
+				"not "
+				"list it\n",
+				r->path, r->cells[i].id);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(nrows);
+	free(listed);
+	return rc;
+}
+
 /* --resume DIR: the recorded matrix, order and options; pending cells only. */
 static int start_resume(struct run *r, const char *dir, int argc, char **argv)
 {
 	char err[768], where[PATH_MAX + 32];
 	struct iob_matrix *m = NULL;
-	json_t *mj, *ro, *c;
+	json_t *mj, *ro;
 	char *text;
-	size_t i;
 	int rc;
 
 	if (strlen(dir) >= sizeof(r->dir)) {
@@ -1353,33 +1758,33 @@ static int start_resume(struct run *r, const char *dir, int argc, char **argv)
 	if (json_string_value(json_object_get(ro, "xml")))
 		r->bo.xml = strdup(json_string_value(json_object_get(ro, "xml")));
 	r->bo.calibrate = !json_is_false(json_object_get(ro, "calibrate"));
+	{
+		const char *il = json_string_value(json_object_get(r->ctx, "iobench_interleave"));
+		const char *ord = json_string_value(json_object_get(r->ctx, "iobench_order"));
+
+		/* Runs made before rounds existed ran one cell at a time. */
+		if (il && strcmp(il, "rounds") && strcmp(il, "cells")) {
+			fprintf(stderr,
+				"iobench: --resume: %s: iobench_interleave '%s' is neither "
+				"'rounds' nor 'cells'\n",
+				r->path, il);
+			iob_matrix_free(m);
+			return IOB_EXIT_USAGE;
+		}
+		r->rounds = il && strcmp(il, "rounds") == 0;
+		r->random_order = !ord || strcmp(ord, "sorted") != 0;
+		r->seed = (unsigned long long)json_integer_value(
+			json_object_get(r->ctx, "iobench_order_seed"));
+	}
 	r->order = calloc(json_array_size(r->cells_json) + 1, sizeof(*r->order));
 	if (!r->order) {
 		iob_matrix_free(m);
 		return IOB_EXIT_FAIL;
 	}
-	json_array_foreach(r->cells_json, i, c)
-	{
-		const char *id = json_string_value(json_object_get(c, "id"));
-		const char *st = json_string_value(json_object_get(c, "status"));
-		struct iob_cell *cell =
-			id ? bsearch(id, r->cells, r->ncells, sizeof(*r->cells), cmp_cell_id)
-			   : NULL;
-
-		if (!cell || !st) {
-			fprintf(stderr,
-				"iobench: --resume: %s: iobench_cells[%zu] (%s) is not a cell of "
-				"its "
-				"matrix\n",
-				r->path, i, id ? id : "no id");
-			iob_matrix_free(m);
-			return IOB_EXIT_USAGE;
-		}
-		r->order[r->norder++] = (size_t)(cell - r->cells);
-		if (strcmp(st, "pending") != 0)
-			r->finished++;
-		if (strcmp(st, "error") == 0)
-			r->failed = true;
+	rc = check_recorded_cells(r);
+	if (rc) {
+		iob_matrix_free(m);
+		return rc;
 	}
 	rc = check_placements(m, &r->bo);
 	iob_matrix_free(m);
@@ -1437,17 +1842,21 @@ int iob_cmd_run(int argc, char **argv)
 		if (rc)
 			goto stopped;
 	}
-	json_array_foreach(r.cells_json, i, c)
-	{
-		const char *st = json_string_value(json_object_get(c, "status"));
+	if (r.rounds) {
+		rc = run_rounds(&r);
+	} else {
+		json_array_foreach(r.cells_json, i, c)
+		{
+			const char *st = json_string_value(json_object_get(c, "status"));
 
-		if (interrupted)
-			break;
-		if (strcmp(st, "pending") != 0)
-			continue;
-		rc = run_cell(&r, r.order[i], c);
-		if (rc)
-			break;
+			if (interrupted)
+				break;
+			if (strcmp(st, "pending") != 0)
+				continue;
+			rc = run_cell(&r, r.order[i], c, -1);
+			if (rc)
+				break;
+		}
 	}
 stopped:
 	if (r.tty)
