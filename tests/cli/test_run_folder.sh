@@ -129,4 +129,132 @@ else
 	cat "$tmp/held_err"
 fi
 
+# --- interleaved rounds (the default) and --interleave cells ---
+cat >"$tmp/rounds.json" <<'EOF2'
+{"name": "rounds", "defaults": {"repetitions": 3, "min_time": 0.2, "warmup": 0, "timeout": 120},
+ "suites": [{"family": "harness/hist_record", "impls": ["iob_hist"]},
+            {"family": "queue/spsc", "impls": ["iort_spsc", "rte_spsc", "ck_ring_spsc"], "threads": [2],
+             "params": {"burst": [8]}, "placements": ["compact", "spread"]}]}
+EOF2
+# ok_lines ERR: the finished child runs of a run's stderr, "<repetition> <cell>" one a line.
+ok_lines() { sed -nE 's/^\[[0-9]+\/[0-9]+\] ([^ ]+) \(repetition ([0-9]+)\/[0-9]+\) ok .*/\2 \1/p' "$1"; }
+check "run (rounds by default)" 0 "$iobench" run --matrix "$tmp/rounds.json" --out "$tmp/r" --no-calibration --no-plots --seed 11
+cp "$tmp/err" "$tmp/r_err"
+ok_lines "$tmp/r_err" >"$tmp/r_seq"
+check "run --interleave cells" 0 "$iobench" run --matrix "$tmp/rounds.json" --out "$tmp/c" --no-calibration --no-plots --seed 11 --interleave cells
+pycheck "rounds: repetition k of every cell before k+1, round 1 in the recorded order, later rounds reshuffled" '
+import json,sys
+d=json.load(open(sys.argv[1])); c=d["context"]
+seq=[l.split() for l in open(sys.argv[2]).read().splitlines()]
+cells=[x["id"] for x in c["iobench_cells"]]
+assert c["iobench_interleave"]=="rounds", c.get("iobench_interleave")
+assert len(seq)==3*len(cells), seq
+rounds=[[cell for r,cell in seq if r==str(k)] for k in (1,2,3)]
+assert [int(r) for r,_ in seq]==sorted(int(r) for r,_ in seq), "a round started before the last ended"
+assert rounds[0]==cells, (rounds[0], cells)
+assert all(sorted(x)==sorted(cells) for x in rounds), rounds
+assert rounds[1]!=rounds[0] or rounds[2]!=rounds[0], "never reshuffled"
+assert all(x["status"]=="done" and x["repetitions_done"]==3 for x in c["iobench_cells"])
+' "$tmp/r/results.json" "$tmp/r_seq"
+pycheck "rounds and cells give every cell rows of the same shape; aggregates as Google Benchmark computes them" '
+import json,sys,statistics as st
+a,b=[json.load(open(p)) for p in sys.argv[1:3]]
+assert b["context"]["iobench_interleave"]=="cells"
+assert all("repetitions_done" not in x for x in b["context"]["iobench_cells"])
+def shape(d):
+    out={}
+    for r in d["benchmarks"]:
+        out.setdefault(r["iobench_cell"],[]).append((r["name"],r["run_name"],r["run_type"],r.get("aggregate_name"),
+            r.get("aggregate_unit"),r["repetitions"],r.get("repetition_index"),tuple(r),
+            r["iterations"] if r["run_type"]=="aggregate" else None))
+    return out
+sa,sb=shape(a),shape(b)
+assert sa==sb, [(k,sa[k],sb.get(k)) for k in sa if sa[k]!=sb.get(k)][:1]
+assert [r["iobench_cell"] for r in a["benchmarks"]]==[r["iobench_cell"] for r in b["benchmarks"]]
+f={"mean":st.mean,"median":st.median,"stddev":st.stdev,"cv":lambda x: st.stdev(x)/st.mean(x)}
+n=0
+for cell in sa:
+    rows=[r for r in a["benchmarks"] if r["iobench_cell"]==cell]
+    it=[r for r in rows if r["run_type"]=="iteration"]
+    assert [r["repetition_index"] for r in it]==[0,1,2], it
+    for ag in [r for r in rows if r["run_type"]=="aggregate"]:
+        for key,v in ag.items():
+            if isinstance(v,float):
+                want=f[ag["aggregate_name"]]([r[key] for r in it])
+                assert abs(want-v)<=1e-9*max(1.0,abs(want)), (cell,ag["aggregate_name"],key,want,v); n+=1
+assert n>=4*2*len(sa), n
+' "$tmp/r/results.json" "$tmp/c/results.json"
+expect_err "bad --interleave" "--interleave must be rounds or cells" "$iobench" run --interleave sideways --out "$tmp/bad"
+expect_err "--resume cannot change --interleave" "--interleave cannot change" "$iobench" run --resume "$tmp/r" --interleave cells
+
+# kill -9 in the middle of a round, then --resume: it picks up in that round, in that round's order.
+kr=$tmp/kr
+"$iobench" run --matrix "$tmp/rounds.json" --out "$kr" --no-calibration --no-plots --seed 11 >/dev/null 2>"$tmp/kr_err" &
+bg=$!
+bgpids+=("$bg")
+mid_run() {
+	"$py" -c '
+import json,sys
+try: cs=json.load(open(sys.argv[1]))["context"]["iobench_cells"]
+except Exception: sys.exit(1)
+sys.exit(0 if 2<=sum(x["repetitions_done"] for x in cs)<len(cs)*2 else 1)' "$kr/results.json" 2>/dev/null
+}
+if poll_until 1200 mid_run; then
+	kill -9 "$bg"
+	wait "$bg" 2>/dev/null
+	cp "$kr/results.json" "$tmp/kr_before.json"
+	check "--resume in the middle of a round" 0 "$iobench" run --resume "$kr" --no-plots
+	cp "$tmp/err" "$tmp/kr_resume_err"
+	ok_lines "$tmp/kr_err" >"$tmp/kr_seq1"
+	ok_lines "$tmp/kr_resume_err" >"$tmp/kr_seq2"
+	pycheck "resume continued the interrupted round in its order; no repetition lost or repeated" '
+import json,sys
+whole,p,s=[open(f).read().splitlines() for f in sys.argv[1:4]]
+a,b=[json.load(open(f)) for f in sys.argv[4:6]]
+assert p and s and whole[:len(p)]==p and whole[len(whole)-len(s):]==s, (p, s)
+assert len(whole)-len(s)-len(p) in (0,1), (len(whole), len(p), len(s))
+before=[r for r in a["benchmarks"]]
+for cell in {x["id"] for x in b["context"]["iobench_cells"]}:
+    it=[r for r in b["benchmarks"] if r["iobench_cell"]==cell and r["run_type"]=="iteration"]
+    assert [r["repetition_index"] for r in it]==[0,1,2], (cell, it)
+    assert len([r for r in b["benchmarks"] if r["iobench_cell"]==cell and r["run_type"]=="aggregate"])==4
+    old=[r for r in before if r["iobench_cell"]==cell]
+    assert it[:len(old)]==old, cell
+assert all(x["status"]=="done" for x in b["context"]["iobench_cells"])
+' "$tmp/r_seq" "$tmp/kr_seq1" "$tmp/kr_seq2" "$tmp/kr_before.json" "$kr/results.json"
+else
+	fail "the run to kill never got to its second repetition"
+	cat "$tmp/kr_err"
+fi
+
+# --- --resume validates the recorded cells: exit 2 naming the cell, the file untouched ---
+# bad_resume WHAT TEXT RUN PYTHON: copy RUN, edit its results.json (d: the JSON, cs: its
+# iobench_cells), and expect --resume to refuse it with TEXT, leaving the file as it was.
+bad_resume() {
+	local what=$1 text=$2 run=$3 edit=$4 dst=$tmp/edit$RANDOM
+	cp -r "$run" "$dst"
+	rm -f "$dst/.lock"
+	"$py" -c '
+import json,sys
+p=sys.argv[1]; d=json.load(open(p)); cs=d["context"]["iobench_cells"]
+exec(sys.argv[2])
+json.dump(d,open(p,"w"),indent=1)' "$dst/results.json" "$edit"
+	local sum
+	sum=$(md5sum <"$dst/results.json")
+	expect_err "resume refuses $what" "$text" "$iobench" run --resume "$dst" --no-plots
+	[ "$sum" = "$(md5sum <"$dst/results.json")" ] || fail "resume refusing $what changed results.json"
+}
+first_r=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["context"]["iobench_cells"][0]["id"])' "$tmp/r/results.json")
+first_c=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["context"]["iobench_cells"][0]["id"])' "$tmp/c/results.json")
+bad_resume "a cell listed twice" "cell $first_c is listed twice" "$tmp/c" 'cs.append(dict(cs[0], status="pending"))'
+bad_resume "a done cell set to pending (rounds)" "cell $first_r is pending with all 3 repetitions done" "$tmp/r" 'cs[0]["status"]="pending"'
+bad_resume "a done cell set back to round 0" "cell $first_r is pending after 0 repetitions but has 7 rows" "$tmp/r" 'cs[0]["status"]="pending"; cs[0]["repetitions_done"]=0'
+bad_resume "a done cell set to pending (cells)" "cell $first_c is pending after 0 repetitions but has 7 rows" "$tmp/c" 'cs[0]["status"]="pending"'
+bad_resume "an unknown status" "cell $first_r has status 'finished'" "$tmp/r" 'cs[0]["status"]="finished"'
+bad_resume "a missing status" "cell $first_r has status missing" "$tmp/r" 'del cs[0]["status"]'
+bad_resume "a cell not in the matrix" "(queue/spsc/nope/threads:2@compact) is not a cell of its matrix" "$tmp/r" 'cs[0]["id"]="queue/spsc/nope/threads:2@compact"'
+bad_resume "a cell dropped from iobench_cells" "cell $first_r has rows but iobench_cells does not list it" "$tmp/r" 'del cs[0]'
+bad_resume "a bad repetitions_done" "cell $first_r: repetitions_done must be a whole number 0..3" "$tmp/r" 'cs[0]["status"]="pending"; cs[0]["repetitions_done"]=9'
+check "resume of a valid finished run has nothing to do" 0 "$iobench" run --resume "$tmp/r" --no-plots
+
 finish
