@@ -3,17 +3,22 @@
  * keep the results in DIR/results.json (Google Benchmark's JSON schema plus our context).
  *
  * A run: calibration first (the calib/ family: the machine's floor, summarized into the context's
- * "iobench_calibration"), then every selected cell in an order shuffled from a recorded seed. Each
- * cell is the benchmark binary (argument vector, no shell) in its own process group, with an
- * anchored --benchmark_filter selecting one benchmark, at one placement. A cell that crashes,
- * times out (SIGTERM to its group, SIGKILL after a grace period), fails or matches nothing
- * becomes one error row, and the run goes on.
+ * "iobench_calibration"), then every selected cell in an order shuffled from a recorded seed. A
+ * cell runs as the benchmark binary (argument vector, no shell) in its own process group that dies
+ * with us (iob_child_spawn), with an anchored --benchmark_filter selecting one benchmark, at one
+ * placement. By default in interleaved rounds: round k runs repetition k of every cell, one child
+ * each, in an order reshuffled every round; run_cell() renumbers the rows and, after the last
+ * round, adds the aggregate rows Google Benchmark would have written. `--interleave cells` runs a
+ * cell's repetitions in one child instead. A cell that crashes, times out (SIGTERM to its group,
+ * SIGKILL after a grace period), fails or matches nothing becomes one error row, and the run goes on.
  *
+ * A run folder belongs to one process: a lock on DIR/.lock (lock_dir()) held for the run's life.
  * results.json is rewritten (temporary file, fsync, rename: iob_results_save) before the first
- * cell and after every cell, with every cell's status in "iobench_cells": killing iobench at any
- * moment leaves a valid file, and `iobench run --resume DIR` runs the cells still pending, in the
- * recorded order, with the recorded matrix and options. SIGINT/SIGTERM stop the running cell,
- * write the file and exit 130.
+ * cell and after every child, with every cell's status (and, with rounds, its repetitions done) in
+ * "iobench_cells": killing iobench at any moment leaves a valid file, and `iobench run --resume
+ * DIR` checks that state (check_recorded_cells()) and runs what is still pending, in the recorded
+ * order, with the recorded matrix and options. SIGINT/SIGTERM stop the running child, write the
+ * file and exit 130.
  *
  * Shards: `--shard K/N` runs the cells whose index in the sorted (and --filter'ed) cell list is K
  * mod N; shards of one matrix record the same "iobench_matrix" and disjoint "iobench_cells", so
