@@ -9,8 +9,9 @@
  * placement. By default in interleaved rounds: round k runs repetition k of every cell, one child
  * each, in an order reshuffled every round; run_cell() renumbers the rows and, after the last
  * round, adds the aggregate rows Google Benchmark would have written. `--interleave cells` runs a
- * cell's repetitions in one child instead. A cell that crashes, times out (SIGTERM to its group,
- * SIGKILL after a grace period), fails or matches nothing becomes one error row, and the run goes on.
+ * cell's repetitions in one child instead. A cell that crashes, times out (SIGTERM to its
+ * group, SIGKILL after a grace period), fails or matches nothing becomes one error row, and the
+ * run goes on.
  *
  * A run folder belongs to one process: a lock on DIR/.lock (lock_dir()) held for the run's life.
  * results.json is rewritten (temporary file, fsync, rename: iob_results_save) before the first

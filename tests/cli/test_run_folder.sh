@@ -37,6 +37,11 @@ cat >"$tmp/one.json" <<'EOF2'
 {"name": "one", "defaults": {"repetitions": 2, "min_time": 0.01, "warmup": 0, "timeout": 120},
  "suites": [{"family": "harness/hist_record", "impls": ["iob_hist"]}]}
 EOF2
+# Long enough (a second or more) that the loser of a race meets the winner still running.
+cat >"$tmp/race.json" <<'EOF2'
+{"name": "race", "defaults": {"repetitions": 2, "min_time": 0.5, "warmup": 0, "timeout": 120},
+ "suites": [{"family": "harness/hist_record", "impls": ["iob_hist"]}]}
+EOF2
 
 # --- kill -9 of iobench kills the benchmark child and its children ---
 # A stand-in benchmark binary: records its pid and its child's, then waits for that child.
@@ -78,9 +83,9 @@ for try in 1 2 3 4 5; do
 	fifo=$tmp/go$try
 	mkfifo "$fifo"
 	exec 3<>"$fifo" # held open here, so the runs' opens do not block, only their reads
-	(read -r _ <"$fifo"; exec "$iobench" run --matrix "$tmp/one.json" --out "$d" --no-calibration --no-plots >/dev/null 2>"$tmp/race_a$try") &
+	(read -r _ <"$fifo"; exec "$iobench" run --matrix "$tmp/race.json" --out "$d" --no-calibration --no-plots >/dev/null 2>"$tmp/race_a$try") &
 	a=$!
-	(read -r _ <"$fifo"; exec "$iobench" run --matrix "$tmp/one.json" --out "$d" --no-calibration --no-plots >/dev/null 2>"$tmp/race_b$try") &
+	(read -r _ <"$fifo"; exec "$iobench" run --matrix "$tmp/race.json" --out "$d" --no-calibration --no-plots >/dev/null 2>"$tmp/race_b$try") &
 	b=$!
 	bgpids+=("$a" "$b")
 	both_waiting() { [ "$(readlink "/proc/$a/fd/0")" = "$fifo" ] && [ "$(readlink "/proc/$b/fd/0")" = "$fifo" ]; }
@@ -109,7 +114,7 @@ done
 
 # A running run holds its folder against --resume; once it is killed -9, --resume proceeds.
 cat >"$tmp/slow.json" <<'EOF2'
-{"name": "slow", "defaults": {"repetitions": 2, "min_time": 0.2, "warmup": 0, "timeout": 120},
+{"name": "slow", "defaults": {"repetitions": 2, "min_time": 0.5, "warmup": 0, "timeout": 120},
  "suites": [{"family": "harness/hist_record", "impls": ["iob_hist"]},
             {"family": "queue/spsc", "impls": ["iort_spsc", "rte_spsc"], "threads": [2], "params": {"burst": [8]}}]}
 EOF2
