@@ -3,17 +3,23 @@
  * keep the results in DIR/results.json (Google Benchmark's JSON schema plus our context).
  *
  * A run: calibration first (the calib/ family: the machine's floor, summarized into the context's
- * "iobench_calibration"), then every selected cell in an order shuffled from a recorded seed. Each
- * cell is the benchmark binary (argument vector, no shell) in its own process group, with an
- * anchored --benchmark_filter selecting one benchmark, at one placement. A cell that crashes,
- * times out (SIGTERM to its group, SIGKILL after a grace period), fails or matches nothing
- * becomes one error row, and the run goes on.
+ * "iobench_calibration"), then every selected cell in an order shuffled from a recorded seed. A
+ * cell runs as the benchmark binary (argument vector, no shell) in its own process group that dies
+ * with us (iob_child_spawn), with an anchored --benchmark_filter selecting one benchmark, at one
+ * placement. By default in interleaved rounds: round k runs repetition k of every cell, one child
+ * each, in an order reshuffled every round; run_cell() renumbers the rows and, after the last
+ * round, adds the aggregate rows Google Benchmark would have written. `--interleave cells` runs a
+ * cell's repetitions in one child instead. A cell that crashes, times out (SIGTERM to its
+ * group, SIGKILL after a grace period), fails or matches nothing becomes one error row, and the
+ * run goes on.
  *
+ * A run folder belongs to one process: a lock on DIR/.lock (lock_dir()) held for the run's life.
  * results.json is rewritten (temporary file, fsync, rename: iob_results_save) before the first
- * cell and after every cell, with every cell's status in "iobench_cells": killing iobench at any
- * moment leaves a valid file, and `iobench run --resume DIR` runs the cells still pending, in the
- * recorded order, with the recorded matrix and options. SIGINT/SIGTERM stop the running cell,
- * write the file and exit 130.
+ * cell and after every child, with every cell's status (and, with rounds, its repetitions done) in
+ * "iobench_cells": killing iobench at any moment leaves a valid file, and `iobench run --resume
+ * DIR` checks that state (check_recorded_cells()) and runs what is still pending, in the recorded
+ * order, with the recorded matrix and options. SIGINT/SIGTERM stop the running child, write the
+ * file and exit 130.
  *
  * Shards: `--shard K/N` runs the cells whose index in the sorted (and --filter'ed) cell list is K
  * mod N; shards of one matrix record the same "iobench_matrix" and disjoint "iobench_cells", so
@@ -30,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -69,6 +74,7 @@ struct run_opts {
 	const char *matrix;
 	const char *resume;
 	const char *order;
+	const char *interleave; /* NULL: rounds */
 	bool calibrate;
 	bool random_order;
 	bool plots;
@@ -100,6 +106,9 @@ static const char run_usage[] =
 	"  --seed N             seed of the cells' random order (default: from the clock; "
 	"recorded)\n"
 	"  --order O            random (default) or sorted (the cells' sorted order)\n"
+	"  --interleave M       rounds (default): repetition k of every cell, then k+1, one child\n"
+	"                       per repetition, the order reshuffled every round; cells: all of a\n"
+	"                       cell's repetitions back to back in one child\n"
 	"  --shard K/N          run only shard K (0..N-1) of N: cells i with i mod N == K\n"
 	"  --out DIR            output folder (default results/<UTC time>-<sha>); must not "
 	"already\n"
@@ -190,53 +199,37 @@ struct child_end {
 };
 
 /*
- * Run argv in its own process group with stdout and stderr to @p log, under a time limit of
- * @p timeout seconds. The group (the child and anything it started) is stopped with SIGTERM, then
- * SIGKILL after KILL_GRACE_S, on timeout or when we are interrupted. The child dies with us
- * (PR_SET_PDEATHSIG) if iobench itself is killed.
+ * Run argv in its own process group (iob_child_spawn: the group dies with us, grandchildren
+ * included) with stdout and stderr to @p log, under a time limit of @p timeout seconds. The group
+ * is stopped with SIGTERM, then SIGKILL after KILL_GRACE_S, on timeout or when we are interrupted.
+ * Whatever is left in the group when the child ends is killed before the child is reaped.
  */
 static void run_child(char *const argv[], const char *log, double timeout, struct child_end *e)
 {
-	pid_t parent = getpid(), pid;
 	double start = now_s(), kill_at = 0;
 	bool stopping = false, killed = false;
-	int status;
+	siginfo_t info;
+	pid_t pid;
+	int status, err, w;
 
 	memset(e, 0, sizeof(*e));
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		e->start_err = -errno;
+	err = iob_child_spawn(argv, log, &pid);
+	if (err) {
+		e->start_err = err;
 		return;
 	}
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(126);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execv(argv[0], argv);
-		fprintf(stderr, "iobench: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	setpgid(pid, pid); /* also here: no window where a signal misses the group */
 	for (;;) {
 		struct timespec tick = { 0, 10 * 1000 * 1000 };
-		pid_t r = waitpid(pid, &status, WNOHANG);
 		double t;
 
-		if (r == pid)
+		/* WNOWAIT: the ended child stays a zombie, so its group id cannot be reused yet. */
+		memset(&info, 0, sizeof(info));
+		w = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
+		if (w == 0 && info.si_pid == pid)
 			break;
-		if (r < 0 && errno != EINTR) {
+		if (w < 0 && errno != EINTR) {
 			e->start_err = -errno;
+			kill(-pid, SIGKILL);
 			return;
 		}
 		t = now_s();
@@ -252,8 +245,13 @@ static void run_child(char *const argv[], const char *log, double timeout, struc
 		}
 		nanosleep(&tick, NULL);
 	}
-	if (stopping) /* whatever the child left in its group */
-		kill(-pid, SIGKILL);
+	kill(-pid, SIGKILL); /* whatever the child left in its group */
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			e->start_err = -errno;
+			return;
+		}
+	}
 	e->seconds = now_s() - start;
 	if (WIFSIGNALED(status))
 		e->sig = WTERMSIG(status);
@@ -381,6 +379,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		O_SEED,
 		O_SHARD,
 		O_RESUME,
+		O_INTERLEAVE,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -402,6 +401,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "shard", required_argument, NULL, O_SHARD },
 		{ "resume", required_argument, NULL, O_RESUME },
+		{ "interleave", required_argument, NULL, O_INTERLEAVE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -504,6 +504,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		case O_RESUME:
 			o->resume = optarg;
 			break;
+		case O_INTERLEAVE:
+			if (strcmp(optarg, "rounds") && strcmp(optarg, "cells"))
+				return bad_value("--interleave", "rounds or cells", optarg, usage);
+			o->interleave = optarg;
+			break;
 		case O_HELP:
 			fputs(usage, stdout);
 			return -1;
@@ -545,6 +550,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 				    : o->xml	      ? "--xml"
 				    : o->out	      ? "--out"
 				    : o->order	      ? "--order"
+				    : o->interleave   ? "--interleave"
 				    : !o->calibrate   ? "--no-calibration"
 						      : NULL;
 
@@ -687,10 +693,17 @@ struct run {
 	size_t norder;
 	struct iob_sysstat before;
 	size_t finished; /* cells done or error */
-	size_t ran;	 /* cells run by this process */
+	size_t units;	 /* child runs in all: cells x repetitions with rounds, else cells */
+	size_t units_done;
+	size_t ran; /* child runs by this process */
 	double ran_secs;
+	bool rounds; /* "iobench_interleave": "rounds" (else "cells") */
+	bool random_order;
+	unsigned long long seed;
 	bool tty;
 	bool failed;
+	bool resuming;
+	int lock_fd; /* DIR/.lock, held (F_SETLK) for the run's life; -1 before */
 };
 
 static void shuffle(size_t *v, size_t n, unsigned long long seed)
@@ -971,35 +984,219 @@ static void fmt_secs(double s, char *buf, size_t len)
 static void progress_start(const struct run *r, const struct iob_cell *c)
 {
 	char eta[32] = "?", bar[BAR_WIDTH + 1];
-	size_t fill = r->norder ? r->finished * BAR_WIDTH / r->norder : 0;
+	size_t fill = r->units ? r->units_done * BAR_WIDTH / r->units : 0;
 
 	if (!r->tty)
 		return;
 	if (r->ran)
-		fmt_secs(r->ran_secs / (double)r->ran * (double)(r->norder - r->finished), eta,
+		fmt_secs(r->ran_secs / (double)r->ran * (double)(r->units - r->units_done), eta,
 			 sizeof(eta));
 	for (size_t i = 0; i < BAR_WIDTH; i++)
 		bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
 	bar[BAR_WIDTH] = '\0';
-	fprintf(stderr, "\r\033[K[%s] %zu/%zu ETA %s  %s", bar, r->finished, r->norder, eta, c->id);
+	fprintf(stderr, "\r\033[K[%s] %zu/%zu ETA %s  %s", bar, r->units_done, r->units, eta,
+		c->id);
 }
 
-static void progress_end(const struct run *r, const struct iob_cell *c, const char *msg,
+static void progress_end(const struct run *r, const struct iob_cell *c, int rnd, const char *msg,
 			 double secs, const char *log)
 {
+	char rep[48] = "";
+
 	if (r->tty && !*msg)
 		return;
 	if (r->tty)
 		fprintf(stderr, "\r\033[K");
+	if (rnd >= 0)
+		snprintf(rep, sizeof(rep), " (repetition %d/%d)", rnd + 1, c->repetitions);
 	if (*msg)
-		fprintf(stderr, "[%zu/%zu] %s error: %s (%.1f s; output in %s)\n", r->finished,
-			r->norder, c->id, msg, secs, log);
+		fprintf(stderr, "[%zu/%zu] %s%s error: %s (%.1f s; output in %s)\n", r->units_done,
+			r->units, c->id, rep, msg, secs, log);
 	else
-		fprintf(stderr, "[%zu/%zu] %s ok %.1f s\n", r->finished, r->norder, c->id, secs);
+		fprintf(stderr, "[%zu/%zu] %s%s ok %.1f s\n", r->units_done, r->units, c->id, rep,
+			secs);
 }
 
-/* Run cell @p c (entry @p cj of iobench_cells). @return 0, or EXIT_INTERRUPTED. */
-static int run_cell(struct run *r, size_t index, json_t *cj)
+/* Where cell @p id's rows end in r->rows (one past its last row; the array's size if it has
+ * none), and how many it has in *@p count. */
+static size_t cell_rows_end(const struct run *r, const char *id, size_t *count)
+{
+	size_t i, end = json_array_size(r->rows);
+	json_t *row;
+
+	*count = 0;
+	json_array_foreach(r->rows, i, row)
+	{
+		const char *cell = json_string_value(json_object_get(row, "iobench_cell"));
+
+		if (cell && strcmp(cell, id) == 0) {
+			(*count)++;
+			end = i + 1;
+		}
+	}
+	return end;
+}
+
+static void remove_cell_rows(struct run *r, const char *id)
+{
+	for (size_t i = json_array_size(r->rows); i-- > 0;) {
+		const char *cell = json_string_value(
+			json_object_get(json_array_get(r->rows, i), "iobench_cell"));
+
+		if (cell && strcmp(cell, id) == 0)
+			json_array_remove(r->rows, i);
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Google Benchmark's statistics (benchmark/src/statistics.cc): mean, median (the mean of the
+ * middle two for an even count), sample standard deviation, cv = stddev / mean. @p v is sorted. */
+static double statistic(int which, double *v, size_t n)
+{
+	double sum = 0, mean, ss = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += v[i];
+	mean = sum / (double)n;
+	if (which == 0)
+		return mean;
+	if (which == 1) {
+		qsort(v, n, sizeof(*v), cmp_double);
+		return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	}
+	for (size_t i = 0; i < n; i++)
+		ss += (v[i] - mean) * (v[i] - mean);
+	ss = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
+	if (which == 2)
+		return ss;
+	return mean != 0 ? ss / mean : 0;
+}
+
+/* Keys of Google Benchmark's rows that are not user counters. */
+static bool standard_key(const char *k)
+{
+	static const char *const keys[] = { "family_index", "per_family_instance_index",
+					    "repetitions",  "repetition_index",
+					    "threads",	    "iterations",
+					    "real_time",    "cpu_time" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(k, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The aggregate rows (mean, median, stddev, cv) Google Benchmark writes after a benchmark's
+ * repetitions, for a cell whose repetitions ran one per child (and so got none): the same keys in
+ * the same order, computed the same way over the rows that did not fail, inserted at @p pos.
+ * Like Google Benchmark: none with fewer than 2 such rows; "iterations" is the number of
+ * repetitions; counters are aggregated as they are, not rescaled. One difference: every child
+ * sizes its own iteration count, so the repetitions' counts may differ, and the time statistics
+ * are over per-iteration times (Google Benchmark's are over totals, equal when counts match).
+ * @return 0 or -ENOMEM.
+ */
+static int add_aggregates(struct run *r, const struct iob_cell *c, size_t pos)
+{
+	static const char *const names[] = { "mean", "median", "stddev", "cv" };
+	size_t nall = 0, nok = 0, i, base_len;
+	json_t **ok, *row, *first, *v;
+	double *vals;
+	const char *run_name, *key;
+	char base[1024], name[1100], suffix[256];
+	int rc = -ENOMEM;
+
+	ok = calloc(json_array_size(r->rows) + 1, sizeof(*ok));
+	vals = calloc(json_array_size(r->rows) + 1, sizeof(*vals));
+	if (!ok || !vals)
+		goto out;
+	json_array_foreach(r->rows, i, row)
+	{
+		const char *cell = json_string_value(json_object_get(row, "iobench_cell"));
+		const char *type = json_string_value(json_object_get(row, "run_type"));
+
+		if (!cell || strcmp(cell, c->id) || !type || strcmp(type, "iteration"))
+			continue;
+		nall++;
+		if (!json_is_true(json_object_get(row, "error_occurred")))
+			ok[nok++] = row;
+	}
+	rc = 0;
+	if (nok < 2)
+		goto out;
+	first = ok[0];
+	/* The name before tag_row() added "/placement:P": the aggregate's name goes before it. */
+	run_name = json_string_value(json_object_get(first, "run_name"));
+	snprintf(base, sizeof(base), "%s", run_name ? run_name : c->bench);
+	snprintf(suffix, sizeof(suffix), "/placement:%s", c->placement);
+	base_len = strlen(base);
+	if (strcmp(c->placement, "compact") != 0 && base_len > strlen(suffix) &&
+	    strcmp(base + base_len - strlen(suffix), suffix) == 0)
+		base[base_len - strlen(suffix)] = '\0';
+	for (int k = 0; k < 4; k++) {
+		json_t *a = json_object();
+
+		rc = -ENOMEM;
+		if (!a)
+			goto out;
+		snprintf(name, sizeof(name), "%s_%s", base, names[k]);
+		json_object_set_new(a, "name", json_string(name));
+		if ((v = json_object_get(first, "family_index")))
+			json_object_set(a, "family_index", v);
+		if ((v = json_object_get(first, "per_family_instance_index")))
+			json_object_set(a, "per_family_instance_index", v);
+		json_object_set_new(a, "run_name", json_string(base));
+		json_object_set_new(a, "run_type", json_string("aggregate"));
+		json_object_set_new(a, "repetitions", json_integer(c->repetitions));
+		json_object_set(a, "threads", json_object_get(first, "threads"));
+		json_object_set_new(a, "aggregate_name", json_string(names[k]));
+		json_object_set_new(a, "aggregate_unit",
+				    json_string(k == 3 ? "percentage" : "time"));
+		json_object_set_new(a, "iterations", json_integer((json_int_t)nall));
+		json_object_foreach(first, key, v)
+		{
+			size_t n = 0;
+			bool timing = strcmp(key, "real_time") == 0 || strcmp(key, "cpu_time") == 0;
+
+			if (!json_is_number(v) || (!timing && standard_key(key)))
+				continue;
+			for (i = 0; i < nok; i++) {
+				json_t *x = json_object_get(ok[i], key);
+
+				if (json_is_number(x))
+					vals[n++] = json_number_value(x);
+			}
+			json_object_set_new(a, key, json_real(statistic(k, vals, n)));
+			if (strcmp(key, "cpu_time") == 0)
+				json_object_set(a, "time_unit",
+						json_object_get(first, "time_unit"));
+		}
+		if ((v = json_object_get(first, "label")))
+			json_object_set(a, "label", v);
+		tag_row(a, c);
+		if (json_array_insert_new(r->rows, pos++, a))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ok);
+	free(vals);
+	return rc;
+}
+
+/*
+ * Run cell @p index (entry @p cj of iobench_cells): with @p rnd < 0 all its repetitions in one
+ * child; else repetition @p rnd alone, its rows inserted after the cell's earlier ones and,
+ * after the last, the aggregate rows. A failure replaces the cell's rows by one error row.
+ * @return 0, EXIT_INTERRUPTED, or -errno.
+ */
+static int run_cell(struct run *r, size_t index, json_t *cj, int rnd)
 {
 	const struct iob_cell *c = &r->cells[index];
 	char bufs[10][ARG_MAX_LEN], raw[PATH_MAX], log[PATH_MAX], msg[256];
@@ -1007,8 +1204,10 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	struct child_end e;
 	json_t *j = NULL, *rows, *row, *err_row;
 	const char *first_err = NULL;
-	size_t i, nrows;
-	int n = 0;
+	size_t i, nrows, pos, have;
+	double secs;
+	bool last = rnd < 0 || rnd + 1 >= c->repetitions;
+	int n = 0, rc;
 
 	snprintf(raw, sizeof(raw), "%s/raw/cell-%zu.json", r->dir, index);
 	snprintf(log, sizeof(log), "%s/raw/cell-%zu.log", r->dir, index);
@@ -1016,7 +1215,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	n += bench_args(r, c->placement, argv + n, bufs);
 	snprintf(bufs[3], ARG_MAX_LEN, "--iobench_latency_dir=%s/latency", r->dir);
 	snprintf(bufs[4], ARG_MAX_LEN, "--benchmark_filter=%s", c->filter);
-	snprintf(bufs[5], ARG_MAX_LEN, "--benchmark_repetitions=%d", c->repetitions);
+	snprintf(bufs[5], ARG_MAX_LEN, "--benchmark_repetitions=%d", rnd < 0 ? c->repetitions : 1);
 	snprintf(bufs[6], ARG_MAX_LEN, "--benchmark_min_time=%g", c->min_time);
 	snprintf(bufs[7], ARG_MAX_LEN, "--benchmark_min_warmup_time=%g", c->warmup);
 	snprintf(bufs[8], ARG_MAX_LEN, "--benchmark_out=%s", raw);
@@ -1028,7 +1227,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	unlink(raw);
 	progress_start(r, c);
 	run_child(argv, log, c->timeout, &e);
-	if (e.interrupted) {
+	if (e.interrupted) { /* the cell stays pending, its finished repetitions kept */
 		if (r->tty)
 			fprintf(stderr, "\r\033[K");
 		return EXIT_INTERRUPTED;
@@ -1040,28 +1239,46 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 	nrows = json_array_size(rows);
 	if (!*msg && nrows == 0)
 		snprintf(msg, sizeof(msg), "no benchmark matches this cell");
+	secs = json_number_value(json_object_get(cj, "seconds")) + e.seconds;
+	r->ran++;
+	r->ran_secs += e.seconds;
 	if (*msg) {
+		remove_cell_rows(r, c->id); /* earlier rounds' rows: the cell is one error row */
 		err_row = error_row(c, msg);
 		if (!err_row || json_array_append_new(r->rows, err_row))
 			return -ENOMEM;
 		r->failed = true;
+		r->units_done += rnd < 0 ? 1 : (size_t)(c->repetitions - rnd);
 	} else {
 		absorb_context(r, j, c->placement);
+		pos = cell_rows_end(r, c->id, &have);
 		json_array_foreach(rows, i, row)
 		{
 			tag_row(row, c);
-			json_array_append(r->rows, row);
+			if (rnd >= 0) {
+				json_object_set_new(row, "repetitions",
+						    json_integer(c->repetitions));
+				json_object_set_new(row, "repetition_index", json_integer(rnd));
+			}
+			if (json_array_insert(r->rows, pos++, row))
+				return -ENOMEM;
 			if (!first_err && json_is_true(json_object_get(row, "error_occurred")))
 				first_err =
 					json_string_value(json_object_get(row, "error_message"));
 		}
+		if (rnd >= 0) {
+			json_object_set_new(cj, "repetitions_done", json_integer(rnd + 1));
+			if (last && (rc = add_aggregates(r, c, pos)))
+				return rc;
+		}
+		r->units_done++;
 	}
-	r->finished++;
-	r->ran++;
-	r->ran_secs += e.seconds;
-	json_object_set_new(cj, "status", json_string(*msg ? "error" : "done"));
-	json_object_set_new(cj, "seconds", json_real(round(e.seconds * 1000) / 1000));
-	if (*msg || first_err)
+	if (*msg || last) {
+		r->finished++;
+		json_object_set_new(cj, "status", json_string(*msg ? "error" : "done"));
+	}
+	json_object_set_new(cj, "seconds", json_real(round(secs * 1000) / 1000));
+	if (*msg || (first_err && !json_object_get(cj, "message")))
 		json_object_set_new(cj, "message", json_string(*msg ? msg : first_err));
 	json_decref(j);
 	if (save(r))
@@ -1070,8 +1287,48 @@ static int run_cell(struct run *r, size_t index, json_t *cj)
 		unlink(raw);
 		unlink(log);
 	}
-	progress_end(r, c, msg, e.seconds, log);
+	progress_end(r, c, rnd, msg, e.seconds, log);
 	return 0;
+}
+
+/* Round @p k's order: the recorded order (round 0), reshuffled from the seed every round after. */
+static void round_order(const struct run *r, size_t k, size_t *perm)
+{
+	for (size_t i = 0; i < r->norder; i++)
+		perm[i] = i;
+	if (k > 0 && r->random_order)
+		shuffle(perm, r->norder, r->seed ^ (0xd1b54a32d192ed03ull * k));
+}
+
+/*
+ * Interleaved rounds: round k runs repetition k of every cell that has one, in round k's order.
+ * A cell's "repetitions_done" says which round it is in, so a resumed run picks up in the round
+ * where it stopped, in that round's order. @return 0, EXIT_INTERRUPTED, or -errno.
+ */
+static int run_rounds(struct run *r)
+{
+	size_t *perm = calloc(r->norder + 1, sizeof(*perm));
+	int rounds = 0, rc = 0;
+
+	if (!perm)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->norder; i++)
+		if (r->cells[r->order[i]].repetitions > rounds)
+			rounds = r->cells[r->order[i]].repetitions;
+	for (int k = 0; k < rounds && !rc && !interrupted; k++) {
+		round_order(r, (size_t)k, perm);
+		for (size_t p = 0; p < r->norder && !rc && !interrupted; p++) {
+			json_t *cj = json_array_get(r->cells_json, perm[p]);
+			const char *st = json_string_value(json_object_get(cj, "status"));
+
+			if (strcmp(st, "pending") != 0 ||
+			    json_integer_value(json_object_get(cj, "repetitions_done")) != k)
+				continue;
+			rc = run_cell(r, r->order[perm[p]], cj, k);
+		}
+	}
+	free(perm);
+	return rc;
 }
 
 static json_t *run_options_json(const struct bench_opts *bo)
@@ -1082,6 +1339,78 @@ static json_t *run_options_json(const struct bench_opts *bo)
 			 bo->xml ? json_string(bo->xml) : json_null(), "calibrate", bo->calibrate);
 }
 
+/*
+ * One process per run folder: a write lock (fcntl F_SETLK) on DIR/.lock, held until we exit. The
+ * kernel drops it when we die, even by SIGKILL, so a killed run never blocks --resume; a child
+ * cannot inherit it (record locks belong to the process; the descriptor is also O_CLOEXEC).
+ * F_GETLK names the holder's pid atomically, so the loser of a race never reads a lock file the
+ * winner has not written yet; the file adds the holder's start time and command for people.
+ * @return 0, or IOB_EXIT_USAGE (held by another process, or not a folder we can lock in).
+ */
+static int lock_dir(struct run *r, int argc, char **argv)
+{
+	char path[PATH_MAX], info[1024], stamp[32];
+	ssize_t n;
+	time_t now;
+	struct tm tm;
+	int fd, used;
+
+	if (iob_fmt(path, sizeof(path), "%s/.lock", r->dir)) {
+		fprintf(stderr, "iobench: run folder path '%s' is too long\n", r->dir);
+		return IOB_EXIT_USAGE;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		fprintf(stderr, "iobench: cannot lock run folder %s: %s: %s\n", r->dir, path,
+			strerror(errno));
+		return IOB_EXIT_USAGE;
+	}
+	for (int tries = 0;; tries++) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		struct flock q = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		long holder;
+
+		if (fcntl(fd, F_SETLK, &fl) == 0)
+			break;
+		if ((errno != EACCES && errno != EAGAIN) || fcntl(fd, F_GETLK, &q) < 0) {
+			fprintf(stderr, "iobench: cannot lock run folder %s: %s: %s\n", r->dir,
+				path, strerror(errno));
+			close(fd);
+			return IOB_EXIT_USAGE;
+		}
+		if (q.l_type == F_UNLCK && tries < 100)
+			continue; /* released between our two calls: try again */
+		/* The file's text, when it is the holder's (it writes it just after locking). */
+		n = pread(fd, info, sizeof(info) - 1, 0);
+		info[n > 0 ? n : 0] = '\0';
+		if (sscanf(info, "pid %ld", &holder) != 1 || holder != (long)q.l_pid)
+			info[0] = '\0';
+		for (char *p = info; *p; p++)
+			if (*p == '\n')
+				*p = p[1] ? ';' : '\0';
+		fprintf(stderr,
+			"iobench: run folder %s is in use by another iobench run (pid %ld%s%s); "
+			"wait for it to end, or choose another %s\n",
+			r->dir, (long)q.l_pid, *info ? ": " : "", info,
+			r->resuming ? "folder" : "--out");
+		close(fd);
+		return IOB_EXIT_USAGE;
+	}
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	used = snprintf(info, sizeof(info), "pid %ld\nstarted %s\ncommand", (long)getpid(), stamp);
+	for (int i = 0; i < argc && used > 0 && (size_t)used < sizeof(info); i++)
+		used += snprintf(info + used, sizeof(info) - (size_t)used, " %s", argv[i]);
+	if (used > 0 && (size_t)used + 1 < sizeof(info))
+		strcat(info, "\n");
+	/* Best effort: the lock itself is what counts. */
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, info, strlen(info), 0) < 0)
+		fprintf(stderr, "iobench: note: cannot write %s: %s\n", path, strerror(errno));
+	r->lock_fd = fd;
+	return 0;
+}
+
 /* A new run: matrix, selection, order, folder, and the first results.json. */
 static int start_new(struct run *r, const struct run_opts *o, int argc, char **argv)
 {
@@ -1089,6 +1418,7 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 	unsigned long long seed = o->seed;
 	size_t *sel = NULL, nsel = 0;
 	json_t *cmd, *mj, *refs;
+	struct stat st;
 	char shard[32];
 	int rc = load_matrix(o, &m), err;
 
@@ -1124,6 +1454,11 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 	r->order = sel;
 	r->norder = nsel;
 	sel = NULL;
+	r->seed = seed;
+	r->random_order = o->random_order;
+	r->rounds = !o->interleave || strcmp(o->interleave, "rounds") == 0;
+	for (size_t i = 0; i < r->norder; i++)
+		r->units += r->rounds ? (size_t)r->cells[r->order[i]].repetitions : 1;
 
 	if (o->out && strlen(o->out) >= sizeof(r->dir)) {
 		fprintf(stderr, "iobench: --out path is too long\n");
@@ -1134,6 +1469,11 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 		snprintf(r->dir, sizeof(r->dir), "%s", o->out);
 	else
 		default_out(r->dir, sizeof(r->dir));
+	if (stat(r->dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "iobench: --out %s exists and is not a folder\n", r->dir);
+		rc = IOB_EXIT_USAGE;
+		goto out;
+	}
 	err = iob_mkdirs(r->dir);
 	if (err) {
 		fprintf(stderr, "iobench: cannot create output folder '%s': %s\n", r->dir,
@@ -1141,6 +1481,10 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 		rc = IOB_EXIT_USAGE;
 		goto out;
 	}
+	/* Lock before looking for results.json: of two runs started at once, one wins. */
+	rc = lock_dir(r, argc, argv);
+	if (rc)
+		goto out;
 	snprintf(r->path, sizeof(r->path), "%s/results.json", r->dir);
 	if (access(r->path, F_OK) == 0) {
 		fprintf(stderr,
@@ -1177,6 +1521,8 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 	    json_object_set_new(r->ctx, "iobench_order_seed", json_integer((json_int_t)seed)) ||
 	    json_object_set_new(r->ctx, "iobench_order",
 				json_string(o->random_order ? "random" : "sorted")) ||
+	    json_object_set_new(r->ctx, "iobench_interleave",
+				json_string(r->rounds ? "rounds" : "cells")) ||
 	    json_object_set_new(r->ctx, "iobench_shard",
 				o->shard_set ? json_string(shard) : json_null()) ||
 	    json_object_set_new(r->ctx, "iobench_filter",
@@ -1189,14 +1535,19 @@ static int start_new(struct run *r, const struct run_opts *o, int argc, char **a
 		goto out;
 	}
 	for (size_t i = 0; i < r->norder; i++)
-		json_array_append_new(r->cells_json,
-				      json_pack("{s:s, s:s, s:f}", "id", r->cells[r->order[i]].id,
-						"status", "pending", "seconds", 0.0));
+		json_array_append_new(
+			r->cells_json,
+			r->rounds ? json_pack("{s:s, s:s, s:f, s:i}", "id",
+					      r->cells[r->order[i]].id, "status", "pending",
+					      "seconds", 0.0, "repetitions_done", 0)
+				  : json_pack("{s:s, s:s, s:f}", "id", r->cells[r->order[i]].id,
+					      "status", "pending", "seconds", 0.0));
 	iob_sysstat_read(&r->before);
 	if (save(r))
 		goto out;
-	fprintf(stderr, "iobench: run folder %s: %zu cells, seed %llu%s%s\n", r->dir, r->norder,
-		seed, o->shard_set ? ", shard " : "", o->shard_set ? shard : "");
+	fprintf(stderr, "iobench: run folder %s: %zu cells, seed %llu%s%s, %s\n", r->dir, r->norder,
+		seed, o->shard_set ? ", shard " : "", o->shard_set ? shard : "",
+		r->rounds ? "interleaved rounds" : "one cell at a time");
 	rc = 0;
 out:
 	free(sel);
@@ -1222,14 +1573,146 @@ static void sysstat_from_json(const json_t *j, struct iob_sysstat *s)
 	s->total_ticks = (uint64_t)json_integer_value(json_object_get(j, "total_ticks"));
 }
 
+/*
+ * --resume trusts nothing it reads: every entry of iobench_cells is a cell of the recorded matrix,
+ * listed once, with a known status, and its rows agree with its status: a pending cell has exactly
+ * the rows of its finished repetitions (none when one child runs all of a cell's repetitions), a
+ * done or failed cell has rows. Every row belongs to a listed cell. Fills r->order, r->finished,
+ * r->units and r->units_done. @return 0 or IOB_EXIT_USAGE, naming the cell.
+ */
+static int check_recorded_cells(struct run *r)
+{
+	size_t *nrows = calloc(r->ncells + 1, sizeof(*nrows)), i;
+	long *listed = calloc(r->ncells + 1, sizeof(*listed));
+	json_t *c, *row;
+	int rc = IOB_EXIT_USAGE;
+
+	if (!nrows || !listed) {
+		rc = IOB_EXIT_FAIL;
+		goto out;
+	}
+	json_array_foreach(r->rows, i, row)
+	{
+		const char *id = json_string_value(json_object_get(row, "iobench_cell"));
+		const char *name = json_string_value(json_object_get(row, "name"));
+		struct iob_cell *cell =
+			id ? bsearch(id, r->cells, r->ncells, sizeof(*r->cells), cmp_cell_id)
+			   : NULL;
+
+		if (!id && name && strncmp(name, "calib/", 6) == 0)
+			continue; /* calibration rows belong to no cell */
+		if (!cell) {
+			fprintf(stderr,
+				"iobench: --resume: %s: benchmarks[%zu] (%s) belongs to no cell of "
+				"the recorded matrix\n",
+				r->path, i,
+				id     ? id
+				: name ? name
+				       : "no name");
+			goto out;
+		}
+		nrows[cell - r->cells]++;
+	}
+	json_array_foreach(r->cells_json, i, c)
+	{
+		const char *id = json_string_value(json_object_get(c, "id"));
+		const char *st = json_string_value(json_object_get(c, "status"));
+		json_t *dj = json_object_get(c, "repetitions_done");
+		struct iob_cell *cell =
+			id ? bsearch(id, r->cells, r->ncells, sizeof(*r->cells), cmp_cell_id)
+			   : NULL;
+		long done = (long)json_integer_value(dj);
+		size_t k;
+
+		if (!cell) {
+			fprintf(stderr,
+				"iobench: --resume: %s: iobench_cells[%zu] (%s) is not a cell of "
+				"its "
+				"matrix\n",
+				r->path, i, id ? id : "no id");
+			goto out;
+		}
+		k = (size_t)(cell - r->cells);
+		if (listed[k]) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s is listed twice in iobench_cells "
+				"([%ld] and [%zu])\n",
+				r->path, id, listed[k] - 1, i);
+			goto out;
+		}
+		listed[k] = (long)i + 1;
+		if (!st || (strcmp(st, "pending") && strcmp(st, "done") && strcmp(st, "error"))) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s has status %s%s%s; expected "
+				"pending, done or error\n",
+				r->path, id, st ? "'" : "", st ? st : "missing", st ? "'" : "");
+			goto out;
+		}
+		if (dj && (!json_is_integer(dj) || done < 0 || done > cell->repetitions ||
+			   (!r->rounds && done))) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s: repetitions_done must be a whole "
+				"number 0..%d%s\n",
+				r->path, id, cell->repetitions,
+				r->rounds ? "" : " (0: this run ran one cell at a time)");
+			goto out;
+		}
+		if (strcmp(st, "pending") == 0 && (done >= cell->repetitions && r->rounds)) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s is pending with all %ld "
+				"repetitions "
+				"done\n",
+				r->path, id, done);
+			goto out;
+		}
+		if (strcmp(st, "pending") == 0 && nrows[k] != (size_t)done) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s is pending after %ld repetitions "
+				"but "
+				"has %zu rows; running it again would duplicate samples (was its "
+				"status edited?)\n",
+				r->path, id, done, nrows[k]);
+			goto out;
+		}
+		if (strcmp(st, "pending") != 0 && nrows[k] == 0) {
+			fprintf(stderr, "iobench: --resume: %s: cell %s is %s but has no rows\n",
+				r->path, id, st);
+			goto out;
+		}
+		r->order[r->norder++] = k;
+		if (strcmp(st, "pending") != 0)
+			r->finished++;
+		if (strcmp(st, "error") == 0)
+			r->failed = true;
+		r->units += r->rounds ? (size_t)cell->repetitions : 1;
+		r->units_done += strcmp(st, "pending") != 0
+					 ? (r->rounds ? (size_t)cell->repetitions : 1)
+					 : (size_t)done;
+	}
+	for (i = 0; i < r->ncells; i++) {
+		if (nrows[i] && !listed[i]) {
+			fprintf(stderr,
+				"iobench: --resume: %s: cell %s has rows but iobench_cells does "
+				"not "
+				"list it\n",
+				r->path, r->cells[i].id);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(nrows);
+	free(listed);
+	return rc;
+}
+
 /* --resume DIR: the recorded matrix, order and options; pending cells only. */
-static int start_resume(struct run *r, const char *dir)
+static int start_resume(struct run *r, const char *dir, int argc, char **argv)
 {
 	char err[768], where[PATH_MAX + 32];
 	struct iob_matrix *m = NULL;
-	json_t *mj, *ro, *c;
+	json_t *mj, *ro;
 	char *text;
-	size_t i;
 	int rc;
 
 	if (strlen(dir) >= sizeof(r->dir)) {
@@ -1243,6 +1726,10 @@ static int start_resume(struct run *r, const char *dir)
 			dir);
 		return IOB_EXIT_USAGE;
 	}
+	r->resuming = true;
+	rc = lock_dir(r, argc, argv);
+	if (rc)
+		return rc;
 	r->root = iob_results_load(r->path, err, sizeof(err));
 	if (!r->root) {
 		fprintf(stderr, "iobench: --resume: %s\n", err);
@@ -1277,33 +1764,33 @@ static int start_resume(struct run *r, const char *dir)
 	if (json_string_value(json_object_get(ro, "xml")))
 		r->bo.xml = strdup(json_string_value(json_object_get(ro, "xml")));
 	r->bo.calibrate = !json_is_false(json_object_get(ro, "calibrate"));
+	{
+		const char *il = json_string_value(json_object_get(r->ctx, "iobench_interleave"));
+		const char *ord = json_string_value(json_object_get(r->ctx, "iobench_order"));
+
+		/* Runs made before rounds existed ran one cell at a time. */
+		if (il && strcmp(il, "rounds") && strcmp(il, "cells")) {
+			fprintf(stderr,
+				"iobench: --resume: %s: iobench_interleave '%s' is neither "
+				"'rounds' nor 'cells'\n",
+				r->path, il);
+			iob_matrix_free(m);
+			return IOB_EXIT_USAGE;
+		}
+		r->rounds = il && strcmp(il, "rounds") == 0;
+		r->random_order = !ord || strcmp(ord, "sorted") != 0;
+		r->seed = (unsigned long long)json_integer_value(
+			json_object_get(r->ctx, "iobench_order_seed"));
+	}
 	r->order = calloc(json_array_size(r->cells_json) + 1, sizeof(*r->order));
 	if (!r->order) {
 		iob_matrix_free(m);
 		return IOB_EXIT_FAIL;
 	}
-	json_array_foreach(r->cells_json, i, c)
-	{
-		const char *id = json_string_value(json_object_get(c, "id"));
-		const char *st = json_string_value(json_object_get(c, "status"));
-		struct iob_cell *cell =
-			id ? bsearch(id, r->cells, r->ncells, sizeof(*r->cells), cmp_cell_id)
-			   : NULL;
-
-		if (!cell || !st) {
-			fprintf(stderr,
-				"iobench: --resume: %s: iobench_cells[%zu] (%s) is not a cell of "
-				"its "
-				"matrix\n",
-				r->path, i, id ? id : "no id");
-			iob_matrix_free(m);
-			return IOB_EXIT_USAGE;
-		}
-		r->order[r->norder++] = (size_t)(cell - r->cells);
-		if (strcmp(st, "pending") != 0)
-			r->finished++;
-		if (strcmp(st, "error") == 0)
-			r->failed = true;
+	rc = check_recorded_cells(r);
+	if (rc) {
+		iob_matrix_free(m);
+		return rc;
 	}
 	rc = check_placements(m, &r->bo);
 	iob_matrix_free(m);
@@ -1325,7 +1812,7 @@ static int start_resume(struct run *r, const char *dir)
 int iob_cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	struct run r = { 0 };
+	struct run r = { .lock_fd = -1 };
 	struct sigaction sa, old_int, old_term;
 	char rawdir[PATH_MAX + 8];
 	size_t i;
@@ -1345,7 +1832,7 @@ int iob_cmd_run(int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	rc = o.resume ? start_resume(&r, o.resume) : start_new(&r, &o, argc, argv);
+	rc = o.resume ? start_resume(&r, o.resume, argc, argv) : start_new(&r, &o, argc, argv);
 	if (rc)
 		goto out;
 	snprintf(rawdir, sizeof(rawdir), "%s/raw", r.dir);
@@ -1361,17 +1848,21 @@ int iob_cmd_run(int argc, char **argv)
 		if (rc)
 			goto stopped;
 	}
-	json_array_foreach(r.cells_json, i, c)
-	{
-		const char *st = json_string_value(json_object_get(c, "status"));
+	if (r.rounds) {
+		rc = run_rounds(&r);
+	} else {
+		json_array_foreach(r.cells_json, i, c)
+		{
+			const char *st = json_string_value(json_object_get(c, "status"));
 
-		if (interrupted)
-			break;
-		if (strcmp(st, "pending") != 0)
-			continue;
-		rc = run_cell(&r, r.order[i], c);
-		if (rc)
-			break;
+			if (interrupted)
+				break;
+			if (strcmp(st, "pending") != 0)
+				continue;
+			rc = run_cell(&r, r.order[i], c, -1);
+			if (rc)
+				break;
+		}
 	}
 stopped:
 	if (r.tty)
@@ -1410,6 +1901,8 @@ out:
 	else
 		json_decref(r.root), json_decref(r.ctx), json_decref(r.rows),
 			json_decref(r.cells_json);
+	if (r.lock_fd >= 0)
+		close(r.lock_fd); /* releases the folder */
 	iob_cells_free(r.cells, r.ncells);
 	free(r.order);
 	free(r.bo.synthetic);

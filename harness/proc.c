@@ -5,9 +5,12 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +59,91 @@ int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_pat
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+/* The keeper's PR_SET_PDEATHSIG: our parent (iobench) died; take the whole group with us. */
+static void keeper_on_parent_death(int sig)
+{
+	(void)sig;
+	kill(0, SIGKILL); /* async-signal-safe; the keeper is in the group and goes too */
+}
+
+/* iob_child_spawn()'s keeper: the group leader between iobench and argv[0]. Never returns. */
+static void keeper(char *const argv[], const char *log_path, pid_t parent)
+{
+	struct sigaction sa;
+	struct rlimit no_core = { 0, 0 };
+	pid_t self, child;
+	int fd, status, sig;
+
+	setpgid(0, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = keeper_on_parent_death;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGHUP);
+	/* The parent may have died before prctl(): then no signal comes; we were reparented. */
+	if (getppid() != parent)
+		_exit(126);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+		_exit(126);
+	self = getpid();
+	child = fork();
+	if (child < 0) {
+		fprintf(stderr, "iobench: cannot start %s: %s\n", argv[0], strerror(errno));
+		_exit(126);
+	}
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != self)
+			_exit(126);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		execv(argv[0], argv);
+		fprintf(stderr, "iobench: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(child, &status, 0) < 0) {
+		if (errno != EINTR) {
+			kill(0, SIGKILL);
+			_exit(126);
+		}
+	}
+	if (!WIFSIGNALED(status))
+		_exit(WEXITSTATUS(status));
+	/* End the way the child did, without a second core dump. */
+	sig = WTERMSIG(status);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	{
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	}
+	raise(sig);
+	_exit(128 + sig); /* a signal whose default is not to terminate: cannot have killed it */
+}
+
+int iob_child_spawn(char *const argv[], const char *log_path, pid_t *pid)
+{
+	pid_t parent = getpid(), p;
+
+	fflush(NULL);
+	p = fork();
+	if (p < 0)
+		return -errno;
+	if (p == 0)
+		keeper(argv, log_path, parent);
+	setpgid(p, p); /* also here: no window where a signal to the group misses it */
+	*pid = p;
+	return 0;
 }
 
 void iob_describe_status(int rc, char *why, size_t len)

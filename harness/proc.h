@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,6 +23,26 @@ extern "C" {
  * failed (an exec failure is exit status 127, with a message on the child's stderr).
  */
 int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_path);
+
+/**
+ * Start argv[0] (a path, no PATH search) with @p argv in a new process group that dies with us:
+ * when this process ends, even by SIGKILL, the whole group is killed, grandchildren included.
+ * stdout and stderr go to @p log_path (created or truncated); stdin is inherited.
+ *
+ * The group's leader, whose pid is *@p pid, is a small keeper, not argv[0]: PR_SET_PDEATHSIG
+ * reaches only a direct child, and a SIGKILLed parent can do nothing, so the keeper (our direct
+ * child, signalled by the kernel with SIGHUP when we die) kills its group. It runs argv[0] as its
+ * own child, which also dies (SIGKILL) if the keeper does, and ends as that child ended: the same
+ * exit status, or killed by the same signal. It ignores SIGTERM and SIGINT, so a SIGTERM sent to
+ * the group reaches argv[0] and the keeper reports how argv[0] took it.
+ *
+ * The caller waits for *@p pid (waitpid), stops the group with kill(-*pid, ...), and should kill
+ * the group once more with SIGKILL after the keeper ended but before reaping it (waitid with
+ * WNOWAIT), which takes down anything argv[0] left behind while the group id is still reserved.
+ * @return 0, or -errno when fork() failed (an exec failure is exit status 127, with a message in
+ * the log; a log that cannot be opened is exit status 126).
+ */
+int iob_child_spawn(char *const argv[], const char *log_path, pid_t *pid);
 
 /**
  * Describe an iob_spawn_wait() result into @p why: "did not start: <strerror>", "killed by signal
