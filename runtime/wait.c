@@ -231,7 +231,7 @@ IORT_API void iort_cancel_request(struct iort_cancel *c)
 		/* One token, one waiting thread, but we cannot pick it out of w's sleepers. */
 		futex_wake(&wq(w)->seq, INT_MAX);
 	}
-	/* MO wait.R2 (release): done with w; pairs with wait.A2 in unregister_token(). */
+	/* MO wait.R2 (release): done with w; pairs with wait.S9 in unregister_token(). */
 	atomic_store_explicit(&t->state, CANCELLED, memory_order_release);
 }
 

@@ -77,7 +77,8 @@ static void test_exact_capacity(void **state)
 			while (iort_chan_try_send(ch, (void *)next_in))
 				next_in++;
 			assert_int_equal(next_in - next_out, cap); /* full at exactly cap */
-			assert_int_equal(iort_chan_send_timed(ch, (void *)999, 0, NULL), -ETIMEDOUT);
+			assert_int_equal(iort_chan_send_timed(ch, (void *)999, 0, NULL),
+					 -ETIMEDOUT);
 			for (size_t i = 0; i < take; i++) {
 				assert_true(iort_chan_try_recv(ch, &item));
 				assert_ptr_equal(item, (void *)next_out);
@@ -140,10 +141,8 @@ static void test_cancel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create),
-		cmocka_unit_test(test_fifo_full_empty),
-		cmocka_unit_test(test_exact_capacity),
-		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_create),	       cmocka_unit_test(test_fifo_full_empty),
+		cmocka_unit_test(test_exact_capacity), cmocka_unit_test(test_timeouts),
 		cmocka_unit_test(test_cancel),
 	};
 

@@ -93,9 +93,9 @@ static void receivers_behind_preempted_sender(void **state)
 	s = tp_stop_at("mpmc.push_claimed", TAG_HOLDER, 0);
 	a = (struct call){ .ch = ch, .item = (void *)0xA, .ret = -1 };
 	assert_int_equal(pthread_create(&a.th, NULL, push_holder, &a), 0);
-	tp_wait_stopped(s); /* A holds position 0 */
+	tp_wait_stopped(s);				  /* A holds position 0 */
 	assert_true(iort_chan_try_send(ch, (void *)0xB)); /* position 1; wakes one receiver */
-	tp_wait_hits("wait.sleep", TAG_WAITER, 3);	   /* it found position 0 empty: asleep again */
+	tp_wait_hits("wait.sleep", TAG_WAITER, 3); /* it found position 0 empty: asleep again */
 	tp_release(s);
 	assert_int_equal(pthread_join(a.th, NULL), 0);
 	assert_int_equal(a.ret, 0);
@@ -137,8 +137,8 @@ static void senders_behind_preempted_receiver(void **state)
 	s = tp_stop_at("mpmc.pop_claimed", TAG_HOLDER, 0);
 	a = (struct call){ .ch = ch, .ret = -1 };
 	assert_int_equal(pthread_create(&a.th, NULL, pop_holder, &a), 0);
-	tp_wait_stopped(s);				 /* A holds position 0's slot */
-	assert_true(iort_chan_try_recv(ch, &got[0]));	 /* position 1; wakes one sender */
+	tp_wait_stopped(s);			      /* A holds position 0's slot */
+	assert_true(iort_chan_try_recv(ch, &got[0])); /* position 1; wakes one sender */
 	assert_ptr_equal(got[0], (void *)0x11);
 	tp_wait_hits("wait.sleep", TAG_WAITER, 3); /* it found A's slot held: asleep again */
 	tp_release(s);

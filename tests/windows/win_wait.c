@@ -153,8 +153,8 @@ static void waiter_outwaits_its_canceller(void **state)
 	tp_wait_hits("wait.sleep", TAG_WAITER, 1);
 	s = tp_stop_at("cancel.waking", TAG_CANCELLER, 0);
 	assert_int_equal(pthread_create(&k, NULL, cancel_thread, &c), 0);
-	tp_wait_stopped(s);	    /* CANCELLED|WAKING set, w loaded, not yet bumped */
-	iort_waitq_notify_one(w);   /* wakes the waiter, which sees CANCELLED */
+	tp_wait_stopped(s);	  /* CANCELLED|WAKING set, w loaded, not yet bumped */
+	iort_waitq_notify_one(w); /* wakes the waiter, which sees CANCELLED */
 	tp_wait_hits("wait.waking", TAG_WAITER, 1); /* ... and waits for the canceller */
 	assert_int_equal(tp_hits("test.done", TAG_WAITER), 0);
 	tp_release(s);
