@@ -37,30 +37,15 @@
  */
 #include <iort/mpmc.h>
 
+#include "mpmc-private.h"
+#include "testpoint-private.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#define MPMC_BLOCK   (2 * IORT_CACHELINE)
 #define MAX_CAPACITY ((size_t)1 << 31)
-
-struct slot {
-	_Atomic size_t seq;
-	void *item; /* written by the owner of the turn only; ordered by seq */
-};
-
-/* One side: the index its threads claim with CAS, and a read-only copy of the mask. */
-struct side {
-	_Atomic size_t pos;
-	size_t mask;
-};
-
-struct iort_mpmc {
-	_Alignas(MPMC_BLOCK) struct side enq;
-	_Alignas(MPMC_BLOCK) struct side deq;
-	_Alignas(MPMC_BLOCK) struct slot slots[];
-};
 
 static size_t round_up_pow2(size_t n)
 {
@@ -137,6 +122,7 @@ IORT_API bool iort_mpmc_try_push(struct iort_mpmc *q, void *item)
 			pos = atomic_load_explicit(&q->enq.pos, memory_order_relaxed);
 		}
 	}
+	IORT_TP("mpmc.push_claimed"); /* pos is ours, its slot not yet published */
 	s->item = item;
 	/* MO mpmc.R1 (release): pairs with mpmc.A2 and mpmc.A4 (try_pop, try_pop_bulk): the item
 	 * before seq = pos + 1. */
@@ -170,6 +156,7 @@ IORT_API bool iort_mpmc_try_pop(struct iort_mpmc *q, void **item)
 			pos = atomic_load_explicit(&q->deq.pos, memory_order_relaxed);
 		}
 	}
+	IORT_TP("mpmc.pop_claimed"); /* pos is ours, its slot not yet released */
 	*item = s->item;
 	/* MO mpmc.R2 (release): pairs with mpmc.A1 and mpmc.A3 (try_push, try_push_bulk): our item
 	 * read before the slot is free for the next lap. */

@@ -1,6 +1,7 @@
 /*
  * iort_chan under oversubscription: 4 senders x 4 receivers on 2 cores, capacity 2, blocking
- * calls without deadline (both sides sleep on their waitqs constantly).
+ * calls without deadline (both sides sleep on their waitqs constantly); then capacities 1 and 3,
+ * whose rings are larger than the channel (the bounded push).
  *
  * Items encode (sender, seq). Each receiver checks that the seqs it gets from one sender increase
  * (the ring is FIFO in claim order, so one sender's items are received in order by any receiver
@@ -25,7 +26,8 @@
 
 #define SENDERS	  4
 #define RECEIVERS 4
-#define CAPACITY  2
+/* 2: the ring's own size; 1 and 3: a ring of 2 and 4 bounded below its size */
+static const size_t capacities[] = { 2, 1, 3 };
 
 static struct iort_chan *g_ch;
 static long g_per_sender;
@@ -77,20 +79,21 @@ static void *receiver_main(void *arg)
 	return NULL;
 }
 
-int main(void)
+static void run(size_t capacity, long per_sender)
 {
 	pthread_t snd[SENDERS], rcv[RECEIVERS];
 	long total = 0;
 	uint64_t t0;
 	void *item;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	stress_seed("stress_chan");
-	stress_watchdog(300);
-	g_per_sender = stress_scale(100000);
+	g_per_sender = per_sender;
+	/* MO relaxed: no thread of this run started yet. */
+	atomic_store_explicit(&g_total, 0, memory_order_relaxed);
+	for (int i = 0; i < RECEIVERS; i++)
+		g_received[i] = 0;
 	g_seen = calloc((size_t)(SENDERS * g_per_sender), sizeof(*g_seen));
 	STRESS_CHECK(g_seen);
-	STRESS_CHECK(iort_chan_create(CAPACITY, &g_ch) == 0);
+	STRESS_CHECK(iort_chan_create(capacity, &g_ch) == 0);
 	t0 = iort_clock_ns();
 	for (uintptr_t i = 0; i < RECEIVERS; i++) {
 		iort_cancel_init(&g_stop[i]);
@@ -120,8 +123,17 @@ int main(void)
 	       RECEIVERS);
 	for (int i = 0; i < RECEIVERS; i++)
 		printf("%s%ld", i ? " " : "", g_received[i]);
-	printf("), capacity %d, in %.3f s\n", CAPACITY, (double)(iort_clock_ns() - t0) / 1e9);
+	printf("), capacity %zu, in %.3f s\n", capacity, (double)(iort_clock_ns() - t0) / 1e9);
 	iort_chan_destroy(g_ch);
 	free(g_seen);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	stress_seed("stress_chan");
+	stress_watchdog(300);
+	for (size_t i = 0; i < sizeof(capacities) / sizeof(capacities[0]); i++)
+		run(capacities[i], stress_scale(i == 0 ? 100000 : 30000));
 	return 0;
 }

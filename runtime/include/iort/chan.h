@@ -8,7 +8,10 @@
  *   send*        -       -        X
  *   recv*        -       -        X
  * Progress: try_* lock-free and never block; *_timed block until done, the deadline (absolute
- * CLOCK_MONOTONIC ns, IORT_DEADLINE_NONE for none) or cancellation.
+ * CLOCK_MONOTONIC ns, IORT_DEADLINE_NONE for none) or cancellation. No blocked call stays asleep
+ * while the channel could serve it (an item to receive, room to send) once every other call on it
+ * has finished; a try_* may still fail while another thread is between claiming and completing
+ * its slot.
  */
 #ifndef IORT_CHAN_H
 #define IORT_CHAN_H
@@ -26,7 +29,11 @@ extern "C" {
 
 struct iort_chan;
 
-/** @return 0, -EINVAL (capacity 0 or > 2^31), -ENOMEM. */
+/**
+ * A channel that holds at most @p capacity items (exactly: no rounding), from a send's success
+ * until a receive takes the item.
+ * @return 0 (*out written), -EINVAL (@p out NULL, capacity 0 or > 2^31), -ENOMEM.
+ */
 IORT_API int iort_chan_create(size_t capacity, struct iort_chan **out) IORT_WUR;
 /** NULL is a no-op. Items still queued are not freed. */
 IORT_API void iort_chan_destroy(struct iort_chan *ch);

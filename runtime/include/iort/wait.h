@@ -59,6 +59,9 @@ IORT_API void iort_waitq_cancel(struct iort_waitq *w);
 /**
  * Sleep until notified after prepare returned @p key, the deadline, or @p c (may be NULL) is
  * cancelled. Withdraws the announcement in every case.
+ * Cancellation wins: if the wait sees @p c cancelled at its last check (always so when @p c was
+ * cancelled before the call, or when the cancellation is what woke it), the result is -ECANCELED,
+ * never 0 or -ETIMEDOUT; a wake-up it absorbed is passed on to another waiter.
  * @return 0 (woken; re-check the condition), -ETIMEDOUT, -ECANCELED.
  */
 IORT_API int iort_waitq_wait(struct iort_waitq *w, uint32_t key, uint64_t deadline_ns,
