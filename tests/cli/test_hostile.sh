@@ -261,6 +261,7 @@ for k in ("host_name", "iobench_git_sha", "iobench_topology_source", "date", "io
     d["context"][k] = h
 for c in d["context"]["iobench_cells"]:
     c["status"] = "pending"
+    c["repetitions_done"] = 0
 d["benchmarks"] = [b for b in d["benchmarks"] if not b.get("iobench_cell")]
 json.dump(d, open(p, "w"), indent=1)
 PY
@@ -274,6 +275,7 @@ evil = "iob_hist'.system('touch CANARY_rr').'"
 d["context"]["iobench_references"]["harness/hist_record"] = evil
 for c in d["context"]["iobench_cells"]:
     c["status"] = "pending"
+    c["repetitions_done"] = 0
 d["benchmarks"] = [b for b in d["benchmarks"] if not b.get("iobench_cell")]
 # rows of the "reference" (real_time, as iob_hist's), kept from the file, so the resumed run's
 # plot step draws a ratio figure
