@@ -434,6 +434,7 @@ static int get_threads(struct parser *p, const json_t *obj, const char *base, co
 {
 	const json_t *v = json_object_get(obj, "threads"), *e;
 	char path[512], epath[600];
+	bool seen[4096 + 1] = { false };
 	int *list;
 	size_t i;
 
@@ -461,13 +462,14 @@ static int get_threads(struct parser *p, const json_t *obj, const char *base, co
 				    where, i);
 		}
 		list[i] = (int)json_integer_value(e);
-		for (size_t k = 0; k < i; k++) {
-			if (list[k] == list[i]) {
-				free(list);
-				return fail(p, epath, "key 'threads' in %s: %d is listed twice",
-					    where, list[i]);
-			}
+		if (seen[list[i]]) {
+			int dup = list[i]; /* read before the list is freed */
+
+			free(list);
+			return fail(p, epath, "key 'threads' in %s: %d is listed twice", where,
+				    dup);
 		}
+		seen[list[i]] = true;
 	}
 	free(*out);
 	*out = list;

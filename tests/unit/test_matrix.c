@@ -137,6 +137,13 @@ static void test_spec_errors(void **state)
 	expect_error("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"]}], \"nmae\": 1}",
 		     "unknown key 'nmae' in the top level (did you mean 'name'?)");
 	expect_error("{\"suites\": [", "spec.json:1:");
+	/* The repeated value itself, read before the list is freed (it was read after). */
+	expect_error("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"],\n"
+		     " \"threads\": [2, 2]}]}",
+		     "spec.json:2: key 'threads' in suites[0]: 2 is listed twice");
+	expect_error("{\"suites\": [{\"family\": \"a/b\",\n"
+		     " \"impls\": [\"x\", \"y\", \"x\"]}]}",
+		     "spec.json:2: key 'impls' in suites[0]: 'x' is listed twice");
 }
 
 static void test_duplicate_cells(void **state)
