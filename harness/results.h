@@ -35,8 +35,13 @@ struct iob_name {
 /** @return 0, or -EINVAL when @p name has fewer than three components. */
 int iob_name_parse(const char *name, struct iob_name *out);
 
+#define IOB_RESULTS_MAX_BYTES  (512L * 1024 * 1024) /**< bytes of a results file */
+#define IOB_RESULTS_MAX_ROWS   1000000		    /**< rows of "benchmarks" */
+#define IOB_RESULTS_MAX_STRING 65536		    /**< bytes of any string or key */
+
 /**
- * Load and validate a results file. On failure writes "<path>: <problem>" to @p err.
+ * Load and validate a results file. On failure writes "<path>: <problem>" to @p err (one line);
+ * files, rows and strings past IOB_RESULTS_MAX_* are refused, naming the limit.
  * @return the document (caller json_decref()s), or NULL.
  */
 json_t *iob_results_load(const char *path, char *err, size_t errlen);
