@@ -106,7 +106,7 @@ char *iob_read_file_max(const char *path, size_t max, size_t *len)
 		err = errno;
 		goto out;
 	}
-	if (S_ISDIR(st.st_mode)) { /* read() would say so only after a huge lseek() size */
+	if (S_ISDIR(st.st_mode)) { /* say so before allocating for its st_size */
 		err = EISDIR;
 		goto out;
 	}
