@@ -10,12 +10,14 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "matrix.h"
 #include "results.h"
+#include "proc.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -366,6 +368,14 @@ static int get_secs(struct parser *p, const json_t *obj, const char *base, const
 	return 0;
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /*
  * A token usable inside a benchmark name: the name grammar of results.h (IOB_NAME_CHARSET, no '/'
  * or '@'), so a run never records a name that every command loading its results would refuse.
@@ -385,14 +395,65 @@ static void free_strs(char **v, size_t n)
 	free(v);
 }
 
-/* A non-empty list of name tokens (placements may hold ':' and ','; impls too). */
+/* A string and where it came from, to find repeats by sorting (O(n log n), not O(n^2)). */
+struct keyed {
+	const char *key;
+	size_t idx;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Sort @p k (n entries) by key, then index. @return the smallest index whose key also sits at a
+ * smaller index (the first repeat in list order), or @p n when all keys differ.
+ */
+static size_t first_repeat(struct keyed *k, size_t n)
+{
+	size_t first = n;
+
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(k[i - 1].key, k[i].key) == 0 && k[i].idx < first)
+			first = k[i].idx;
+	return first;
+}
+
+/* a * b, saturating at SIZE_MAX. */
+static size_t sat_mul(size_t a, size_t b)
+{
+	size_t r;
+
+	return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+/* Fail unless @p s has at most IOB_MATRIX_MAX_NAME bytes. @p what: "key 'impls' in suites[0]:
+ * element 3". */
+static int check_len(struct parser *p, const char *path, const char *what, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len <= IOB_MATRIX_MAX_NAME)
+		return 0;
+	return fail(p, path, "%s is %zu bytes long, more than the limit of %d bytes for a name",
+		    what, len, IOB_MATRIX_MAX_NAME);
+}
+
+/* A non-empty list of distinct name tokens (placements may hold ':' and ','; impls too). */
 static int get_strs(struct parser *p, const json_t *obj, const char *base, const char *where,
 		    const char *key, char ***out, size_t *n)
 {
 	const json_t *v = json_object_get(obj, key), *e;
-	char path[512], epath[600], why[160] = "";
+	char path[512], epath[600], why[160] = "", what[600];
+	struct keyed *k;
 	char **list;
-	size_t i;
+	size_t i, nv, dup;
+	int rc;
 
 	if (!v)
 		return 0;
@@ -402,28 +463,37 @@ static int get_strs(struct parser *p, const json_t *obj, const char *base, const
 			    type_name(v));
 	if (json_array_size(v) == 0)
 		return fail(p, path, "key '%s' in %s: empty list", key, where);
-	list = calloc(json_array_size(v), sizeof(*list));
-	if (!list)
-		return -ENOMEM;
+	nv = json_array_size(v);
 	json_array_foreach(v, i, e)
 	{
 		snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
-		if (!json_is_string(e) || !name_token(json_string_value(e), why)) {
-			free_strs(list, i);
+		if (!json_is_string(e) || !name_token(json_string_value(e), why))
 			return fail(p, epath,
 				    "key '%s' in %s: element %zu must be a name without '/' or '@'"
 				    "%s%s",
 				    key, where, i, json_is_string(e) ? "; " : ", got ",
 				    json_is_string(e) ? why : type_name(e));
-		}
-		for (size_t k = 0; k < i; k++) {
-			if (strcmp(list[k], json_string_value(e)) == 0) {
-				free_strs(list, i);
-				return fail(p, epath, "key '%s' in %s: '%s' is listed twice", key,
-					    where, json_string_value(e));
-			}
-		}
-		list[i] = strdup(json_string_value(e));
+		snprintf(what, sizeof(what), "key '%s' in %s: element %zu", key, where, i);
+		if ((rc = check_len(p, epath, what, json_string_value(e))))
+			return rc;
+	}
+	k = malloc(nv * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (i = 0; i < nv; i++)
+		k[i] = (struct keyed){ json_string_value(json_array_get(v, i)), i };
+	dup = first_repeat(k, nv);
+	free(k);
+	if (dup < nv) {
+		snprintf(epath, sizeof(epath), "%s[%zu]", path, dup);
+		return fail(p, epath, "key '%s' in %s: '%s' is listed twice", key, where,
+			    json_string_value(json_array_get(v, dup)));
+	}
+	list = calloc(nv, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (i = 0; i < nv; i++) {
+		list[i] = strdup(json_string_value(json_array_get(v, i)));
 		if (!list[i]) {
 			free_strs(list, i);
 			return -ENOMEM;
@@ -431,7 +501,7 @@ static int get_strs(struct parser *p, const json_t *obj, const char *base, const
 	}
 	free_strs(*out, *n);
 	*out = list;
-	*n = json_array_size(v);
+	*n = nv;
 	return 0;
 }
 
@@ -440,6 +510,7 @@ static int get_threads(struct parser *p, const json_t *obj, const char *base, co
 {
 	const json_t *v = json_object_get(obj, "threads"), *e;
 	char path[512], epath[600];
+	bool seen[4096 + 1] = { false };
 	int *list;
 	size_t i;
 
@@ -467,13 +538,14 @@ static int get_threads(struct parser *p, const json_t *obj, const char *base, co
 				    where, i);
 		}
 		list[i] = (int)json_integer_value(e);
-		for (size_t k = 0; k < i; k++) {
-			if (list[k] == list[i]) {
-				free(list);
-				return fail(p, epath, "key 'threads' in %s: %d is listed twice",
-					    where, list[i]);
-			}
+		if (seen[list[i]]) {
+			int dup = list[i]; /* read before the list is freed */
+
+			free(list);
+			return fail(p, epath, "key 'threads' in %s: %d is listed twice", where,
+				    dup);
 		}
+		seen[list[i]] = true;
 	}
 	free(*out);
 	*out = list;
@@ -485,9 +557,10 @@ static int get_params(struct parser *p, const json_t *obj, const char *base, con
 		      struct suite *s)
 {
 	const json_t *v = json_object_get(obj, "params"), *vals, *e;
-	char path[512], ppath[700], epath[800], why[160] = "";
+	char path[512], ppath[700], epath[800], why[160] = "", what[900];
 	const char *name;
 	size_t i;
+	int rc;
 
 	if (!v)
 		return 0;
@@ -511,6 +584,9 @@ static int get_params(struct parser *p, const json_t *obj, const char *base, con
 				"key 'params' in %s: parameter name '%s' must be a name without "
 				"'/', ':' or '@'%s%s",
 				where, name, *why ? "; " : "", why);
+		snprintf(what, sizeof(what), "key 'params' in %s: parameter name", where);
+		if ((rc = check_len(p, ppath, what, name)))
+			return rc;
 		if (!json_is_array(vals))
 			return fail(p, ppath,
 				    "key 'params' in %s: parameter '%s' must be a list of values, "
@@ -529,6 +605,11 @@ static int get_params(struct parser *p, const json_t *obj, const char *base, con
 					"key 'params' in %s: parameter '%s' element %zu must be "
 					"a name without '/' or '@', an integer or null%s%s",
 					where, name, i, *why ? "; " : "", why);
+			snprintf(what, sizeof(what),
+				 "key 'params' in %s: parameter '%s' element %zu", where, name, i);
+			if (json_is_string(e) &&
+			    (rc = check_len(p, epath, what, json_string_value(e))))
+				return rc;
 		}
 		s->params[s->nparams].name = strdup(name);
 		s->params[s->nparams].values = json_deep_copy(vals);
@@ -602,38 +683,170 @@ void iob_matrix_free(struct iob_matrix *m)
 	free(m);
 }
 
+/* Every distinct placement in first-use order; sorting finds the first use of each. */
 static int collect_placements(struct iob_matrix *m)
 {
-	size_t cap = 0;
+	struct keyed *k;
+	bool *first;
+	size_t n = 0, i;
 
-	for (size_t i = 0; i < m->nsuites; i++)
-		cap += m->suites[i].nplacements;
+	for (i = 0; i < m->nsuites; i++)
+		n += m->suites[i].nplacements;
 	free(m->all_placements);
 	m->nall_placements = 0;
-	m->all_placements = calloc(cap + 1, sizeof(char *));
-	if (!m->all_placements)
+	m->all_placements = calloc(n + 1, sizeof(char *));
+	k = malloc((n + 1) * sizeof(*k));
+	first = calloc(n + 1, sizeof(*first));
+	if (!m->all_placements || !k || !first) {
+		free(k);
+		free(first);
 		return -ENOMEM;
-	for (size_t i = 0; i < m->nsuites; i++) {
-		for (size_t k = 0; k < m->suites[i].nplacements; k++) {
-			const char *pl = m->suites[i].placements[k];
-			bool seen = false;
-
-			for (size_t j = 0; j < m->nall_placements; j++)
-				seen |= strcmp(m->all_placements[j], pl) == 0;
-			if (!seen)
-				m->all_placements[m->nall_placements++] = pl;
-		}
 	}
+	n = 0;
+	for (i = 0; i < m->nsuites; i++)
+		for (size_t j = 0; j < m->suites[i].nplacements; j++, n++)
+			k[n] = (struct keyed){ m->suites[i].placements[j], n };
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (i = 0; i < n; i++)
+		first[k[i].idx] = i == 0 || strcmp(k[i - 1].key, k[i].key) != 0;
+	n = 0;
+	for (i = 0; i < m->nsuites; i++)
+		for (size_t j = 0; j < m->suites[i].nplacements; j++)
+			if (first[n++])
+				m->all_placements[m->nall_placements++] =
+					m->suites[i].placements[j];
+	free(k);
+	free(first);
 	return 0;
 }
 
+/* Cells of @p s (saturating at SIZE_MAX). */
+static size_t suite_cells(const struct suite *s)
+{
+	size_t k = sat_mul(sat_mul(s->nimpls, s->nthreads), s->nplacements);
+
+	for (size_t j = 0; j < s->nparams; j++)
+		k = sat_mul(k, json_array_size(s->params[j].values));
+	return k;
+}
+
+static size_t max_len(char *const *v, size_t n)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]) > m)
+			m = strlen(v[i]);
+	return m;
+}
+
+/* The longest cell id of @p s: "<family>/<impl>[/<param>:<value>...]/threads:<N>@<placement>". */
+static size_t suite_max_id(const struct suite *s)
+{
+	size_t len = strlen(s->family) + 1 + max_len(s->impls, s->nimpls) + strlen("/threads:") +
+		     1 + max_len(s->placements, s->nplacements),
+	       vmax;
+	int tmax = 0;
+	const json_t *e;
+	size_t i;
+
+	for (i = 0; i < s->nthreads; i++)
+		tmax = s->threads[i] > tmax ? s->threads[i] : tmax;
+	len += (size_t)snprintf(NULL, 0, "%d", tmax);
+	for (size_t j = 0; j < s->nparams; j++) {
+		vmax = 0;
+		json_array_foreach(s->params[j].values, i, e)
+		{
+			size_t vl = json_is_integer(e)
+					    ? (size_t)snprintf(NULL, 0, "%lld",
+							       (long long)json_integer_value(e))
+				    : json_is_string(e) ? strlen(json_string_value(e))
+							: 0;
+
+			if (!json_is_null(e) && strlen(s->params[j].name) + 2 + vl > vmax)
+				vmax = strlen(s->params[j].name) + 2 + vl; /* "/name:value" */
+		}
+		len += vmax;
+	}
+	return len;
+}
+
+/* Suite @p i of @p m is parsed: keep the matrix within IOB_MATRIX_MAX_CELLS and IOB_MATRIX_MAX_ID. */
+static int check_size(struct parser *p, const struct iob_matrix *m, size_t i, size_t *total)
+{
+	const struct suite *s = &m->suites[i];
+	size_t k = suite_cells(s), combos = 1, id = suite_max_id(s);
+	char base[64], count[32];
+
+	snprintf(base, sizeof(base), "suites[%zu]", i);
+	for (size_t j = 0; j < s->nparams; j++)
+		combos = sat_mul(combos, json_array_size(s->params[j].values));
+	if (k == SIZE_MAX)
+		snprintf(count, sizeof(count), "2^64 or more");
+	else
+		snprintf(count, sizeof(count), "%zu", k);
+	if (k > IOB_MATRIX_MAX_CELLS)
+		return fail(p, base,
+			    "suites[%zu] expands to %s cells (%zu impls x %zu threads x %zu "
+			    "placements x %zu parameter combinations), more than the limit of %d "
+			    "cells",
+			    i, count, s->nimpls, s->nthreads, s->nplacements, combos,
+			    IOB_MATRIX_MAX_CELLS);
+	if (*total + k > IOB_MATRIX_MAX_CELLS)
+		return fail(p, base,
+			    "suites[%zu] brings the matrix to %zu cells, more than the limit of %d "
+			    "cells",
+			    i, *total + k, IOB_MATRIX_MAX_CELLS);
+	*total += k;
+	if (id > IOB_MATRIX_MAX_ID)
+		return fail(p, base,
+			    "suites[%zu]: cell ids up to %zu bytes long, more than the limit of %d "
+			    "bytes (shorten names or use fewer parameters)",
+			    i, id, IOB_MATRIX_MAX_ID);
+	return 0;
+}
+
+/* Suites of one family name one reference: the first suite contradicting an earlier one fails. */
+static int check_references(struct parser *p, const struct iob_matrix *m)
+{
+	struct keyed *k = malloc((m->nsuites + 1) * sizeof(*k));
+	size_t n = 0, bad = m->nsuites, was = 0;
+	char path[64];
+
+	if (!k)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nsuites; i++)
+		if (m->suites[i].reference)
+			k[n++] = (struct keyed){ m->suites[i].family, i };
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (size_t g = 0, i; g < n; g = i) { /* g: first suite of a family (lowest index) */
+		const char *ref = m->suites[k[g].idx].reference;
+
+		for (i = g + 1; i < n && strcmp(k[i].key, k[g].key) == 0; i++) {
+			if (strcmp(m->suites[k[i].idx].reference, ref) && k[i].idx < bad) {
+				bad = k[i].idx;
+				was = k[g].idx;
+			}
+		}
+	}
+	free(k);
+	if (bad == m->nsuites)
+		return 0;
+	snprintf(path, sizeof(path), "suites[%zu].reference", bad);
+	return fail(p, path,
+		    "key 'reference' in suites[%zu]: '%s' differs from suites[%zu]'s '%s' for "
+		    "family %s",
+		    bad, m->suites[bad].reference, was, m->suites[was].reference,
+		    m->suites[bad].family);
+}
+
 static int parse_suite(struct parser *p, const json_t *obj, size_t idx, const struct suite *defs,
-		       struct iob_matrix *m, struct suite *s)
+		       struct suite *s)
 {
 	static const char *const keys[] = { "family",	   "impls",    "params", "reference",
 					    "repetitions", "min_time", "warmup", "timeout",
 					    "placements",  "threads" };
-	char base[64], where[64], path[128], why[160] = "";
+	char base[64], where[64], path[128], why[160] = "", what[128];
 	const json_t *fam, *ref;
 	const char *f, *slash;
 	int rc;
@@ -658,6 +871,9 @@ static int parse_suite(struct parser *p, const json_t *obj, size_t idx, const st
 			    "key 'family' in %s: expected \"<family>/<scenario>\" (e.g. "
 			    "\"queue/pairs\")%s%s",
 			    where, f && *why ? "; " : "", f ? why : "");
+	snprintf(what, sizeof(what), "key 'family' in %s", where);
+	if ((rc = check_len(p, path, what, f)))
+		return rc;
 	if (!(s->family = strdup(f)))
 		return -ENOMEM;
 	if (!json_object_get(obj, "impls"))
@@ -677,17 +893,9 @@ static int parse_suite(struct parser *p, const json_t *obj, size_t idx, const st
 				    "%s%s%s",
 				    where, type_name(ref), json_is_string(ref) ? "; " : "",
 				    json_is_string(ref) ? why : "");
-		for (size_t i = 0; i < m->nsuites; i++) {
-			const struct suite *o = &m->suites[i];
-
-			if (strcmp(o->family, f) == 0 && o->reference &&
-			    strcmp(o->reference, json_string_value(ref)))
-				return fail(
-					p, path,
-					"key 'reference' in %s: '%s' differs from suites[%zu]'s "
-					"'%s' for family %s",
-					where, json_string_value(ref), i, o->reference, f);
-		}
+		snprintf(what, sizeof(what), "key 'reference' in %s", where);
+		if ((rc = check_len(p, path, what, json_string_value(ref))))
+			return rc;
 		if (!(s->reference = strdup(json_string_value(ref))))
 			return -ENOMEM;
 	}
@@ -703,6 +911,7 @@ int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out
 	struct iob_matrix *m = NULL;
 	json_error_t jerr;
 	json_t *root, *v, *suites;
+	size_t ncells = 0;
 	int rc;
 
 	if (err && errlen)
@@ -710,7 +919,8 @@ int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out
 	root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-		return -EINVAL;
+		rc = -EINVAL;
+		goto out;
 	}
 	scan_lines(&p, text);
 	rc = -ENOMEM;
@@ -732,11 +942,16 @@ int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out
 	if ((rc = check_keys(&p, root, "", "the top level", top_keys, NELEM(top_keys))))
 		goto out;
 	v = json_object_get(root, "name");
-	if (v && (!json_is_string(v) || !*json_string_value(v))) {
-		rc = fail(&p, "name", "key 'name': expected a non-empty string, got %s",
+	if (v &&
+	    (!json_is_string(v) || !*json_string_value(v) || has_control(json_string_value(v)))) {
+		rc = fail(&p, "name",
+			  "key 'name': expected a non-empty string without control characters, got "
+			  "%s",
 			  type_name(v));
 		goto out;
 	}
+	if (v && (rc = check_len(&p, "name", "key 'name'", json_string_value(v))))
+		goto out;
 	m->name = strdup(v ? json_string_value(v) : "unnamed");
 	rc = -ENOMEM;
 	if (!m->name)
@@ -768,15 +983,21 @@ int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out
 	if (!m->suites)
 		goto out;
 	for (size_t i = 0; i < json_array_size(suites); i++) {
-		rc = parse_suite(&p, json_array_get(suites, i), i, &defs, m, &m->suites[i]);
+		rc = parse_suite(&p, json_array_get(suites, i), i, &defs, &m->suites[i]);
 		m->nsuites++;
-		if (rc)
+		if (rc || (rc = check_size(&p, m, i, &ncells)))
 			goto out;
 	}
+	if ((rc = check_references(&p, m)))
+		goto out;
 	rc = collect_placements(m);
 out:
 	if (rc == -ENOMEM && err && errlen && !err[0])
 		snprintf(err, errlen, "%s: out of memory", path);
+	for (size_t i = 0; rc && err && i < errlen && err[i];
+	     i++) /* one line, whatever it quotes */
+		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
+			err[i] = '?';
 	suite_fini(&defs);
 	for (size_t i = 0; i < p.nlines; i++)
 		free(p.lines[i].path);
@@ -792,30 +1013,26 @@ out:
 
 int iob_matrix_load(const char *path, struct iob_matrix **out, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	char *text;
-	long size;
+	size_t size;
+	char *text = iob_read_file_max(path, IOB_MATRIX_MAX_BYTES, &size);
 	int rc;
 
-	if (!f) {
+	if (!text) {
 		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (rc == -EFBIG)
+			snprintf(err, errlen,
+				 "%s: larger than the limit of %d bytes (%d MiB) for a matrix file",
+				 path, IOB_MATRIX_MAX_BYTES, IOB_MATRIX_MAX_BYTES >> 20);
+		else
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
 		return rc;
 	}
-	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(text = malloc((size_t)size + 1))) {
-		fclose(f);
-		snprintf(err, errlen, "%s: cannot read", path);
-		return -EIO;
-	}
-	if (fread(text, 1, (size_t)size, f) != (size_t)size) {
+	if (strlen(text) != size) {
+		snprintf(err, errlen, "%s: a NUL byte at offset %zu (not a text file)", path,
+			 strlen(text));
 		free(text);
-		fclose(f);
-		snprintf(err, errlen, "%s: cannot read", path);
-		return -EIO;
+		return -EINVAL;
 	}
-	fclose(f);
-	text[size] = '\0';
 	rc = iob_matrix_parse(text, path, out, err, errlen);
 	free(text);
 	return rc;
@@ -994,13 +1211,12 @@ int iob_matrix_expand(const struct iob_matrix *m, struct iob_cell **out, size_t 
 	struct iob_cell *cells;
 	size_t total = 0, nc = 0;
 
-	for (size_t i = 0; i < m->nsuites; i++) {
-		const struct suite *s = &m->suites[i];
-		size_t k = s->nimpls * s->nthreads * s->nplacements;
-
-		for (size_t j = 0; j < s->nparams; j++)
-			k *= json_array_size(s->params[j].values);
-		total += k;
+	for (size_t i = 0; i < m->nsuites; i++)
+		total += suite_cells(&m->suites[i]); /* parsing kept it <= IOB_MATRIX_MAX_CELLS */
+	if (total > IOB_MATRIX_MAX_CELLS) {
+		snprintf(err, errlen, "%zu cells, more than the limit of %d cells", total,
+			 IOB_MATRIX_MAX_CELLS);
+		return -EINVAL;
 	}
 	cells = calloc(total + 1, sizeof(*cells));
 	if (!cells)
@@ -1012,7 +1228,7 @@ int iob_matrix_expand(const struct iob_matrix *m, struct iob_cell **out, size_t 
 		for (size_t im = 0; im < s->nimpls; im++) {
 			memset(idx, 0, sizeof(idx));
 			for (;;) { /* every combination of parameter values */
-				char base[512], val[128];
+				char base[IOB_MATRIX_MAX_ID + 1], val[IOB_MATRIX_MAX_NAME + 1];
 
 				snprintf(base, sizeof(base), "%s/%s", s->family, s->impls[im]);
 				for (size_t j = 0; j < np; j++) {
@@ -1028,7 +1244,8 @@ int iob_matrix_expand(const struct iob_matrix *m, struct iob_cell **out, size_t 
 				for (size_t it = 0; it < s->nthreads; it++) {
 					for (size_t ip = 0; ip < s->nplacements; ip++) {
 						struct iob_cell *c = &cells[nc++];
-						char buf[1024];
+						/* the filter escapes at most every byte of base */
+						char buf[2 * IOB_MATRIX_MAX_ID + 64];
 
 						snprintf(buf, sizeof(buf), "%s/threads:%d", base,
 							 s->threads[it]);

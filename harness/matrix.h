@@ -26,6 +26,11 @@
  * Cell id: "<family>/<impl>[/<param>:<value>...]/threads:<N>@<placement>". Its filter is
  * "^<escaped family/impl/params>(/real_time|/manual_time)?/threads:<N>$".
  *
+ * Limits (past them the spec is refused with -EINVAL, naming the limit): IOB_MATRIX_MAX_CELLS cells
+ * in all, names (family, impl, placement, parameter name and value, the matrix's name) of at most
+ * IOB_MATRIX_MAX_NAME bytes, cell ids of at most IOB_MATRIX_MAX_ID bytes, spec files of at most
+ * IOB_MATRIX_MAX_BYTES. Every check is O(n log n) in the spec's size.
+ *
  * Errors name the file, the line and the key ("m.json:7: unknown key 'repetitons' in suites[0]
  * (did you mean 'repetitions'?)"); lines of keys come from a scan of the text, as jansson reports
  * positions for syntax errors only. Duplicate keys are rejected.
@@ -43,6 +48,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define IOB_MATRIX_MAX_CELLS 100000	       /**< cells of a matrix, all suites together */
+#define IOB_MATRIX_MAX_NAME  63		       /**< bytes of a name */
+#define IOB_MATRIX_MAX_ID    511	       /**< bytes of a cell id */
+#define IOB_MATRIX_MAX_BYTES (4 * 1024 * 1024) /**< bytes of a spec file */
 
 /** One cell of an expanded matrix. Strings are owned by the cell array. */
 struct iob_cell {
@@ -69,7 +79,10 @@ struct iob_matrix;
  */
 int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out, char *err,
 		     size_t errlen) __attribute__((warn_unused_result));
-/** As iob_matrix_parse, reading @p path (-ENOENT / -EIO when it cannot be read). */
+/**
+ * As iob_matrix_parse, reading @p path. @return as iob_matrix_parse, or -errno when it cannot be
+ * read (-ENOENT, -EISDIR, -EFBIG past IOB_MATRIX_MAX_BYTES, ...; @p err says why).
+ */
 int iob_matrix_load(const char *path, struct iob_matrix **out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 /** The built-in matrix: every registered family (see matrix.c). */

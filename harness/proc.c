@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,34 +178,76 @@ int iob_mkdirs(const char *path)
 	return 0;
 }
 
+char *iob_read_file_max(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	size_t cap, n = 0;
+	char *buf = NULL, *more;
+	struct stat st;
+	ssize_t r;
+
+	if (fd < 0)
+		return NULL;
+	if (max > SIZE_MAX / 2 - 2)
+		max = SIZE_MAX / 2 - 2; /* cap stays representable */
+	if (fstat(fd, &st)) {
+		err = errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) { /* say so before allocating for its st_size */
+		err = EISDIR;
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
+		err = EFBIG;
+		goto out;
+	}
+	/* The size is a hint (pipes and /proc say 0; a file may grow): read until EOF. */
+	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 2 : 4096;
+	if (!(buf = malloc(cap))) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (n + 1 == cap) {
+			cap = cap > max / 2 ? max + 2
+					    : 2 * cap; /* room for max + 1 bytes and NUL */
+			if (!(more = realloc(buf, cap))) {
+				err = ENOMEM;
+				goto out;
+			}
+			buf = more;
+		}
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			err = EFBIG;
+			goto out;
+		}
+	}
+	buf[n] = '\0';
+	*len = n;
+out:
+	close(fd);
+	if (err) {
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	return buf;
+}
+
 char *iob_read_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long size;
-	int err = EIO;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)size + 1);
-		if (!buf) {
-			err = ENOMEM;
-		} else if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-			err = ferror(f) && errno ? errno : EIO;
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[size] = '\0';
-			*len = (size_t)size;
-		}
-	} else {
-		err = errno ? errno : EIO;
-	}
-	fclose(f);
-	if (!buf)
-		errno = err;
-	return buf;
+	return iob_read_file_max(path, SIZE_MAX, len);
 }
 
 int iob_vfmt(char *out, size_t len, const char *fmt, va_list ap)

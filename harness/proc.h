@@ -58,10 +58,12 @@ int iob_mkdirs(const char *path);
 
 /**
  * Read the whole file @p path into a malloc()ed buffer, NUL-terminated (one byte beyond *@p len).
- * @return the buffer (caller free()s) with its size in *@p len, or NULL (errno set) when the file
- * cannot be opened, sized or read, or memory runs out.
+ * @return the buffer (caller free()s) with its size in *@p len, or NULL with errno set: the
+ * open() or read() error (EISDIR for a folder), or ENOMEM.
  */
 char *iob_read_file(const char *path, size_t *len);
+/** iob_read_file() of at most @p max bytes: NULL with errno EFBIG when the file holds more. */
+char *iob_read_file_max(const char *path, size_t max, size_t *len);
 
 /**
  * snprintf that reports truncation (and keeps gcc's -Wformat-truncation quiet about buffers the

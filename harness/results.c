@@ -296,14 +296,94 @@ static int check_context(const char *path, const json_t *ctx, char *err, size_t 
 	return 0;
 }
 
+/* The longest string or key in @p j (jansson caps nesting at 2048 levels). */
+static size_t longest_string(const json_t *j)
+{
+	size_t m = 0, i;
+	const char *key;
+	json_t *v;
+
+	if (json_is_string(j))
+		return json_string_length(j);
+	json_object_foreach((json_t *)j, key, v)
+	{
+		size_t n = strlen(key), l = longest_string(v);
+
+		m = n > m ? n : m;
+		m = l > m ? l : m;
+	}
+	json_array_foreach(j, i, v)
+	{
+		size_t l = longest_string(v);
+
+		m = l > m ? l : m;
+	}
+	return m;
+}
+
+/* IOB_RESULTS_MAX_ROWS and IOB_RESULTS_MAX_STRING, naming the row or top-level key. */
+static int check_limits(const char *path, const json_t *root, const json_t *rows, char *err,
+			size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	size_t i, n;
+
+	if (json_array_size(rows) > IOB_RESULTS_MAX_ROWS) {
+		snprintf(err, errlen,
+			 "%s: %zu rows in \"benchmarks\", more than the limit of %d rows", path,
+			 json_array_size(rows), IOB_RESULTS_MAX_ROWS);
+		return -EINVAL;
+	}
+	json_object_foreach((json_t *)root, key, v)
+	{
+		if (v == rows)
+			continue;
+		if ((n = strlen(key)) > IOB_RESULTS_MAX_STRING ||
+		    (n = longest_string(v)) > IOB_RESULTS_MAX_STRING) {
+			snprintf(err, errlen,
+				 "%s: \"%.40s\" holds a string of %zu bytes, more than the limit "
+				 "of %d "
+				 "bytes",
+				 path, key, n, IOB_RESULTS_MAX_STRING);
+			return -EINVAL;
+		}
+	}
+	json_array_foreach(rows, i, v)
+	{
+		if ((n = longest_string(v)) > IOB_RESULTS_MAX_STRING) {
+			snprintf(err, errlen,
+				 "%s: benchmarks[%zu] holds a string of %zu bytes, more than the "
+				 "limit "
+				 "of %d bytes",
+				 path, i, n, IOB_RESULTS_MAX_STRING);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 json_t *iob_results_load(const char *path, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root, *rows;
+	struct stat st = { 0 };
 	char where[48];
 	size_t i;
 	json_t *row;
 
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(EISDIR));
+		return NULL;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > IOB_RESULTS_MAX_BYTES) { /* before reading it */
+		snprintf(err, errlen,
+			 "%s: %lld bytes, more than the limit of %ld bytes (%ld MiB) for a results "
+			 "file",
+			 path, (long long)st.st_size, IOB_RESULTS_MAX_BYTES,
+			 IOB_RESULTS_MAX_BYTES >> 20);
+		return NULL;
+	}
 	root = json_load_file(path, 0, &jerr);
 	if (!root) {
 		if (access(path, F_OK) != 0)
@@ -311,6 +391,9 @@ json_t *iob_results_load(const char *path, char *err, size_t errlen)
 		else
 			snprintf(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
 				 jerr.column, jerr.text);
+		for (char *c = err; c < err + errlen && *c; c++) /* jansson quotes the input */
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		return NULL;
 	}
 	if (!json_is_object(root) || !json_is_object(json_object_get(root, "context"))) {
@@ -322,6 +405,8 @@ json_t *iob_results_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a results file (no \"benchmarks\" array)", path);
 		goto bad;
 	}
+	if (check_limits(path, root, rows, err, errlen))
+		goto bad;
 	json_array_foreach(rows, i, row)
 	{
 		if (!json_is_object(row) || !json_is_string(json_object_get(row, "name"))) {

@@ -35,6 +35,10 @@ struct iob_name {
 /** @return 0, or -EINVAL when @p name has fewer than three components. */
 int iob_name_parse(const char *name, struct iob_name *out);
 
+#define IOB_RESULTS_MAX_BYTES  (512L * 1024 * 1024) /**< bytes of a results file */
+#define IOB_RESULTS_MAX_ROWS   1000000		    /**< rows of "benchmarks" */
+#define IOB_RESULTS_MAX_STRING 65536		    /**< bytes of any string or key */
+
 /**
  * The characters benchmark names, implementations, parameters, placements and references may
  * hold (a strict set: a results file comes from elsewhere, and these strings reach gnuplot
@@ -70,7 +74,8 @@ int iob_name_check(const char *s, enum iob_name_kind kind, char *why, size_t len
  * implementations, parameters, placements, reference) and the ids of "iobench_cells". Every
  * command loads through here. On failure writes "<path>: <problem>" to @p err, naming the row or
  * key and the character ("r.json: benchmarks[3].name \"queue/pairs/a'b\": character '\''
- * (0x27) at offset 13 is not allowed; names hold only A-Z a-z 0-9 _ - . : , / @").
+ * (0x27) at offset 13 is not allowed; names hold only A-Z a-z 0-9 _ - . : , / @"). Files, rows
+ * and strings past IOB_RESULTS_MAX_* are refused, naming the limit.
  * @return the document (caller json_decref()s), or NULL.
  */
 json_t *iob_results_load(const char *path, char *err, size_t errlen);

@@ -2,7 +2,8 @@
 # iobench matrices: a matrix file runs one cell per child (rows tagged with iobench_cell); crash,
 # hang and no-match cells become error rows while the others finish; kill -9 mid-run leaves a valid
 # results.json that --resume finishes without redoing done cells; SIGINT exits 130, resumable;
-# shards cover the cells disjointly; bad specs exit 2 naming file:line and key; list --matrix;
+# shards cover the cells disjointly; bad specs exit 2 naming file:line and key; past the limits
+# (cells, name length, file sizes) exit 2 naming the limit, quickly; list --matrix;
 # plain progress lines when stderr is not a terminal.
 set -uo pipefail
 iobench=${IOBENCH:?set by meson}
@@ -197,6 +198,33 @@ printf '{"suites": [\n' >"$tmp/syntax.json"
 expect_err "syntax error" "syntax.json:" "$iobench" run --matrix "$tmp/syntax.json" --out "$tmp/bad"
 expect_err "missing matrix file" "nope.json" "$iobench" run --matrix "$tmp/nope.json" --out "$tmp/bad"
 [ ! -e "$tmp/bad/results.json" ] && echo "ok: bad specs write nothing" || { echo "FAIL: a bad spec wrote results"; fails=$((fails + 1)); }
+
+# --- limits: past them exit 2 naming the limit, quickly (timeout 20 bounds a hang or an O(n^2)
+# scan; it is not a speed assertion: each answer takes well under a second) ---
+expect_err "list --matrix FOLDER says why" "$tmp: cannot read: Is a directory" "$iobench" list --matrix "$tmp"
+"$py" - "$tmp" <<'PY'
+import json, sys
+d = sys.argv[1]
+def spec(path, **suite):
+    json.dump({"suites": [dict({"family": "a/b"}, **suite)]}, open(f"{d}/{path}", "w"))
+# 1000 impls x 100 threads x 100 placements x 10^4 parameter combinations: 10^11 cells
+spec("huge.json", impls=[f"i{i}" for i in range(1000)], threads=list(range(1, 101)),
+     placements=[f"p{i}" for i in range(100)],
+     params={"a": list(range(100)), "b": list(range(100))})
+spec("limit.json", impls=[f"impl_{i}" for i in range(100000)])  # exactly the cell limit
+spec("repeat.json", impls=[f"impl_{i}" for i in range(99999)] + ["impl_5"])
+spec("longname.json", impls=["x" * 64])
+open(f"{d}/fat.json", "w").write('{"suites": [{"family": "a/b", "impls": ["x"]}]}' + " " * (4 << 20))
+PY
+expect_err "10^11 cells: the limit, not 'out of memory'" "huge.json:1: suites[0] expands to 100000000000 cells (1000 impls x 100 threads x 100 placements x 10000 parameter combinations), more than the limit of 100000 cells" timeout 20 "$iobench" list --matrix "$tmp/huge.json"
+check "100000 cells (the limit) list" 0 timeout 20 "$iobench" list --matrix "$tmp/limit.json"
+[ "$(wc -l <"$tmp/out")" -eq 100000 ] && echo "ok: 100000 cells listed" || fail "100000 cells: $(wc -l <"$tmp/out") listed"
+expect_err "a repeat among 100000 impls (was an O(n^2) scan)" "repeat.json:1: key 'impls' in suites[0]: 'impl_5' is listed twice" timeout 20 "$iobench" list --matrix "$tmp/repeat.json"
+expect_err "64-byte name" "key 'impls' in suites[0]: element 0 is 64 bytes long, more than the limit of 63 bytes for a name" "$iobench" list --matrix "$tmp/longname.json"
+expect_err "spec file past 4 MiB" "fat.json: larger than the limit of 4194304 bytes (4 MiB) for a matrix file" "$iobench" run --matrix "$tmp/fat.json" --out "$tmp/bad"
+truncate -s $((512 * 1024 * 1024 + 1)) "$tmp/huge-results.json"
+expect_err "results file past 512 MiB, refused before reading" "huge-results.json: 536870913 bytes, more than the limit of 536870912 bytes (512 MiB) for a results file" timeout 20 "$iobench" show "$tmp/huge-results.json"
+rm -f "$tmp/huge-results.json"
 expect_err "resume without results.json" "no results.json" "$iobench" run --resume "$tmp/nothing"
 mkdir -p "$tmp/plain"
 echo '{"context": {}, "benchmarks": []}' >"$tmp/plain/results.json"

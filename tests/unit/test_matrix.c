@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -137,6 +138,13 @@ static void test_spec_errors(void **state)
 	expect_error("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"]}], \"nmae\": 1}",
 		     "unknown key 'nmae' in the top level (did you mean 'name'?)");
 	expect_error("{\"suites\": [", "spec.json:1:");
+	/* The repeated value itself, read before the list is freed (it was read after). */
+	expect_error("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"],\n"
+		     " \"threads\": [2, 2]}]}",
+		     "spec.json:2: key 'threads' in suites[0]: 2 is listed twice");
+	expect_error("{\"suites\": [{\"family\": \"a/b\",\n"
+		     " \"impls\": [\"x\", \"y\", \"x\"]}]}",
+		     "spec.json:2: key 'impls' in suites[0]: 'x' is listed twice");
 }
 
 static void test_duplicate_cells(void **state)
@@ -234,6 +242,319 @@ static void test_normalized_round_trip(void **state)
 	iob_matrix_free(m2);
 }
 
+/* A growing text buffer for specs too long to write out. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (t->len + (size_t)n + 1 > t->cap) {
+		t->cap = 2 * (t->len + (size_t)n + 1);
+		t->s = realloc(t->s, t->cap);
+		assert_non_null(t->s);
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* {"suites": [{"family": "a/b", "impls": ["i0", ..., "i<n-1>"], <extra>}]} */
+static char *many_impls(size_t n, const char *extra)
+{
+	struct text t = { 0 };
+
+	add(&t, "{\"suites\": [{\"family\": \"a/b\",\n \"impls\": [");
+	for (size_t i = 0; i < n; i++)
+		add(&t, "%s\"i%zu\"", i ? ", " : "", i);
+	add(&t, "]%s}]}", extra);
+	return t.s;
+}
+
+static char *repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* Cells: at most IOB_MATRIX_MAX_CELLS in all; past it, the spec fails at the suite, naming the
+ * count and the limit (10^11 cells used to fail later as "out of memory"). */
+static void test_cell_limit(void **state)
+{
+	struct iob_matrix *m = NULL;
+	struct iob_cell *cells;
+	char err[512] = "", *text;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(IOB_MATRIX_MAX_CELLS, 100000);
+	/* 1000 impls x 100 threads x 100 placements x 10^4 parameter combinations = 10^11. */
+	{
+		struct text t = { 0 };
+
+		add(&t, "{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"]},\n"
+			"{\"family\": \"a/c\", \"impls\": [");
+		for (int i = 0; i < 1000; i++)
+			add(&t, "%s\"i%d\"", i ? ", " : "", i);
+		add(&t, "], \"threads\": [");
+		for (int i = 1; i <= 100; i++)
+			add(&t, "%s%d", i > 1 ? ", " : "", i);
+		add(&t, "], \"placements\": [");
+		for (int i = 0; i < 100; i++)
+			add(&t, "%s\"p%d\"", i ? ", " : "", i);
+		add(&t, "], \"params\": {\"a\": [");
+		for (int i = 0; i < 100; i++)
+			add(&t, "%s%d", i ? ", " : "", i);
+		add(&t, "], \"b\": [");
+		for (int i = 0; i < 100; i++)
+			add(&t, "%s%d", i ? ", " : "", i);
+		add(&t, "]}}]}");
+		assert_int_equal(iob_matrix_parse(t.s, "big.json", &m, err, sizeof(err)), -EINVAL);
+		free(t.s);
+	}
+	printf("  %s\n", err);
+	assert_null(m);
+	assert_string_equal(err, "big.json:2: suites[1] expands to 100000000000 cells (1000 impls "
+				 "x 100 threads x 100 placements x 10000 parameter combinations), "
+				 "more than the limit of 100000 cells");
+	/* Exactly the limit: 1000 impls x 100 threads. */
+	text = many_impls(1000, ", \"threads\": [1");
+	{
+		struct text t = { .s = text, .len = strlen(text), .cap = strlen(text) + 1 };
+
+		t.len -= 3; /* drop "}]}" */
+		for (int i = 2; i <= 100; i++)
+			add(&t, ", %d", i);
+		add(&t, "]}]}");
+		text = t.s;
+	}
+	assert_int_equal(iob_matrix_parse(text, "max.json", &m, err, sizeof(err)), 0);
+	cells = expand(m, &n);
+	assert_int_equal(n, IOB_MATRIX_MAX_CELLS);
+	iob_cells_free(cells, n);
+	iob_matrix_free(m);
+	/* One more, in a second suite: the total counts. */
+	text[strlen(text) - 2] = '\0'; /* drop "]}" */
+	{
+		struct text t = { .s = text, .len = strlen(text), .cap = strlen(text) + 1 };
+
+		add(&t, ",\n {\"family\": \"a/c\", \"impls\": [\"x\"]}]}");
+		text = t.s;
+	}
+	assert_int_equal(iob_matrix_parse(text, "max.json", &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "max.json:3: suites[1] brings the matrix to 100001 cells, more "
+				    "than the limit of 100000 cells"));
+	free(text);
+}
+
+/* Names: at most IOB_MATRIX_MAX_NAME bytes, wherever they appear; cell ids at most
+ * IOB_MATRIX_MAX_ID bytes, whole (longer ones used to be cut at 512 bytes, silently). */
+static void test_name_limits(void **state)
+{
+	static const char *const specs[][2] = {
+		/* the text around a name */
+		{ "{\"suites\": [{\"family\": \"a/b\",\n \"impls\": [\"x\", \"", "\"]}]}" },
+		{ "{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"],\n \"placements\": [\"",
+		  "\"]}]}" },
+		{ "{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"],\n \"params\": {\"",
+		  "\": [1]}}]}" },
+		{ "{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"],\n \"params\": {\"w\": "
+		  "[\"",
+		  "\"]}}]}" },
+		{ "{\"suites\": [{\"impls\": [\"x\"],\n \"family\": \"a/", "\"}]}" },
+		{ "{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"],\n \"reference\": \"",
+		  "\"}]}" },
+		{ "{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"]}],\n \"name\": \"",
+		  "\"}" },
+	};
+	struct iob_matrix *m;
+	struct iob_cell *cells;
+	char err[512], spec_text[512];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(IOB_MATRIX_MAX_NAME, 63);
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		for (size_t len = 61; len <= 62; len++) { /* + "a/" for the family: 63 and 64 */
+			char *name = repeat('n', i == 4 ? len : len + 2);
+
+			snprintf(spec_text, sizeof(spec_text), "%s%s%s", specs[i][0], name,
+				 specs[i][1]);
+			m = NULL;
+			err[0] = '\0';
+			if (len == 61) {
+				if (iob_matrix_parse(spec_text, "n.json", &m, err, sizeof(err)))
+					fail_msg("63 bytes refused: %s", err);
+				iob_matrix_free(m);
+			} else {
+				if (iob_matrix_parse(spec_text, "n.json", &m, err, sizeof(err)) !=
+				    -EINVAL)
+					fail_msg("spec %zu: 64 bytes accepted", i);
+				printf("  %s\n", err);
+				if (!strstr(err, "n.json:2: ") ||
+				    !strstr(err,
+					    " is 64 bytes long, more than the limit of 63 bytes "
+					    "for a name"))
+					fail_msg("spec %zu: '%s'", i, err);
+			}
+			free(name);
+		}
+	}
+
+	/* A cell id of exactly 511 bytes, most of it escaped in the filter. */
+	{
+		char *d63 = repeat('.', 63), *d62 = repeat('.', 62), *d20 = repeat('.', 20);
+		char *d19 = repeat('.', 19), want[2048], *w;
+		struct text t = { 0 };
+
+		add(&t,
+		    "{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"%s\"], \"placements\": "
+		    "[\"ccccccc\"],\n \"params\": {\"%s1\": [\"%s\"], \"%s2\": [\"%s\"], \"%s3\": "
+		    "[\"%s\"], "
+		    "\"%s4\": [\"%s\"]}}]}",
+		    d63, d62, d63, d62, d63, d62, d63, d19, d20);
+		assert_int_equal(iob_matrix_parse(t.s, "id.json", &m, err, sizeof(err)), 0);
+		cells = expand(m, &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(strlen(cells[0].id), IOB_MATRIX_MAX_ID);
+		w = want + sprintf(want, "^a/b/");
+		for (size_t k = 0;
+		     k < strlen(cells[0].bench) - strlen("a/b/") - strlen("/threads:1"); k++) {
+			char c = cells[0].bench[4 + k];
+
+			if (c == '.')
+				*w++ = '\\';
+			*w++ = c;
+		}
+		strcpy(w, "(/real_time|/manual_time)?/threads:1$");
+		assert_string_equal(cells[0].filter, want);
+		iob_cells_free(cells, n);
+		iob_matrix_free(m);
+		/* One byte more: refused, naming the limit. */
+		t.len = 0;
+		add(&t,
+		    "{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"%s\"], \"placements\": "
+		    "[\"cccccccc\"],\n \"params\": {\"%s1\": [\"%s\"], \"%s2\": [\"%s\"], \"%s3\": "
+		    "[\"%s\"], "
+		    "\"%s4\": [\"%s\"]}}]}",
+		    d63, d62, d63, d62, d63, d62, d63, d19, d20);
+		assert_int_equal(iob_matrix_parse(t.s, "id.json", &m, err, sizeof(err)), -EINVAL);
+		printf("  %s\n", err);
+		assert_string_equal(err,
+				    "id.json:1: suites[0]: cell ids up to 512 bytes long, more "
+				    "than the limit of 511 bytes (shorten names or use fewer "
+				    "parameters)");
+		free(t.s);
+		free(d63);
+		free(d62);
+		free(d20);
+		free(d19);
+	}
+}
+
+/* Repeats are found by sorting (40000 impls took 7.7 s): the first repeat in list order, at its
+ * line; placements keep their first-use order. */
+static void test_repeats(void **state)
+{
+	struct iob_matrix *m;
+	const char *const *pl;
+	char err[256], *text;
+	size_t n;
+
+	(void)state;
+	/* 'a' repeats first in list order, though 'b' sorts after it and repeats later. */
+	expect_error("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\",\n \"b\",\n \"a\",\n"
+		     " \"a\",\n \"b\"]}]}",
+		     "spec.json:4: key 'impls' in suites[0]: 'a' is listed twice");
+	expect_error("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"],\n"
+		     " \"placements\": [\"p\", \"q\", \"q\", \"p\"]}]}",
+		     "spec.json:2: key 'placements' in suites[0]: 'q' is listed twice");
+	text = many_impls(40000, "");
+	strcpy(strstr(text, "\"i39999\""), "\"i12345\"]}]}");
+	expect_error(text, "key 'impls' in suites[0]: 'i12345' is listed twice");
+	free(text);
+	assert_int_equal(
+		iob_matrix_parse(
+			"{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"], \"placements\": "
+			"[\"y\", \"x\", \"w\"]},\n{\"family\": \"a/c\", \"impls\": [\"x\"], "
+			"\"placements\": [\"z\", \"w\", \"a\", \"x\"]}]}",
+			"p.json", &m, err, sizeof(err)),
+		0);
+	pl = iob_matrix_placements(m, &n);
+	assert_int_equal(n, 5);
+	assert_string_equal(pl[0], "y");
+	assert_string_equal(pl[1], "x");
+	assert_string_equal(pl[2], "w");
+	assert_string_equal(pl[3], "z");
+	assert_string_equal(pl[4], "a");
+	iob_matrix_free(m);
+}
+
+/* Every error is one line, whatever it quotes; control characters are not names. */
+static void test_one_line(void **state)
+{
+	(void)state;
+	expect_error("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"], \"re\\npetitions\": "
+		     "1}]}",
+		     "unknown key 're?petitions' in suites[0]");
+	expect_error("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\\ty\"]}]}",
+		     "element 0 must be a name without '/' or '@'; character '\\t' (0x09) at "
+		     "offset 1 is not allowed");
+	expect_error("{\"suites\": [{\"family\": \"a\\r/b\", \"impls\": [\"x\"]}]}",
+		     "key 'family' in suites[0]");
+	expect_error("{\"name\": \"a\\u0001\", \"suites\": [{\"family\": \"a/b\", \"impls\": "
+		     "[\"x\"]}]}",
+		     "key 'name': expected a non-empty string without control characters");
+}
+
+/* Reading a spec: the reason it cannot be read; files past IOB_MATRIX_MAX_BYTES are refused
+ * before they are read. */
+static void test_load(void **state)
+{
+	char dir[] = "/tmp/test_matrix.XXXXXX", path[64], err[512];
+	struct iob_matrix *m = NULL;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(iob_matrix_load(dir, &m, err, sizeof(err)), -EISDIR);
+	printf("  %s\n", err);
+	assert_non_null(strstr(err, ": cannot read: Is a directory"));
+	snprintf(path, sizeof(path), "%s/big.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(ftruncate(fileno(f), IOB_MATRIX_MAX_BYTES + 1), 0);
+	fclose(f);
+	assert_int_equal(iob_matrix_load(path, &m, err, sizeof(err)), -EFBIG);
+	printf("  %s\n", err);
+	assert_non_null(strstr(err,
+			       "big.json: larger than the limit of 4194304 bytes (4 MiB) for a "
+			       "matrix file"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite("{\"suites\": [{\"family\": \"a/b\", \"impls\": [\"x\"]}]}\0junk", 1, 52, f);
+	fclose(f);
+	assert_int_equal(iob_matrix_load(path, &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "big.json: a NUL byte at offset 47"));
+	assert_null(m);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_shards(void **state)
 {
 	int k, n;
@@ -288,6 +609,11 @@ int main(void)
 		cmocka_unit_test(test_duplicate_cells),
 		cmocka_unit_test(test_overrides_and_defaults),
 		cmocka_unit_test(test_normalized_round_trip),
+		cmocka_unit_test(test_cell_limit),
+		cmocka_unit_test(test_name_limits),
+		cmocka_unit_test(test_repeats),
+		cmocka_unit_test(test_one_line),
+		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_shards),
 		cmocka_unit_test(test_edit_distance),
 	};
