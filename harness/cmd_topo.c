@@ -33,7 +33,13 @@ static const char usage_text[] =
 	"  -h, --help           show this help\n"
 	"\n"
 	"Without --synthetic or --xml the topology is this machine's. On any other topology the\n"
-	"plan is simulated: a plan only, nothing is bound.\n";
+	"plan is simulated: a plan only, nothing is bound. A synthetic topology has at most 4096\n"
+	"PUs and 512 children per object; an XML file at most 16 MiB, in hwloc format 1.x or 2.x.\n"
+	"A PU that belongs to no NUMA node shows as NUMA none (JSON: \"numa\": null).\n";
+
+_Static_assert(IOB_TOPO_MAX_PUS == 4096 && IOB_TOPO_MAX_ARITY == 512 &&
+		       IOB_TOPO_MAX_XML_BYTES == 16 << 20,
+	       "usage_text states these limits");
 
 static const struct option long_opts[] = {
 	{ "synthetic", required_argument, NULL, 's' },

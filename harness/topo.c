@@ -10,19 +10,28 @@
  *            tree as memory children and do not reorder it), so logical order already is "fill
  *            a core's PUs, then the next core under the same LLC, then the next LLC, then the
  *            next package", whatever caches the topology does or does not describe.
- *   spread   Each PU belongs to exactly one NUMA node, the first (logical order) whose cpuset
- *            holds it; several nodes can share a cpuset (DDR + HBM on one socket) and a PU must
- *            not appear twice. Per node the PUs are sorted by (rank inside their core, logical
- *            index): every core's first PU before any core's second PU. The node lists are then
- *            dealt out round-robin. CPU-less nodes take no threads.
- *   numa:N   compact order restricted to node N's cpuset; every place reports node N.
+ *   spread   PUs are grouped by their home node (below); groups are taken in ascending node OS
+ *            index, then come the node-less PUs, one pseudo-group per package (package logical
+ *            order). Per group the PUs are sorted by (rank inside their core, logical index):
+ *            every core's first PU before any core's second PU. The groups are then dealt out
+ *            round-robin. Nodes that are home to no PU (memory-only: HBM, CXL) take no threads.
+ *   numa:N   compact order restricted to node N's cpuset (the PUs local to N, node-less PUs are
+ *            in no node's cpuset); every place reports node N.
  *   list     the listed PUs, in the given order.
  *
- * A topology without NUMA objects (possible in XML) counts as one node 0 holding every PU.
+ * Home node (H1): a PU's home node is, among the NUMA nodes whose cpuset holds it, the one with
+ * the smallest cpuset (a package's node rather than a machine-wide CXL node), ties going to the
+ * lowest OS index (DDR node 0 before the HBM node 2 sharing its PUs, whatever order hwloc lists
+ * them in). A PU in no node's cpuset has no home node: hwloc drops the nodes a cgroup's
+ * cpuset.mems excludes (Slurm, Kubernetes) but keeps their PUs, and an offline node leaves its
+ * PUs behind the same way. Such a PU is never labelled with a node it does not belong to.
+ * A topology without NUMA objects (possible in hwloc 1.x XML) counts as one node 0 holding
+ * every PU.
  *
  * Invariants after iob_topo_load(): the hwloc topology is loaded and never modified again;
- * pu_numa[l] is the NUMA OS index owning the PU of logical index l. Everything here only reads
- * the topology after load, which hwloc allows from any thread.
+ * nodes[] holds the NUMA objects sorted by OS index; pu_rank[l] is the index in nodes[] of the
+ * home node (H1) of the PU of logical index l, or -1. Everything here only reads the topology
+ * after load, which hwloc allows from any thread.
  */
 #include "topo.h"
 
@@ -44,8 +53,10 @@ struct iob_topo {
 	char *source; /**< "system", "synthetic:<s>", "xml:<path>" */
 	bool thissystem;
 	int npus;
-	int nnuma_objs; /**< NUMA objects hwloc reports (may be 0 for an XML import) */
-	int *pu_numa;	/**< by PU logical index: OS index of the owning NUMA node */
+	int nnuma_objs;	    /**< NUMA objects hwloc reports (may be 0 for an XML import) */
+	hwloc_obj_t *nodes; /**< the nnuma_objs NUMA objects, by ascending OS index */
+	int *pu_rank;	    /**< by PU logical index: home node (H1) index in nodes[], or -1 */
+	int nnodeless;	    /**< PUs without a home node */
 };
 
 __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
@@ -84,31 +95,300 @@ static hwloc_obj_t pu_by_os(const struct iob_topo *t, long os)
 	return hwloc_get_pu_obj_by_os_index(t->topo, (unsigned)os);
 }
 
-/* Give each PU to the first NUMA node (logical order) whose cpuset holds it. */
+/* OS index of the home node (H1) of the PU of logical index @logical, or IOB_TOPO_NO_NUMA. */
+static int pu_numa(const struct iob_topo *t, int logical)
+{
+	int rank = t->pu_rank[logical];
+
+	if (rank < 0)
+		return IOB_TOPO_NO_NUMA;
+	return t->nnuma_objs ? (int)t->nodes[rank]->os_index : 0;
+}
+
+static int cmp_node_os(const void *a, const void *b)
+{
+	unsigned x = (*(const hwloc_obj_t *)a)->os_index, y = (*(const hwloc_obj_t *)b)->os_index;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort the NUMA nodes by OS index and give each PU its home node (H1). */
 static int assign_numa(struct iob_topo *t)
 {
-	t->pu_numa = calloc((size_t)t->npus, sizeof(*t->pu_numa));
-	if (!t->pu_numa)
-		return -ENOMEM;
-	for (int i = 0; i < t->npus; i++) {
-		hwloc_obj_t pu = pu_obj(t, i);
+	int *weight = NULL; /* by PU: cpuset weight of its home node so far */
+	int ret = -ENOMEM;
 
-		for (int n = 0; n < t->nnuma_objs; n++) {
-			hwloc_obj_t node =
-				hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, (unsigned)n);
+	t->pu_rank = calloc((size_t)t->npus, sizeof(*t->pu_rank));
+	weight = calloc((size_t)t->npus, sizeof(*weight));
+	if (t->nnuma_objs)
+		t->nodes = calloc((size_t)t->nnuma_objs, sizeof(*t->nodes));
+	if (!t->pu_rank || !weight || (t->nnuma_objs && !t->nodes))
+		goto out;
+	for (int n = 0; n < t->nnuma_objs; n++)
+		t->nodes[n] = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, (unsigned)n);
+	if (t->nnuma_objs)
+		qsort(t->nodes, (size_t)t->nnuma_objs, sizeof(*t->nodes), cmp_node_os);
+	for (int i = 0; i < t->npus; i++)
+		t->pu_rank[i] = t->nnuma_objs ? -1 : 0; /* no NUMA object: implicit node 0 */
+	/* Ascending OS index, so a tie in weight keeps the lower OS index. */
+	for (int n = 0; n < t->nnuma_objs; n++) {
+		hwloc_const_cpuset_t set = t->nodes[n]->cpuset;
+		int w = set ? hwloc_bitmap_weight(set) : 0;
 
-			if (node->cpuset && hwloc_bitmap_isset(node->cpuset, pu->os_index)) {
-				t->pu_numa[i] = (int)node->os_index;
-				break;
+		if (w <= 0)
+			continue;
+		for (int i = 0; i < t->npus; i++)
+			if (hwloc_bitmap_isset(set, pu_obj(t, i)->os_index) &&
+			    (t->pu_rank[i] < 0 || w < weight[i])) {
+				t->pu_rank[i] = n;
+				weight[i] = w;
 			}
+	}
+	for (int i = 0; i < t->npus; i++)
+		t->nnodeless += t->pu_rank[i] < 0;
+	ret = 0;
+out:
+	free(weight);
+	return ret;
+}
+
+/* Saturating a * b. */
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+
+	return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Skip a "(...)" or "[...]" group (they nest, "[numa(memory=1GB)]"); NULL when unterminated. */
+static const char *skip_group(const char *p)
+{
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (*p == '(' || *p == '[')
+			depth++;
+		else if ((*p == ')' || *p == ']') && --depth == 0)
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* Largest number in an "indexes=" list ("0,2,4" or "2*4:1*2", interleavings); 0 when none. */
+static uint64_t max_index(const char *group, const char *end)
+{
+	const char *p = group;
+	uint64_t max = 0;
+
+	while ((p = strstr(p, "indexes=")) && p < end) {
+		for (p += 8; p < end && *p != ' ' && *p != ')'; p++) {
+			uint64_t v = 0;
+
+			if (*p < '0' || *p > '9')
+				continue;
+			for (; p < end && *p >= '0' && *p <= '9'; p++)
+				v = add_sat(mul_sat(v, 10), (uint64_t)(*p - '0'));
+			max = v > max ? v : max;
+			p--;
 		}
 	}
+	return max;
+}
+
+/*
+ * hwloc builds a synthetic topology object by object, inserting each child among its siblings
+ * (quadratic in the arity) with cpusets as wide as the largest PU index: "pack:1000 core:1000
+ * pu:1000" grows memory for minutes. Walk the string the way hwloc reads it (an optional root
+ * "(attrs)", then levels "[type:]count[(attrs)]", memory children "[...]" one per parent) and
+ * refuse it, naming the limit, before hwloc starts. Strings this walk does not understand are
+ * left to hwloc to reject.
+ */
+static int check_synthetic_size(const char *arg, char *err, size_t errlen)
+{
+	uint64_t width = 1, objects = 1, arity_max = 0, index_max = 0;
+	const char *p = arg, *arity_at = NULL;
+	int arity_len = 0;
+
+	while (*p) {
+		const char *tok, *num, *end;
+		uint64_t count = 0;
+
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (*p == '(' || *p == '[') {
+			end = skip_group(p);
+			if (!end)
+				return 0;
+			if (max_index(p, end) > index_max)
+				index_max = max_index(p, end);
+			if (*p == '[') /* a memory child under every object of the level above */
+				objects = add_sat(objects, width);
+			p = end;
+			continue;
+		}
+		tok = p;
+		while (*p && *p != ' ' && *p != '(' && *p != '[')
+			p++;
+		num = (*tok >= '0' && *tok <= '9') ? tok : memchr(tok, ':', (size_t)(p - tok));
+		if (!num)
+			return 0;
+		if (*num == ':')
+			num++;
+		/* hwloc reads the count with strtoul(base 0): 0x10 and 010 are numbers too. */
+		{
+			char *e;
+
+			errno = 0;
+			count = strtoull(num, &e, 0);
+			if (e == num)
+				return 0;
+			if (errno == ERANGE)
+				count = UINT64_MAX;
+		}
+		if (count > arity_max) {
+			arity_max = count;
+			arity_at = tok;
+			arity_len = (int)(p - tok);
+		}
+		width = mul_sat(width, count);
+		objects = add_sat(objects, width);
+	}
+	if (width > IOB_TOPO_MAX_PUS) {
+		char n[32] = "over 2^64";
+
+		if (width != UINT64_MAX)
+			snprintf(n, sizeof(n), "%llu", (unsigned long long)width);
+		set_err(err, errlen,
+			"synthetic topology '%s' has %s PUs, more than the limit of %d", arg, n,
+			IOB_TOPO_MAX_PUS);
+		return -E2BIG;
+	}
+	if (arity_max > IOB_TOPO_MAX_ARITY) {
+		set_err(err, errlen,
+			"synthetic topology '%s': level '%.*s' has %llu children per parent, more "
+			"than "
+			"the limit of %d",
+			arg, arity_len, arity_at, (unsigned long long)arity_max,
+			IOB_TOPO_MAX_ARITY);
+		return -E2BIG;
+	}
+	if (objects > IOB_TOPO_MAX_OBJECTS) {
+		set_err(err, errlen,
+			"synthetic topology '%s' has %llu objects, more than the limit of %d", arg,
+			(unsigned long long)objects, IOB_TOPO_MAX_OBJECTS);
+		return -E2BIG;
+	}
+	if (index_max > IOB_TOPO_MAX_OS_INDEX) {
+		set_err(err, errlen,
+			"synthetic topology '%s': index %llu in 'indexes=' is above the limit of "
+			"%d",
+			arg, (unsigned long long)index_max, IOB_TOPO_MAX_OS_INDEX);
+		return -E2BIG;
+	}
 	return 0;
+}
+
+/* Whether the attribute @name=" appears in the tag [tag, end). */
+static bool has_attr(const char *tag, const char *end, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = tag; (p = strstr(p, name)) && p < end; p += len)
+		if ((p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' || p[-1] == '\r') &&
+		    p[len] == '=')
+			return true;
+	return false;
+}
+
+/*
+ * Refuse, with the reason, what hwloc 2.x cannot read or reads wrong:
+ * - XML format 3.0 (hwloc 3's default export): hwloc 2.x fails with a bare EINVAL. The format is
+ *   the version attribute of <topology>; none means format 1.x.
+ * - an object with a cpuset but no complete_cpuset, or a nodeset but no complete_nodeset: hwloc
+ *   2.9's reader dereferences the missing set and crashes (hwloc's own exports always write
+ *   both, hand-edited files may not).
+ * @text is the whole file, NUL-terminated.
+ */
+static int check_xml_text(const char *path, const char *text, char *err, size_t errlen)
+{
+	const char *p, *end, *v;
+	unsigned long major;
+	int line = 1;
+
+	for (p = text; (p = strstr(p, "<topology")); p += 9)
+		if (strchr(" \t\r\n>", p[9]))
+			break;
+	if (p && (end = strchr(p, '>')) && (v = strstr(p, "version=")) && v < end &&
+	    (v[8] == '"' || v[8] == '\'')) {
+		major = strtoul(v + 9, NULL, 10);
+		if (major > hwloc_get_api_version() >> 16) {
+			set_err(err, errlen,
+				"XML topology file '%s' is hwloc XML format %.*s, which hwloc %u.x "
+				"(linked here) cannot read; export it again in format 2 with hwloc "
+				"%lu: lstopo --of xml --export-xml-flags v2 FILE",
+				path, (int)strcspn(v + 9, "\"'>"), v + 9,
+				hwloc_get_api_version() >> 16, major);
+			return -EIO;
+		}
+	}
+	for (p = text; (p = strstr(p, "<object")); p = end) {
+		static const char *const need[][2] = { { "cpuset", "complete_cpuset" },
+						       { "nodeset", "complete_nodeset" } };
+
+		for (const char *q = text; q < p; q++) /* lines before this tag */
+			line += *q == '\n';
+		text = p;
+		end = strchr(p, '>');
+		if (!end)
+			return 0; /* truncated: hwloc reports it */
+		for (size_t k = 0; k < 2; k++)
+			if (has_attr(p, end, need[k][0]) && !has_attr(p, end, need[k][1])) {
+				set_err(err, errlen,
+					"XML topology file '%s', line %d: object has '%s' but no "
+					"'%s' (hwloc 2.x crashes on that; hwloc's own exports "
+					"write both)",
+					path, line, need[k][0], need[k][1]);
+				return -EIO;
+			}
+	}
+	return 0;
+}
+
+/* Read the whole file (its size is already bounded) and check it with check_xml_text(). */
+static int check_xml_file(const char *path, size_t size, char *err, size_t errlen)
+{
+	char *text = malloc(size + 1);
+	FILE *f;
+	size_t n;
+	int ret;
+
+	if (!text)
+		return -ENOMEM;
+	f = fopen(path, "r");
+	if (!f) {
+		set_err(err, errlen, "XML topology file '%s': %s", path, strerror(errno));
+		free(text);
+		return -EIO;
+	}
+	n = fread(text, 1, size, f);
+	fclose(f);
+	text[n] = '\0';
+	ret = check_xml_text(path, text, err, errlen);
+	free(text);
+	return ret;
 }
 
 static int load_xml(struct iob_topo *t, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
+	int ret;
 
 	if (stat(path, &st) != 0) {
 		int e = errno;
@@ -124,6 +404,18 @@ static int load_xml(struct iob_topo *t, const char *path, char *err, size_t errl
 		set_err(err, errlen, "XML topology file '%s': %s", path, strerror(errno));
 		return -EIO;
 	}
+	/* hwloc parses about 30 MB/s here and keeps the whole tree: bound what it is given. */
+	if (st.st_size > IOB_TOPO_MAX_XML_BYTES) {
+		set_err(err, errlen,
+			"XML topology file '%s' is %lld bytes, more than the limit of %d bytes (%d "
+			"MiB)",
+			path, (long long)st.st_size, IOB_TOPO_MAX_XML_BYTES,
+			IOB_TOPO_MAX_XML_BYTES >> 20);
+		return -E2BIG;
+	}
+	ret = check_xml_file(path, (size_t)st.st_size, err, errlen);
+	if (ret)
+		return ret;
 	if (hwloc_topology_set_xml(t->topo, path) != 0) {
 		set_err(err, errlen, "'%s' is not a valid hwloc XML topology", path);
 		return -EIO;
@@ -164,6 +456,9 @@ int iob_topo_load(enum iob_topo_source src, const char *arg, struct iob_topo **o
 	hwloc_topology_set_io_types_filter(t->topo, HWLOC_TYPE_FILTER_KEEP_NONE);
 
 	if (src == IOB_TOPO_SYNTHETIC) {
+		ret = check_synthetic_size(arg, err, errlen);
+		if (ret)
+			goto fail_topo;
 		if (!*arg || hwloc_topology_set_synthetic(t->topo, arg) != 0) {
 			set_err(err, errlen,
 				"invalid hwloc synthetic topology '%s' (expected e.g. "
@@ -208,6 +503,8 @@ int iob_topo_load(enum iob_topo_source src, const char *arg, struct iob_topo **o
 	return 0;
 
 fail_topo:
+	free(t->pu_rank);
+	free(t->nodes);
 	hwloc_topology_destroy(t->topo);
 fail_source:
 	free(t->source);
@@ -224,7 +521,8 @@ void iob_topo_destroy(struct iob_topo *t)
 	if (!t)
 		return;
 	hwloc_topology_destroy(t->topo);
-	free(t->pu_numa);
+	free(t->pu_rank);
+	free(t->nodes);
 	free(t->source);
 	free(t);
 }
@@ -288,50 +586,72 @@ static unsigned rank_in_core(const struct iob_topo *t, hwloc_obj_t pu)
 
 	if (!core)
 		return 0; /* a PU outside any core is a core of its own */
-	/* A core's PUs are consecutive in logical order. */
-	first = hwloc_get_next_obj_inside_cpuset_by_type(t->topo, core->cpuset, HWLOC_OBJ_PU, NULL);
-	return first ? pu->logical_index - first->logical_index : 0;
+	/*
+	 * A core's PUs are consecutive in logical order and its first leaf is the first of them
+	 * (children are kept in logical order): O(depth), where searching the PU level for the
+	 * core's cpuset was O(PUs) per PU.
+	 */
+	for (first = core; first->first_child;)
+		first = first->first_child;
+	return first->type == HWLOC_OBJ_PU ? pu->logical_index - first->logical_index : 0;
+}
+
+/*
+ * Spread group of the PU of logical index @logical: its home node's index in nodes[] (0 for the
+ * implicit node), or for a node-less PU nnodes + its package's logical index (nnodes + npack
+ * when no package holds it).
+ */
+static int spread_group(const struct iob_topo *t, int logical, int nnodes, int npack)
+{
+	hwloc_obj_t pack;
+
+	if (t->pu_rank[logical] >= 0)
+		return t->pu_rank[logical];
+	pack = hwloc_get_ancestor_obj_by_type(t->topo, HWLOC_OBJ_PACKAGE, pu_obj(t, logical));
+	return nnodes + (pack ? (int)pack->logical_index : npack);
 }
 
 static int order_spread(const struct iob_topo *t, hwloc_obj_t *order)
 {
 	int nnodes = iob_topo_nnuma(t);
+	int npack = hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_PACKAGE);
+	int ngroups = nnodes + (npack > 0 ? npack : 0) + 1;
 	struct spread_key *keys;
-	int *start, *len; /* node k's PUs are keys[start[k] .. start[k] + len[k]) */
-	int n = 0, pos = 0, ret = -ENOMEM;
+	int *start, *len; /* group k's PUs are keys[start[k] .. start[k] + len[k]) */
+	int *group;	  /* by PU logical index */
+	int n = 0, ret = -ENOMEM;
 
 	keys = calloc((size_t)t->npus, sizeof(*keys));
-	start = calloc((size_t)nnodes, sizeof(*start));
-	len = calloc((size_t)nnodes, sizeof(*len));
-	if (!keys || !start || !len)
+	group = calloc((size_t)t->npus, sizeof(*group));
+	start = calloc((size_t)ngroups + 1, sizeof(*start));
+	len = calloc((size_t)ngroups, sizeof(*len));
+	if (!keys || !group || !start || !len)
 		goto out;
 
-	for (int k = 0; k < nnodes; k++) {
-		hwloc_obj_t node =
-			t->nnuma_objs
-				? hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, (unsigned)k)
-				: NULL;
-		int os = node ? (int)node->os_index : 0;
-
-		start[k] = pos;
-		for (int i = 0; i < t->npus; i++) {
-			if (t->pu_numa[i] != os)
-				continue;
-			keys[pos].pu = pu_obj(t, i);
-			keys[pos].rank = rank_in_core(t, keys[pos].pu);
-			pos++;
-		}
-		len[k] = pos - start[k];
-		qsort(keys + start[k], (size_t)len[k], sizeof(*keys), cmp_spread_key);
+	/* Counting sort of the PUs by group, logical order kept inside a group. */
+	for (int i = 0; i < t->npus; i++) {
+		group[i] = spread_group(t, i, nnodes, npack);
+		start[group[i] + 1]++;
 	}
-	for (int round = 0; n < pos; round++)
-		for (int k = 0; k < nnodes; k++)
+	for (int k = 0; k < ngroups; k++)
+		start[k + 1] += start[k];
+	for (int i = 0; i < t->npus; i++) {
+		struct spread_key *key = &keys[start[group[i]] + len[group[i]]++];
+
+		key->pu = pu_obj(t, i);
+		key->rank = rank_in_core(t, key->pu);
+	}
+	for (int k = 0; k < ngroups; k++)
+		qsort(keys + start[k], (size_t)len[k], sizeof(*keys), cmp_spread_key);
+	for (int round = 0; n < t->npus; round++)
+		for (int k = 0; k < ngroups; k++)
 			if (round < len[k])
 				order[n++] = keys[start[k] + round].pu;
 	ret = n;
 out:
 	free(len);
 	free(start);
+	free(group);
 	free(keys);
 	return ret;
 }
@@ -554,7 +874,7 @@ int iob_topo_plan(const struct iob_topo *t, const char *placement, int nthreads,
 		pl->thread = i;
 		pl->pu = (int)pu->os_index;
 		pl->core = core ? (int)core->logical_index : -1;
-		pl->numa = numa_fixed >= 0 ? numa_fixed : t->pu_numa[pu->logical_index];
+		pl->numa = numa_fixed >= 0 ? numa_fixed : pu_numa(t, (int)pu->logical_index);
 	}
 	free(order);
 	*out = p;
@@ -677,6 +997,19 @@ static void print_caches(const struct iob_topo *t, FILE *f)
 	fputc('\n', f);
 }
 
+/* The PUs without a home node (H1); NULL on allocation failure. */
+static hwloc_bitmap_t nodeless_set(const struct iob_topo *t)
+{
+	hwloc_bitmap_t set = hwloc_bitmap_alloc();
+
+	for (int i = 0; set && i < t->npus; i++)
+		if (t->pu_rank[i] < 0 && hwloc_bitmap_set(set, pu_obj(t, i)->os_index)) {
+			hwloc_bitmap_free(set);
+			set = NULL;
+		}
+	return set;
+}
+
 void iob_topo_print(const struct iob_topo *t, const struct iob_plan *plan, FILE *f)
 {
 	int npack = hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_PACKAGE);
@@ -703,7 +1036,7 @@ void iob_topo_print(const struct iob_topo *t, const struct iob_plan *plan, FILE 
 		fputc('\n', f);
 	}
 	for (int i = 0; i < t->nnuma_objs; i++) {
-		hwloc_obj_t node = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, (unsigned)i);
+		hwloc_obj_t node = t->nodes[i];
 
 		fprintf(f, "  NUMA node %u: PUs ", node->os_index);
 		print_cpuset(f, node->cpuset);
@@ -713,6 +1046,17 @@ void iob_topo_print(const struct iob_topo *t, const struct iob_plan *plan, FILE 
 		}
 		fputc('\n', f);
 	}
+	if (t->nnodeless) {
+		hwloc_bitmap_t set = nodeless_set(t);
+
+		fputs("  no NUMA node (not allowed or offline): PUs ", f);
+		if (set)
+			print_cpuset(f, set);
+		else
+			fputs("?", f);
+		fputc('\n', f);
+		hwloc_bitmap_free(set);
+	}
 	print_caches(t, f);
 	if (!plan)
 		return;
@@ -721,8 +1065,11 @@ void iob_topo_print(const struct iob_topo *t, const struct iob_plan *plan, FILE 
 	for (int i = 0; i < plan->nthreads; i++) {
 		const struct iob_place *pl = &plan->places[i];
 
-		fprintf(f, "  thread %d -> PU %d (core %d, NUMA %d)\n", pl->thread, pl->pu,
-			pl->core, pl->numa);
+		fprintf(f, "  thread %d -> PU %d (core %d, NUMA ", pl->thread, pl->pu, pl->core);
+		if (pl->numa == IOB_TOPO_NO_NUMA)
+			fputs("none)\n", f);
+		else
+			fprintf(f, "%d)\n", pl->numa);
 	}
 }
 
@@ -762,10 +1109,7 @@ static json_t *numa_json(const struct iob_topo *t)
 	if (!nodes)
 		return NULL;
 	for (int i = 0; i < iob_topo_nnuma(t); i++) {
-		hwloc_obj_t node =
-			t->nnuma_objs
-				? hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, (unsigned)i)
-				: NULL;
+		hwloc_obj_t node = t->nnuma_objs ? t->nodes[i] : NULL;
 		hwloc_const_cpuset_t set =
 			node ? node->cpuset : hwloc_get_root_obj(t->topo)->cpuset;
 		json_t *o = json_object();
@@ -792,7 +1136,8 @@ static json_t *plan_json(const struct iob_plan *plan)
 
 		if (arr_add(a, o) || obj_set(o, "thread", json_integer(pl->thread)) ||
 		    obj_set(o, "pu", json_integer(pl->pu)) ||
-		    obj_set(o, "numa", json_integer(pl->numa))) {
+		    obj_set(o, "numa",
+			    pl->numa == IOB_TOPO_NO_NUMA ? json_null() : json_integer(pl->numa))) {
 			json_decref(a);
 			return NULL;
 		}
@@ -803,16 +1148,21 @@ static json_t *plan_json(const struct iob_plan *plan)
 char *iob_topo_json(const struct iob_topo *t, const struct iob_plan *plan)
 {
 	json_t *root = json_object();
+	hwloc_bitmap_t nodeless = NULL;
 	char *s = NULL;
 
 	if (!root)
 		return NULL;
-	if (obj_set(root, "source", json_string(t->source)) ||
+	nodeless = nodeless_set(t);
+	if (!nodeless || obj_set(root, "source", json_string(t->source)) ||
 	    obj_set(root, "is_thissystem", json_boolean(t->thissystem)) ||
-	    obj_set(root, "numa_nodes", numa_json(t)) || obj_set(root, "plan", plan_json(plan)))
+	    obj_set(root, "numa_nodes", numa_json(t)) ||
+	    obj_set(root, "pus_without_numa", pus_json(nodeless)) ||
+	    obj_set(root, "plan", plan_json(plan)))
 		goto out;
 	s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 out:
+	hwloc_bitmap_free(nodeless);
 	json_decref(root);
 	return s;
 }

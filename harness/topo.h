@@ -7,17 +7,27 @@
  * iob_topo_is_thissystem(); plans on such topologies are plans only, and callers mark their
  * results simulated.
  *
+ * A PU's home NUMA node is, among the nodes whose cpuset holds it, the one with the smallest
+ * cpuset, ties going to the lowest OS index (DDR before an HBM node on the same PUs; a package's
+ * node before a machine-wide CXL node). A PU may have none: hwloc drops the nodes a cgroup's
+ * cpuset.mems excludes (Slurm, Kubernetes) but keeps their PUs, and an offline node leaves its
+ * PUs behind. Such a node-less PU is recorded as IOB_TOPO_NO_NUMA ("numa": null in JSON). A
+ * machine with no NUMA object counts as one node 0 holding every PU.
+ *
  * Placements (nthreads threads, plan[i] is thread i's PU):
  *   compact  fill a core's PUs, then the next core in the same LLC, then the next LLC, package
- *   spread   one thread per NUMA node round-robin, then across cores within each node (first PU
- *            of each core before any second PU)
- *   numa:N   all threads on NUMA node N (OS index), compact within it
+ *            (hwloc logical order); node-less PUs are used where they fall
+ *   spread   deal threads round-robin over the home nodes in ascending OS index, then over the
+ *            node-less PUs grouped by package (one pseudo-node per package, after all real
+ *            nodes); within a group, first PU of each core before any second PU. Memory-only
+ *            nodes (home to no PU) take no threads.
+ *   numa:N   all threads on the PUs in node N's cpuset (N an OS index), compact (hwloc logical)
+ *            order; every place records N. Never a node-less PU.
  *   list:A,B,C or A,B,C   an explicit list of PU OS indexes in that order ("A-B" is the range
- *            A..B); cycled when shorter than nthreads
+ *            A..B); cycled when shorter than nthreads. Node-less PUs are allowed.
  * More threads than PUs (than the node's PUs for numa:N, than the list's entries for a list) is
  * -E2BIG unless oversubscribe is set, in which case the plan wraps around. A PU listed twice is
- * sharing too and needs oversubscribe. A PU counts for the first NUMA node (logical order) whose
- * cpuset holds it; a machine with no NUMA object counts as one node 0 holding every PU.
+ * sharing too and needs oversubscribe.
  *
  * Synchronization: a loaded topology and a computed plan are immutable and may be read from any
  * thread; load and destroy from one thread.
@@ -35,6 +45,18 @@ extern "C" {
 
 struct iob_topo;
 
+/*
+ * Input limits, checked before hwloc builds anything (hwloc builds a synthetic topology in time
+ * quadratic in the arity and keeps cpusets as wide as the largest PU index). Real machines fit
+ * with room: 2 x 192-core packages is 768 PUs and arity 192. Past a limit iob_topo_load() is
+ * -E2BIG, and the message names the limit.
+ */
+#define IOB_TOPO_MAX_PUS       4096	  /**< PUs in a synthetic topology */
+#define IOB_TOPO_MAX_ARITY     512	  /**< children per object at one synthetic level */
+#define IOB_TOPO_MAX_OBJECTS   16384	  /**< objects (all levels) in a synthetic topology */
+#define IOB_TOPO_MAX_OS_INDEX  65535	  /**< an OS index in a synthetic "indexes=" list */
+#define IOB_TOPO_MAX_XML_BYTES (16 << 20) /**< size of an XML topology file */
+
 enum iob_topo_source {
 	IOB_TOPO_SYSTEM,    /**< this machine (arg ignored) */
 	IOB_TOPO_SYNTHETIC, /**< arg is an hwloc synthetic description */
@@ -46,8 +68,12 @@ struct iob_place {
 	int thread;
 	int pu;
 	int core; /**< logical index of the core holding pu (-1 when no core object holds it) */
-	int numa; /**< OS index of the NUMA node holding pu (0 when the machine has none) */
+	int numa; /**< OS index of pu's home NUMA node (0 when the machine has no NUMA object),
+		       IOB_TOPO_NO_NUMA when it has none; numa:N records N */
 };
+
+/** iob_place.numa of a PU that belongs to no NUMA node. */
+#define IOB_TOPO_NO_NUMA (-1)
 
 struct iob_plan {
 	int nthreads;
@@ -58,7 +84,9 @@ struct iob_plan {
 /**
  * Load a topology. On failure writes a one-line reason naming the bad input to @p err (may be
  * NULL). I/O devices are not loaded (placement needs CPUs, caches and memory only).
- * @return 0, -EINVAL (bad synthetic string), -ENOENT (missing XML file), -EIO (unreadable XML), -ENOMEM.
+ * @return 0, -EINVAL (bad synthetic string), -ENOENT (missing XML file), -EIO (unreadable XML,
+ * or XML in a format this hwloc cannot read, e.g. hwloc 3's format 3.0), -E2BIG (past an input
+ * limit above), -ENOMEM.
  */
 int iob_topo_load(enum iob_topo_source src, const char *arg, struct iob_topo **out, char *err,
 		  size_t errlen);
@@ -98,8 +126,9 @@ int iob_topo_bind_memory(const struct iob_topo *t, void *p, size_t len, int numa
 /** Human-readable machine description (packages, NUMA nodes and their PUs, caches) and plan. */
 void iob_topo_print(const struct iob_topo *t, const struct iob_plan *plan, FILE *f);
 /**
- * One JSON object: {"source", "is_thissystem", "numa_nodes": [{"os_index", "pus": [..]}],
- * "plan": [{"thread", "pu", "numa"}]} ("plan" is [] when @p plan is NULL). Returns a malloc'd
+ * One JSON object: {"source", "is_thissystem", "numa_nodes": [{"os_index", "pus": [..]}] (by OS
+ * index; "pus" are the PUs in the node's cpuset), "pus_without_numa": [..], "plan": [{"thread",
+ * "pu", "numa"}]} ("plan" is [] when @p plan is NULL; "numa" is null for a node-less PU). Returns a malloc'd
  * string, or NULL on allocation failure.
  */
 char *iob_topo_json(const struct iob_topo *t, const struct iob_plan *plan);

@@ -5,6 +5,7 @@ set -u
 
 : "${IOBENCH:?IOBENCH must point to the iobench binary}"
 PY=/usr/bin/python3
+DATA="${IOBENCH_SOURCE_ROOT:?IOBENCH_SOURCE_ROOT must point to the source tree}/tests/data/topo"
 SYN="pack:2 numa:2 core:4 pu:2"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -18,9 +19,10 @@ fail() {
 	exit 1
 }
 
-# run CMD...: run iobench, keep stdout/stderr in $tmp/out, $tmp/err, the status in $rc.
+# run CMD...: run iobench, keep stdout/stderr in $tmp/out, $tmp/err, the status in $rc. A run
+# that hangs (an input iobench should have refused) ends as status 124.
 run() {
-	"$IOBENCH" "$@" >"$tmp/out" 2>"$tmp/err"
+	timeout 60 "$IOBENCH" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 }
 
@@ -64,7 +66,8 @@ grep -q "usage: iobench topo" "$tmp/out" || fail "help topo: no usage on stdout"
 check "spread 4 threads on '$SYN' -> 4 distinct NUMA nodes, simulated"
 run topo --synthetic "$SYN" --threads 4 --placement spread --json
 [ "$rc" -eq 0 ] || fail "exit $rc"
-json_check 'sorted(j.keys()) == ["is_thissystem", "numa_nodes", "plan", "source"]'
+json_check 'sorted(j.keys()) == ["is_thissystem", "numa_nodes", "plan", "pus_without_numa", "source"]'
+json_check 'j["pus_without_numa"] == []'
 json_check 'j["source"] == "synthetic:pack:2 numa:2 core:4 pu:2" and j["is_thissystem"] is False'
 json_check '[n["os_index"] for n in j["numa_nodes"]] == [0, 1, 2, 3]'
 json_check 'all(n["pus"] == list(range(8 * n["os_index"], 8 * n["os_index"] + 8)) for n in j["numa_nodes"])'
@@ -116,6 +119,36 @@ else
 	echo "  (lstopo-no-graphics not installed: skipped)"
 fi
 
+check "cpuset.mems=0 fixture: PUs 4-7 have no NUMA node, spread deals them after node 0"
+run topo --xml "$DATA/nodeless-mems.xml" -p spread --json
+[ "$rc" -eq 0 ] || fail "exit $rc"
+json_check 'j["pus_without_numa"] == [4, 5, 6, 7]'
+json_check '[n["os_index"] for n in j["numa_nodes"]] == [0]'
+json_check '[(p["pu"], p["numa"]) for p in j["plan"]] == [(0, 0), (4, None), (2, 0), (6, None), (1, 0), (5, None), (3, 0), (7, None)]'
+run topo --xml "$DATA/nodeless-mems.xml" -p compact
+[ "$rc" -eq 0 ] || fail "text: exit $rc"
+grep -q "no NUMA node (not allowed or offline): PUs 4-7" "$tmp/out" || fail "no line for node-less PUs"
+grep -q "thread 4 -> PU 4 (core 2, NUMA none)" "$tmp/out" || fail "node-less PU not shown as NUMA none"
+
+check "numa:0 on the cpuset.mems=0 fixture never takes node-less PUs"
+run topo --xml "$DATA/nodeless-mems.xml" -p numa:0 --json
+[ "$rc" -eq 0 ] || fail "exit $rc"
+json_check '[(p["pu"], p["numa"]) for p in j["plan"]] == [(0, 0), (1, 0), (2, 0), (3, 0)]'
+
+check "nodes listed out of OS order: spread starts at node 0"
+run topo --xml "$DATA/nodes-out-of-order.xml" -p spread -t 2 --json
+[ "$rc" -eq 0 ] || fail "exit $rc"
+json_check '[(p["pu"], p["numa"]) for p in j["plan"]] == [(4, 0), (0, 1)]'
+json_check '[n["os_index"] for n in j["numa_nodes"]] == [0, 1]'
+
+check "synthetic topology past the limit is refused at once, not built"
+start=$(date +%s%N)
+run topo --synthetic "pack:1000 core:1000 pu:1000"
+ms=$((($(date +%s%N) - start) / 1000000))
+[ "$rc" -eq 2 ] || fail "exit $rc, want 2"
+grep -qF "has 1000000000 PUs, more than the limit of 4096" "$tmp/err" || fail "limit not named"
+echo "  refused in $ms ms"
+
 check "this system: is_thissystem true, one plan entry per PU"
 run topo --json
 [ "$rc" -eq 0 ] || fail "exit $rc"
@@ -131,6 +164,13 @@ bad_input "/nonexistent/topo.xml" topo --xml /nonexistent/topo.xml
 bad_input "$tmp" topo --xml "$tmp"
 printf 'not xml\n' >"$tmp/bad.xml"
 bad_input "$tmp/bad.xml" topo --xml "$tmp/bad.xml"
+bad_input "format 3.0" topo --xml "$DATA/format-v3.xml"
+grep -qF -- "--export-xml-flags v2" "$tmp/err" || fail "format 3.0: no re-export advice"
+bad_input "line 8: object has 'cpuset' but no 'complete_cpuset'" topo --xml "$DATA/missing-complete-cpuset.xml"
+truncate -s 17M "$tmp/huge.xml"
+bad_input "more than the limit of 16777216 bytes (16 MiB)" topo --xml "$tmp/huge.xml"
+bad_input "core:513" topo --synthetic "pack:2 core:513 pu:1"
+bad_input "numa:1" topo --xml "$DATA/nodeless-mems.xml" -p numa:1
 bad_input "sideways" topo -s "$SYN" --placement sideways
 bad_input "numa:9" topo -s "$SYN" --placement numa:9
 bad_input "list:0,99" topo -s "$SYN" --placement list:0,99

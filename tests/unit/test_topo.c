@@ -475,7 +475,8 @@ static json_t *json_of(const struct iob_topo *t, const struct iob_plan *p)
 	free(s);
 	assert_non_null(root);
 	assert_true(json_is_object(root));
-	assert_int_equal(json_object_size(root), 4);
+	assert_int_equal(json_object_size(root), 5);
+	assert_true(json_is_array(json_object_get(root, "pus_without_numa")));
 	return root;
 }
 
@@ -504,6 +505,7 @@ static void test_json_synthetic(void **state)
 			assert_int_equal(json_integer_value(json_array_get(pus, i)), 8 * n + i);
 	}
 
+	assert_int_equal(json_array_size(json_object_get(root, "pus_without_numa")), 0);
 	plan = json_object_get(root, "plan");
 	assert_true(json_is_array(plan));
 	assert_int_equal(json_array_size(plan), 4);
@@ -546,6 +548,260 @@ static void test_json_system(void **state)
 	json_decref(root);
 	iob_plan_destroy(p);
 	iob_topo_destroy(t);
+}
+
+/* ---- XML fixtures (tests/data/topo/, described in its README) ---- */
+
+#define NONE IOB_TOPO_NO_NUMA
+
+static const char *fixture(const char *name)
+{
+	static char path[4096];
+	const char *root = getenv("IOBENCH_SOURCE_ROOT");
+
+	if (!root)
+		fail_msg("IOBENCH_SOURCE_ROOT is not set (meson test sets it)");
+	snprintf(path, sizeof(path), "%s/tests/data/topo/%s", root, name);
+	return path;
+}
+
+/* Plan @placement with @n threads and compare PU and NUMA of every place to the expectation. */
+static void plan_exact(const struct iob_topo *t, const char *placement, int n, const int *pus,
+		       const int *numas)
+{
+	struct iob_plan *p = plan_ok(t, placement, n, false);
+
+	assert_int_equal(p->nthreads, n);
+	for (int i = 0; i < n; i++) {
+		if (p->places[i].pu != pus[i] || p->places[i].numa != numas[i])
+			print_error("%s thread %d: PU %d NUMA %d, want PU %d NUMA %d\n", placement,
+				    i, p->places[i].pu, p->places[i].numa, pus[i], numas[i]);
+		assert_int_equal(p->places[i].pu, pus[i]);
+		assert_int_equal(p->places[i].numa, numas[i]);
+	}
+	iob_plan_destroy(p);
+}
+
+/*
+ * cpuset.mems=0 (Slurm, Kubernetes): hwloc drops node 1 and keeps its PUs 4-7, which must not be
+ * labelled node 0.
+ */
+static void test_nodeless_mems(void **state)
+{
+	struct iob_topo *t = load_ok(IOB_TOPO_XML, fixture("nodeless-mems.xml"));
+	json_t *root, *plan, *nodeless;
+	struct iob_plan *p;
+
+	(void)state;
+	assert_int_equal(iob_topo_npus(t), 8);
+	assert_int_equal(iob_topo_nnuma(t), 1);
+	plan_exact(t, "compact", 8, (const int[]){ 0, 1, 2, 3, 4, 5, 6, 7 },
+		   (const int[]){ 0, 0, 0, 0, NONE, NONE, NONE, NONE });
+	/* node 0, then package 1's node-less PUs as a pseudo-node, first PUs of cores first */
+	plan_exact(t, "spread", 8, (const int[]){ 0, 4, 2, 6, 1, 5, 3, 7 },
+		   (const int[]){ 0, NONE, 0, NONE, 0, NONE, 0, NONE });
+	plan_exact(t, "numa:0", 4, (const int[]){ 0, 1, 2, 3 }, (const int[]){ 0, 0, 0, 0 });
+	plan_fails(t, "numa:0", 5, false, -E2BIG);  /* never spills onto node-less PUs */
+	plan_fails(t, "numa:1", 1, false, -EINVAL); /* the dropped node does not exist */
+	plan_exact(t, "list:5,0", 2, (const int[]){ 5, 0 }, (const int[]){ NONE, 0 });
+
+	p = plan_ok(t, "spread", 2, false);
+	root = json_of(t, p);
+	nodeless = json_object_get(root, "pus_without_numa");
+	assert_int_equal(json_array_size(nodeless), 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(json_integer_value(json_array_get(nodeless, i)), 4 + i);
+	assert_int_equal(json_array_size(json_object_get(root, "numa_nodes")), 1);
+	plan = json_object_get(root, "plan");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(plan, 0), "numa")), 0);
+	assert_true(json_is_null(json_object_get(json_array_get(plan, 1), "numa")));
+	json_decref(root);
+	iob_plan_destroy(p);
+	iob_topo_destroy(t);
+}
+
+/* Node 1 offline: package 1's PUs have no node, between nodes 0 and 2. */
+static void test_nodeless_offline(void **state)
+{
+	struct iob_topo *t = load_ok(IOB_TOPO_XML, fixture("nodeless-offline.xml"));
+
+	(void)state;
+	assert_int_equal(iob_topo_npus(t), 12);
+	assert_int_equal(iob_topo_nnuma(t), 2);
+	plan_exact(t, "spread", 12, (const int[]){ 0, 8, 4, 2, 10, 6, 1, 9, 5, 3, 11, 7 },
+		   (const int[]){ 0, 2, NONE, 0, 2, NONE, 0, 2, NONE, 0, 2, NONE });
+	plan_exact(t, "numa:2", 4, (const int[]){ 8, 9, 10, 11 }, (const int[]){ 2, 2, 2, 2 });
+	plan_fails(t, "numa:1", 1, false, -EINVAL);
+	iob_topo_destroy(t);
+}
+
+/* Package 0 holds node 1, package 1 node 0: spread starts at node 0, whatever hwloc's order. */
+static void test_nodes_out_of_order(void **state)
+{
+	struct iob_topo *t = load_ok(IOB_TOPO_XML, fixture("nodes-out-of-order.xml"));
+	struct iob_plan *p;
+	json_t *root, *nodes;
+
+	(void)state;
+	plan_exact(t, "compact", 8, (const int[]){ 0, 1, 2, 3, 4, 5, 6, 7 },
+		   (const int[]){ 1, 1, 1, 1, 0, 0, 0, 0 });
+	plan_exact(t, "spread", 8, (const int[]){ 4, 0, 6, 2, 5, 1, 7, 3 },
+		   (const int[]){ 0, 1, 0, 1, 0, 1, 0, 1 });
+	plan_exact(t, "numa:1", 4, (const int[]){ 0, 1, 2, 3 }, (const int[]){ 1, 1, 1, 1 });
+	p = plan_ok(t, "compact", 0, false);
+	root = json_of(t, p);
+	nodes = json_object_get(root, "numa_nodes"); /* listed by OS index, as spread takes them */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(nodes, 0), "os_index")),
+			 0);
+	assert_int_equal(json_integer_value(json_array_get(
+				 json_object_get(json_array_get(nodes, 0), "pus"), 0)),
+			 4);
+	json_decref(root);
+	iob_plan_destroy(p);
+	iob_topo_destroy(t);
+}
+
+/*
+ * Package 0 has HBM node 2 listed before its DDR node 0 (same PUs), package 1 node 1, and CXL
+ * node 3 hangs off the machine: PUs 0-3 are at home on node 0, 4-7 on node 1; nodes 2 and 3
+ * take no spread threads but numa:2 / numa:3 run on the PUs local to them.
+ */
+static void test_memory_only_nodes(void **state)
+{
+	struct iob_topo *t = load_ok(IOB_TOPO_XML, fixture("memory-only.xml"));
+
+	(void)state;
+	assert_int_equal(iob_topo_nnuma(t), 4);
+	plan_exact(t, "compact", 8, (const int[]){ 0, 1, 2, 3, 4, 5, 6, 7 },
+		   (const int[]){ 0, 0, 0, 0, 1, 1, 1, 1 });
+	plan_exact(t, "spread", 8, (const int[]){ 0, 4, 2, 6, 1, 5, 3, 7 },
+		   (const int[]){ 0, 1, 0, 1, 0, 1, 0, 1 });
+	plan_exact(t, "numa:2", 4, (const int[]){ 0, 1, 2, 3 }, (const int[]){ 2, 2, 2, 2 });
+	plan_exact(t, "numa:3", 8, (const int[]){ 0, 1, 2, 3, 4, 5, 6, 7 },
+		   (const int[]){ 3, 3, 3, 3, 3, 3, 3, 3 });
+	iob_topo_destroy(t);
+}
+
+/* cpuset.cpus excludes core 1 (PUs 2-3): hwloc drops them, no plan may name them. */
+static void test_disallowed_pus(void **state)
+{
+	struct iob_topo *t = load_ok(IOB_TOPO_XML, fixture("disallowed-pus.xml"));
+
+	(void)state;
+	assert_int_equal(iob_topo_npus(t), 6);
+	plan_exact(t, "compact", 6, (const int[]){ 0, 1, 4, 5, 6, 7 },
+		   (const int[]){ 0, 0, 1, 1, 1, 1 });
+	plan_exact(t, "spread", 6, (const int[]){ 0, 4, 1, 6, 5, 7 },
+		   (const int[]){ 0, 1, 0, 1, 1, 1 });
+	plan_fails(t, "list:2", 1, false, -EINVAL);
+	iob_topo_destroy(t);
+}
+
+static char *print_to_string(const struct iob_topo *t, const struct iob_plan *p);
+
+static void test_print_nodeless(void **state)
+{
+	struct iob_topo *t = load_ok(IOB_TOPO_XML, fixture("nodeless-mems.xml"));
+	struct iob_plan *p = plan_ok(t, "spread", 2, false);
+	char *s = print_to_string(t, p);
+
+	(void)state;
+	assert_non_null(strstr(s, "no NUMA node (not allowed or offline): PUs 4-7\n"));
+	assert_non_null(strstr(s, "thread 0 -> PU 0 (core 0, NUMA 0)\n"));
+	assert_non_null(strstr(s, "thread 1 -> PU 4 (core 2, NUMA none)\n"));
+	free(s);
+	iob_plan_destroy(p);
+	iob_topo_destroy(t);
+}
+
+/* hwloc 2.x cannot read hwloc 3's default XML format: the error says so and how to export. */
+static void test_xml_format_3(void **state)
+{
+	struct iob_topo *t = NULL;
+	const char *path = fixture("format-v3.xml");
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(iob_topo_load(IOB_TOPO_XML, path, &t, err, sizeof(err)), -EIO);
+	assert_null(t);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "format 3.0"));
+	assert_non_null(strstr(err, "hwloc 2.x"));
+	assert_non_null(strstr(err, "--export-xml-flags v2"));
+	assert_null(strchr(err, '\n'));
+}
+
+/* hwloc 2.9 dereferences the missing set and crashes: refuse the file first, naming the line. */
+static void test_xml_missing_complete_set(void **state)
+{
+	struct iob_topo *t = NULL;
+	const char *path = fixture("missing-complete-cpuset.xml");
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(iob_topo_load(IOB_TOPO_XML, path, &t, err, sizeof(err)), -EIO);
+	assert_null(t);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "line 8: object has 'cpuset' but no 'complete_cpuset'"));
+}
+
+static void load_too_big(enum iob_topo_source src, const char *arg, const char *words)
+{
+	struct iob_topo *sentinel = (struct iob_topo *)&sentinel, *t = sentinel;
+	char err[512] = "";
+	int ret = iob_topo_load(src, arg, &t, err, sizeof(err));
+
+	if (ret != -E2BIG || !strstr(err, words))
+		print_error("load '%s': %d '%s', want -E2BIG naming '%s'\n", arg, ret, err, words);
+	assert_int_equal(ret, -E2BIG);
+	assert_ptr_equal(t, sentinel);
+	assert_non_null(strstr(err, words));
+	assert_null(strchr(err, '\n'));
+}
+
+/* Refused from the string alone, before hwloc builds (it would take minutes and gigabytes). */
+static void test_synthetic_limits(void **state)
+{
+	struct iob_topo *t;
+
+	(void)state;
+	load_too_big(IOB_TOPO_SYNTHETIC, "pack:1000 core:1000 pu:1000",
+		     "has 1000000000 PUs, more than the limit of 4096");
+	load_too_big(IOB_TOPO_SYNTHETIC, "pack:99999999999999999999 pu:2", "over 2^64 PUs");
+	load_too_big(IOB_TOPO_SYNTHETIC, "pack:4294967296 core:4294967296 pu:4294967296",
+		     "over 2^64 PUs");
+	load_too_big(IOB_TOPO_SYNTHETIC, "pack:2 core:513 pu:1",
+		     "level 'core:513' has 513 children per parent, more than the limit of 512");
+	load_too_big(IOB_TOPO_SYNTHETIC, "pack:0x201 pu:1", "level 'pack:0x201' has 513");
+	load_too_big(IOB_TOPO_SYNTHETIC, "2 1024 2", "level '1024' has 1024");
+	load_too_big(IOB_TOPO_SYNTHETIC, "pack:8 group:512 group:1 group:1 core:1 pu:1",
+		     "has 20489 objects, more than the limit of 16384");
+	load_too_big(IOB_TOPO_SYNTHETIC, "pack:2 [numa(memory=1GB)] core:2 pu:2(indexes=0,1,70000)",
+		     "index 70000");
+	/* At the limits: loads. */
+	t = load_ok(IOB_TOPO_SYNTHETIC, "pack:4 core:32 pu:32");
+	assert_int_equal(iob_topo_npus(t), IOB_TOPO_MAX_PUS);
+	iob_topo_destroy(t);
+	t = load_ok(IOB_TOPO_SYNTHETIC, "core:1 pu:512");
+	iob_topo_destroy(t);
+	t = load_ok(IOB_TOPO_SYNTHETIC, "pack:2 [numa(memory=1GB)] core:2 pu:2(indexes=0,1,2,65535,"
+					"4,5,6,7)");
+	assert_int_equal(iob_topo_npus(t), 8);
+	iob_topo_destroy(t);
+}
+
+static void test_xml_size_limit(void **state)
+{
+	char path[] = "/tmp/iob_topo_big_XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	/* A sparse file: the limit is checked on its size, before anything reads it. */
+	assert_int_equal(ftruncate(fd, (off_t)IOB_TOPO_MAX_XML_BYTES + 1), 0);
+	close(fd);
+	load_too_big(IOB_TOPO_XML, path, "more than the limit of 16777216 bytes (16 MiB)");
+	unlink(path);
 }
 
 static char *print_to_string(const struct iob_topo *t, const struct iob_plan *p)
@@ -610,6 +866,16 @@ int main(void)
 		cmocka_unit_test(test_json_synthetic),
 		cmocka_unit_test(test_json_system),
 		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_nodeless_mems),
+		cmocka_unit_test(test_nodeless_offline),
+		cmocka_unit_test(test_nodes_out_of_order),
+		cmocka_unit_test(test_memory_only_nodes),
+		cmocka_unit_test(test_disallowed_pus),
+		cmocka_unit_test(test_print_nodeless),
+		cmocka_unit_test(test_xml_format_3),
+		cmocka_unit_test(test_xml_missing_complete_set),
+		cmocka_unit_test(test_synthetic_limits),
+		cmocka_unit_test(test_xml_size_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
