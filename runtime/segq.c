@@ -30,10 +30,14 @@
  *      q->tail past seg (helping the producer that linked next). Both swing only forward. So after
  *      the head CAS no shared pointer (q->head, q->tail) leads to seg; only threads already inside
  *      a critical section can hold it, which is what the stamp read after the unlink covers.
- *      I2 is a second line of defence, which is why no test can break it: q->tail can lag on seg
- *      only between the link CAS and the tail CAS of the producer that linked seg->next, and that
- *      producer is inside a critical section that began before seg's stamp, so seg cannot be
- *      recycled until it leaves, by which time q->tail has moved on.
+ *      I2 is load-bearing, not a second line of defence: q->tail lags on seg between a producer's
+ *      link CAS and its tail CAS, and while it lags, threads that enter after the stamp can still
+ *      load seg. Without the swing: P links seg->next and is delayed; a consumer retires seg and
+ *      stamps it E while q->tail == seg; the epoch moves to E + 1 (P announced E); T enters,
+ *      announces E + 1 and loads q->tail == seg; P swings the tail and leaves; the epoch reaches
+ *      E + 2 (T's E + 1 allows that advance), seg is safe by its stamp and is reused while T
+ *      fetch-adds seg->tail. P's critical section protected seg only while P was inside; T's
+ *      began too late to count. tests/windows/win_segq.c drives exactly this sequence.
  *  I3. Retired segments are the list prefix from q->oldest up to q->head, in retirement order;
  *      a segment is reused or freed only once stamped and iort_ebr_is_safe(stamp). Only the
  *      holder of reclaim_lock touches q->oldest and the cache. Recycling resets seqs/indices/next
@@ -47,6 +51,8 @@
  */
 #include <iort/segq.h>
 #include <iort/ebr.h>
+
+#include "testpoint-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -247,6 +253,8 @@ IORT_API int iort_segq_push(struct iort_segq *q, void *item)
 		struct segq_seg *next;
 		size_t pos;
 
+		IORT_TP("segq.push_loaded"); /* holds seg, loaded from q->tail */
+
 		/* MO relaxed: a hint that skips the FAA on a full segment. */
 		if (atomic_load_explicit(&seg->tail, memory_order_relaxed) < S) {
 			/* MO relaxed: claims a position; the slot is published by segq.R4. */
@@ -277,6 +285,7 @@ IORT_API int iort_segq_push(struct iort_segq *q, void *item)
 								    memory_order_acq_rel,
 								    memory_order_acquire)) {
 				next = n;
+				IORT_TP("segq.linked"); /* seg->next linked, q->tail still seg */
 			} else {
 				seg_put(q, n);
 			}
