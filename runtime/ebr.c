@@ -49,6 +49,7 @@
 #include <iort/ebr.h>
 
 #include "ebr-private.h"
+#include "testpoint-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -532,9 +533,11 @@ IORT_API void iort_ebr_barrier(struct iort_ebr *d)
 	uint64_t s = iort_ebr_epoch(d);
 
 	/* MO ebr.A8 (acquire): as ebr.A2; pairs with ebr.R3 in iort_ebr_try_advance(). */
-	while (atomic_load_explicit(&d->epoch, memory_order_acquire) < s + 2)
+	while (atomic_load_explicit(&d->epoch, memory_order_acquire) < s + 2) {
+		IORT_TP("ebr.barrier_wait");
 		if (!iort_ebr_try_advance(d))
 			sched_yield(); /* a reader is inside: blocking is this call's contract */
+	}
 	/* Every node retired before this call has stamp <= s; a concurrent collector holding
 	 * some finishes (frees or pushes back) before we get the lock. */
 	pthread_mutex_lock(&d->collect_lock);
