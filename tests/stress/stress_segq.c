@@ -167,13 +167,15 @@ static int run_one(int producers, int consumers, size_t slots, long per_producer
  * LIMIT items queued (producers wait below it), and SPINNERS busy threads, so that 6 threads share
  * the 2 cores and threads are preempted anywhere, inside their queue calls included. The segments
  * the queue owns must stay within SEGQ_BOUND (see below) at every sample, and return to a handful
- * once every thread stopped and the queue was cycled a little.
+ * once every thread stopped and the queue was cycled a little. Samples are taken every 64 items
+ * by the queue threads and continuously by the spinners.
  */
-enum { LIMIT = 64, SPINNERS = 2, BOUNDED_THREADS = 4 + 1 };
+enum { LIMIT = 64, SPINNERS = 2, QUEUE_THREADS = 4, CACHE = 4 };
 
-/* Linked: LIMIT items, two per segment, plus the partly filled ends and a segment each producer
- * may have linked ahead; retired awaiting: as many as threads can hold; cache: 4. */
-#define SEGQ_BOUND (LIMIT / 2 + 2 + 2 + 2 * BOUNDED_THREADS + 4)
+/* runtime/segq.c's stated bound, n / S + 3 + t * (SEGQ_CACHE + 2 t + 1), with n <= LIMIT + 2 items
+ * (producers count an item before pushing it), S = 2 and t = 4 threads: 88. Before hazard
+ * pointers a preempted thread pinned every segment retired after it: thousands. */
+#define SEGQ_BOUND ((LIMIT + 2) / 2 + 3 + QUEUE_THREADS * (CACHE + 2 * QUEUE_THREADS + 1))
 
 struct bounded {
 	struct iort_segq *q;
