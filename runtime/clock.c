@@ -17,12 +17,23 @@
  * (acquire) also sees the first payload.
  *
  * Monotonicity: one thread's reads are ordered (lfence before rdtsc), and the TSC is invariant and
- * synchronized across cores, so within one scale fast_ns never goes back. A recalibration re-bases
- * the new scale at the current fast time plus 1 ns, so a reader that used the old scale before the
- * writer's odd counter became visible never reads more than the new scale gives it later. The
- * fallback mode never switches to the TSC later (the two time lines would not join).
+ * synchronized across cores, so within one scale fast_ns never goes back. A recalibration
+ * (rebase_locked) makes the new scale continuous with the old one at the moment it publishes it,
+ * not at some earlier read: inside the write section (odd counter, then a full fence, so the odd
+ * value is visible before it reads the TSC) it reads the TSC once, now, and re-bases at
+ * old_scale(now) plus a margin. A reader that still got the old scale validated its counter
+ * before the odd value became visible, so its TSC read came before now, give or take the
+ * out-of-order window REORDER_TICKS in which rdtsc may run after the re-check load; the margin,
+ * 1 ns + REORDER_TICKS times the drop in rate, covers that. Every later read of that thread uses
+ * the new scale at a TSC >= its earlier one, so it reads at least as much. (Re-basing at a read
+ * made before the write section was the bug: a writer delayed between that read and publishing
+ * let readers run on the old scale past the base, and a slower new scale then read earlier.)
+ * The fallback mode never switches to the TSC later (the two time lines would not join).
  */
 #include <iort/clock.h>
+
+#include "clock-private.h"
+#include "testpoint-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -44,6 +55,9 @@
 #define MAX_WINDOW_NS	   1000000000ull
 #define BRACKET_TRIES	   8
 #define SPINS_BEFORE_YIELD 64
+/* Bound on how far a reader's rdtsc can execute after its counter re-check (the re-order
+ * window of an out-of-order core, a few hundred cycles): margin of a re-base, see the top. */
+#define REORDER_TICKS 4096
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -129,6 +143,7 @@ static uint64_t read_scaled(void)
 		s0 = atomic_load_explicit(&g.seq, memory_order_acquire);
 		if (s0 & 1) {
 			/* A writer is inside its few stores; it may have been preempted. */
+			IORT_TP("clock.read_busy");
 			if (++spins % SPINS_BEFORE_YIELD == 0)
 				sched_yield();
 			continue;
@@ -150,16 +165,24 @@ static uint64_t read_scaled(void)
 	}
 }
 
-/* Writer side of the seqlock; caller holds calib_lock. */
-static void publish(uint64_t base_tsc, uint64_t base_ns, uint64_t mult)
+/* Writer side of the seqlock, opening: the odd counter. Caller holds calib_lock. */
+static uint64_t write_begin(void)
 {
 	/* MO relaxed: only writers (serialized by calib_lock) store seq. */
 	uint64_t s = atomic_load_explicit(&g.seq, memory_order_relaxed);
 
 	/* MO relaxed: the odd value is ordered before the payload stores by clock.R1. */
 	atomic_store_explicit(&g.seq, s + 1, memory_order_relaxed);
-	/* MO clock.R1 (release fence): odd counter before payload stores; pairs with clock.A2 in read_scaled(). */
-	atomic_thread_fence(memory_order_release);
+	/* MO clock.R1 (seq_cst fence): odd counter before the payload stores (as a release fence;
+	 * pairs with clock.A2 in read_scaled()) and before a re-base's TSC read in rebase_locked():
+	 * a store->rdtsc order that only a full fence gives (mfence, which lfence;rdtsc waits for). */
+	atomic_thread_fence(memory_order_seq_cst);
+	return s;
+}
+
+/* Writer side of the seqlock, closing: the payload, then the even counter. */
+static void write_end(uint64_t s, uint64_t base_tsc, uint64_t base_ns, uint64_t mult)
+{
 	/* MO relaxed: published by clock.R2. */
 	atomic_store_explicit(&g.base_tsc, base_tsc, memory_order_relaxed);
 	/* MO relaxed: published by clock.R2. */
@@ -168,6 +191,35 @@ static void publish(uint64_t base_tsc, uint64_t base_ns, uint64_t mult)
 	atomic_store_explicit(&g.mult, mult, memory_order_relaxed);
 	/* MO clock.R2 (release): payload before the even counter; pairs with clock.A1 in read_scaled(). */
 	atomic_store_explicit(&g.seq, s + 2, memory_order_release);
+}
+
+/* The first payload (no reader uses the fast time line yet). Caller holds calib_lock. */
+static void publish(uint64_t base_tsc, uint64_t base_ns, uint64_t mult)
+{
+	write_end(write_begin(), base_tsc, base_ns, mult);
+}
+
+/* Switch a running fast clock to @p mult, re-based on its current time line at the moment of
+ * publication (file comment). Caller holds calib_lock; the mode is MODE_TSC. */
+static void rebase_locked(uint64_t mult)
+{
+	uint64_t s = write_begin();
+	/* MO relaxed: only writers (serialized by calib_lock, which we hold) store the payload. */
+	uint64_t bt = atomic_load_explicit(&g.base_tsc, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	uint64_t bn = atomic_load_explicit(&g.base_ns, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	uint64_t m = atomic_load_explicit(&g.mult, memory_order_relaxed);
+	uint64_t slower = m > mult ? m - mult : 0;
+	/* Read inside the write section: readers that still use the old scale read the TSC before
+	 * this (give or take their out-of-order window, REORDER_TICKS), so the new scale, continuous
+	 * with the old at now, starts above all they can have read. */
+	uint64_t now = read_tsc();
+	uint64_t base_ns =
+		scale(now, bt, bn, m) + 1 + (uint64_t)(((u128)REORDER_TICKS * slower) >> SHIFT);
+
+	IORT_TP("clock.rebase");
+	write_end(s, now, base_ns, mult);
 }
 
 /* TSC and CLOCK_MONOTONIC read as close together as we can: the tightest of a few brackets. */
@@ -257,10 +309,7 @@ static int calibrate_locked(uint64_t window_ns)
 	if (ghz > 0 && g.invariant && mode != MODE_MONO) {
 		mult = (uint64_t)((double)((uint64_t)1 << SHIFT) / ghz + 0.5);
 		if (mode == MODE_TSC) {
-			/* Re-base on the current fast time line, 1 ns ahead (file comment). */
-			uint64_t now = read_tsc();
-
-			publish(now, read_scaled() + 1, mult);
+			rebase_locked(mult);
 			return 0;
 		}
 		publish(end_tsc, end_ns, mult);
@@ -274,6 +323,21 @@ static int calibrate_locked(uint64_t window_ns)
 		/* MO clock.R4 (release): the fallback carries no payload, but pairs with clock.A3 in iort_clock_fast_ns() all the same. */
 		atomic_store_explicit(&g.mode, MODE_MONO, memory_order_release);
 	return -ENOTSUP;
+}
+
+int iort__clock_rescale(double ghz)
+{
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&g.calib_lock);
+	/* MO relaxed: mode is only written under calib_lock, which we hold. */
+	if (atomic_load_explicit(&g.mode, memory_order_relaxed) == MODE_TSC && ghz > 0.01 &&
+	    ghz < 100.0) {
+		rebase_locked((uint64_t)((double)((uint64_t)1 << SHIFT) / ghz + 0.5));
+		ret = 0;
+	}
+	pthread_mutex_unlock(&g.calib_lock);
+	return ret;
 }
 
 IORT_API int iort_clock_calibrate(uint64_t window_ns)

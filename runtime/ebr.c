@@ -49,6 +49,7 @@
 #include <iort/ebr.h>
 
 #include "ebr-private.h"
+#include "testpoint-private.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -68,6 +69,8 @@ struct ebr_rec {
 	_Atomic uint64_t state;
 	/* Owner only: nesting depth of critical sections. */
 	unsigned nest;
+	/* One hazard pointer (ebr-private.h): written by the owner, read by scanners. */
+	_Atomic(void *) hazard;
 	/* 1 while a thread owns the record; claimed by CAS, released at thread exit. */
 	_Atomic int in_use;
 	/* Immutable once the record is published on the registry list. */
@@ -137,6 +140,9 @@ static bool domain_alive(const struct iort_ebr *d, uint64_t id)
 static void rec_release(struct ebr_rec *rec)
 {
 	rec->nest = 0;
+	/* MO ebr.R9 (release): pairs with ebr.A9 in iort__ebr_hazarded(); a thread exiting with a
+	 * hazard set lets go of its node, as segq.R8 does. */
+	atomic_store_explicit(&rec->hazard, NULL, memory_order_release);
 	/* MO ebr.R4 (release): a thread leaving for good ends its critical sections before the
 	 * record looks inactive; pairs with ebr.A1 in iort_ebr_try_advance(). */
 	atomic_store_explicit(&rec->state, 0, memory_order_release);
@@ -189,6 +195,7 @@ static struct ebr_rec *rec_claim(struct iort_ebr *d)
 		return NULL;
 	memset(rec, 0, sizeof(*rec));
 	atomic_init(&rec->state, 0);
+	atomic_init(&rec->hazard, NULL);
 	atomic_init(&rec->in_use, 1);
 	pthread_mutex_lock(&d->reg_lock);
 	/* MO relaxed: reg_lock serializes writers of the head. */
@@ -532,9 +539,11 @@ IORT_API void iort_ebr_barrier(struct iort_ebr *d)
 	uint64_t s = iort_ebr_epoch(d);
 
 	/* MO ebr.A8 (acquire): as ebr.A2; pairs with ebr.R3 in iort_ebr_try_advance(). */
-	while (atomic_load_explicit(&d->epoch, memory_order_acquire) < s + 2)
+	while (atomic_load_explicit(&d->epoch, memory_order_acquire) < s + 2) {
+		IORT_TP("ebr.barrier_wait");
 		if (!iort_ebr_try_advance(d))
 			sched_yield(); /* a reader is inside: blocking is this call's contract */
+	}
 	/* Every node retired before this call has stamp <= s; a concurrent collector holding
 	 * some finishes (frees or pushes back) before we get the lock. */
 	pthread_mutex_lock(&d->collect_lock);
@@ -552,4 +561,28 @@ size_t iort__ebr_pending(struct iort_ebr *d)
 {
 	/* MO relaxed: statistics for tests. */
 	return atomic_load_explicit(&d->npending, memory_order_relaxed);
+}
+
+_Atomic(void *) *iort__ebr_hazard_slot(struct iort_ebr *d)
+{
+	struct ebr_rec *rec = rec_get(d);
+
+	return rec ? &rec->hazard : NULL;
+}
+
+bool iort__ebr_hazarded(struct iort_ebr *d, const void *p)
+{
+	struct ebr_rec *rec;
+
+	/* MO ebr.A10 (acquire): pairs with ebr.R6 in rec_claim(); as ebr.A5. */
+	for (rec = atomic_load_explicit(&d->records, memory_order_acquire); rec; rec = rec->next) {
+		/* MO ebr.A9 (acquire): pairs with ebr.R9, segq.R7 and segq.R8: a hazard moved off p
+		 * means its owner's accesses to p happen before the caller's reuse. */
+		void *h = atomic_load_explicit(&rec->hazard, memory_order_acquire);
+
+		IORT_TP("ebr.hazard_read");
+		if (h == p)
+			return true;
+	}
+	return false;
 }

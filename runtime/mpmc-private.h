@@ -112,4 +112,11 @@ static inline bool iort__mpmc_can_push(struct iort_mpmc *q, size_t limit)
 	       iort__mpmc_under_limit(q, pos, limit);
 }
 
+/**
+ * iort_mpmc_create() with both positions starting at @p start instead of 0, so a test can put the
+ * free-running counters a few laps before they wrap around SIZE_MAX.
+ * @return 0, -EINVAL, -ENOMEM (as iort_mpmc_create()).
+ */
+int iort__mpmc_create_at(size_t capacity, size_t start, struct iort_mpmc **out);
+
 #endif /* IORT_MPMC_PRIVATE_H */

@@ -56,7 +56,7 @@ static size_t round_up_pow2(size_t n)
 	return p;
 }
 
-IORT_API int iort_mpmc_create(size_t capacity, struct iort_mpmc **out)
+int iort__mpmc_create_at(size_t capacity, size_t start, struct iort_mpmc **out)
 {
 	struct iort_mpmc *q;
 	size_t cap, size;
@@ -73,16 +73,22 @@ IORT_API int iort_mpmc_create(size_t capacity, struct iort_mpmc **out)
 	if (posix_memalign(&mem, MPMC_BLOCK, size))
 		return -ENOMEM;
 	q = mem;
-	atomic_init(&q->enq.pos, 0);
+	atomic_init(&q->enq.pos, start);
 	q->enq.mask = cap - 1;
-	atomic_init(&q->deq.pos, 0);
+	atomic_init(&q->deq.pos, start);
 	q->deq.mask = cap - 1;
+	/* Position p = start + i is free for its producer: seq == p (wraps like the positions). */
 	for (size_t i = 0; i < cap; i++) {
-		atomic_init(&q->slots[i].seq, i);
+		atomic_init(&q->slots[(start + i) & (cap - 1)].seq, start + i);
 		q->slots[i].item = NULL;
 	}
 	*out = q;
 	return 0;
+}
+
+IORT_API int iort_mpmc_create(size_t capacity, struct iort_mpmc **out)
+{
+	return iort__mpmc_create_at(capacity, 0, out);
 }
 
 IORT_API void iort_mpmc_destroy(struct iort_mpmc *q)

@@ -118,8 +118,11 @@ __attribute__((noinline, cold)) static struct node *sync_next(struct node *n)
 
 IORT_API int iort_mpsc_create(struct iort_mpsc **out)
 {
-	struct iort_mpsc *q = aligned_alloc(MPSC_ALIGN, sizeof(*q));
+	struct iort_mpsc *q;
 
+	if (!out)
+		return -EINVAL;
+	q = aligned_alloc(MPSC_ALIGN, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
 	q->first = NULL;

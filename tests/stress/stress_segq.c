@@ -162,6 +162,125 @@ static int run_one(int producers, int consumers, size_t slots, long per_producer
 	return bad;
 }
 
+/*
+ * Memory tracks content under preemption: 2-slot segments, 2 producers and 2 consumers, at most
+ * LIMIT items queued (producers wait below it), and SPINNERS busy threads, so that 6 threads share
+ * the 2 cores and threads are preempted anywhere, inside their queue calls included. The segments
+ * the queue owns must stay within SEGQ_BOUND (see below) at every sample, and return to a handful
+ * once every thread stopped and the queue was cycled a little. Samples are taken every 64 items
+ * by the queue threads and continuously by the spinners.
+ */
+enum { LIMIT = 64, SPINNERS = 2, QUEUE_THREADS = 4, CACHE = 4 };
+
+/* runtime/segq.c's stated bound, n / S + 3 + t * (SEGQ_CACHE + 2 t + 1), with n <= LIMIT + 2 items
+ * (producers count an item before pushing it), S = 2 and t = 4 threads: 88. Before hazard
+ * pointers a preempted thread pinned every segment retired after it: thousands. */
+#define SEGQ_BOUND ((LIMIT + 2) / 2 + 3 + QUEUE_THREADS * (CACHE + 2 * QUEUE_THREADS + 1))
+
+struct bounded {
+	struct iort_segq *q;
+	long per_producer;
+	atomic_long queued, popped;
+	atomic_int stop;
+	atomic_size_t peak;
+};
+
+static void bounded_peak(struct bounded *b)
+{
+	size_t n = iort_segq_segments(b->q);
+	size_t old = atomic_load(&b->peak);
+
+	while (n > old && !atomic_compare_exchange_weak(&b->peak, &old, n))
+		;
+}
+
+static void *bounded_producer(void *arg)
+{
+	struct bounded *b = arg;
+
+	for (long i = 0; i < b->per_producer; i++) {
+		while (atomic_load(&b->queued) >= LIMIT)
+			sched_yield();
+		atomic_fetch_add(&b->queued, 1);
+		STRESS_CHECK(iort_segq_push(b->q, TAG(0, i)) == 0);
+		if ((i & 63) == 0)
+			bounded_peak(b);
+	}
+	return NULL;
+}
+
+static void *bounded_consumer(void *arg)
+{
+	struct bounded *b = arg;
+	long total = 2 * b->per_producer;
+	void *v;
+
+	while (atomic_load(&b->popped) < total) {
+		if (!iort_segq_try_pop(b->q, &v)) {
+			sched_yield();
+			continue;
+		}
+		atomic_fetch_sub(&b->queued, 1);
+		if ((atomic_fetch_add(&b->popped, 1) & 63) == 0)
+			bounded_peak(b);
+	}
+	return NULL;
+}
+
+static void *spinner(void *arg)
+{
+	struct bounded *b = arg;
+
+	while (!atomic_load(&b->stop))
+		bounded_peak(b);
+	return NULL;
+}
+
+static int run_bounded(long per_producer)
+{
+	struct bounded b = { .per_producer = per_producer };
+	pthread_t th[4 + SPINNERS];
+	size_t final;
+	void *v;
+	int bad = 0;
+
+	atomic_init(&b.queued, 0);
+	atomic_init(&b.popped, 0);
+	atomic_init(&b.stop, 0);
+	atomic_init(&b.peak, 0);
+	STRESS_CHECK(iort_segq_create(2, &b.q) == 0);
+	for (int i = 0; i < SPINNERS; i++)
+		pthread_create(&th[4 + i], NULL, spinner, &b);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, i < 2 ? bounded_producer : bounded_consumer, &b);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	atomic_store(&b.stop, 1);
+	for (int i = 0; i < SPINNERS; i++)
+		pthread_join(th[4 + i], NULL);
+	bounded_peak(&b);
+	for (int i = 0; i < 16; i++) {
+		STRESS_CHECK(iort_segq_push(b.q, NULL) == 0);
+		STRESS_CHECK(iort_segq_try_pop(b.q, &v));
+	}
+	final = iort_segq_segments(b.q);
+	printf("stress_segq: 2P x 2C + %d spinners, 2 slots, <= %d queued, %ld items: peak %zu "
+	       "segments (bound %d), final %zu\n",
+	       SPINNERS, LIMIT, 2 * per_producer, atomic_load(&b.peak), SEGQ_BOUND, final);
+	fflush(stdout);
+	if (atomic_load(&b.peak) > SEGQ_BOUND) {
+		fprintf(stderr, "stress_segq: FAIL peak %zu segments > bound %d\n",
+			atomic_load(&b.peak), SEGQ_BOUND);
+		bad = 1;
+	}
+	if (final > AT_REST) {
+		fprintf(stderr, "stress_segq: FAIL %zu segments after stop > %d\n", final, AT_REST);
+		bad = 1;
+	}
+	iort_segq_destroy(b.q);
+	return bad;
+}
+
 int main(void)
 {
 	static const struct {
@@ -176,6 +295,7 @@ int main(void)
 	int bad = 0;
 
 	stress_watchdog(500);
+	bad |= run_bounded(stress_scale(1000000));
 	for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++)
 		bad |= run_one(cfg[i].p, cfg[i].c, cfg[i].slots, n / cfg[i].p, seed + i);
 	return bad ? 1 : 0;

@@ -1,17 +1,24 @@
 /*
  * iort_mpmc, single-threaded: FIFO order, full and empty, capacity rounding (at least 2), bulk
  * calls that move exactly min(n, room) / min(n, items) across many laps, NULL items, -EINVAL,
- * destroy(NULL). The multi-threaded checks are in tests/stress/stress_mpmc.c.
+ * destroy(NULL), positions that wrap around SIZE_MAX. The multi-threaded checks are in
+ * tests/stress/stress_mpmc.c.
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <iort/mpmc.h>
+
+#include "../../runtime/mpmc-private.h"
 
 #define ITEM(i) ((void *)(uintptr_t)(i))
 
@@ -169,17 +176,17 @@ static uint64_t rnd(uint64_t *s)
  * Single and bulk calls in random order against a counting model, many laps around small rings:
  * every call moves exactly min(n, room) or min(n, items), and values come out in sequence.
  */
-static void test_model_many_laps(void **state)
+static void model_many_laps(size_t start)
 {
 	static const size_t caps[] = { 2, 4, 8, 64 };
 	void *buf[40];
 
-	(void)state;
 	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
-		struct iort_mpmc *q = make(caps[c]);
+		struct iort_mpmc *q = NULL;
 		uintptr_t pushed = 0, popped = 0;
 		uint64_t s = 0x9e3779b97f4a7c15ull + c;
 
+		assert_int_equal(iort__mpmc_create_at(caps[c], start, &q), 0);
 		for (int op = 0; op < 200000; op++) {
 			uint64_t r = rnd(&s);
 			size_t n = (size_t)(r >> 8) % 40, count = pushed - popped,
@@ -216,6 +223,34 @@ static void test_model_many_laps(void **state)
 	}
 }
 
+static void test_model_many_laps(void **state)
+{
+	(void)state;
+	model_many_laps(0);
+}
+
+/*
+ * The same model with the positions starting 100 short of SIZE_MAX: within the first laps they
+ * wrap, and "full", "empty" and "claimed by another thread" must still be told apart by the
+ * signed difference of seq and position (an unsigned compare reads "behind" as "ahead" there).
+ */
+static void test_model_wraps(void **state)
+{
+	(void)state;
+	model_many_laps(SIZE_MAX - 100);
+	model_many_laps(SIZE_MAX);
+}
+
+static void hung(int sig)
+{
+	static const char msg[] = "test_mpmc: still running after 60 s: a call loops forever\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		abort();
+	abort();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,7 +258,11 @@ int main(void)
 		cmocka_unit_test(test_capacity_rounding),   cmocka_unit_test(test_fifo_full_empty),
 		cmocka_unit_test(test_capacity_one_is_two), cmocka_unit_test(test_null_items),
 		cmocka_unit_test(test_bulk_partial),	    cmocka_unit_test(test_model_many_laps),
+		cmocka_unit_test(test_model_wraps),
 	};
 
+	/* A misread seq makes try_push/try_pop retry forever: fail with a message, not a timeout. */
+	signal(SIGALRM, hung);
+	alarm(60);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

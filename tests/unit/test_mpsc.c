@@ -2,6 +2,7 @@
  * iort_mpsc single-threaded behaviour: FIFO, empty, "was empty" returns, pop_all batches,
  * node reuse. Concurrency is in tests/stress/stress_mpsc.c.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,6 +48,13 @@ static void test_empty(void **state)
 	assert_true(iort_mpsc_empty(q));
 	iort_mpsc_destroy(q);
 	iort_mpsc_destroy(NULL);
+}
+
+/* A NULL out is a caller's bug reported as -EINVAL, not a write through NULL. */
+static void test_create_einval(void **state)
+{
+	(void)state;
+	assert_int_equal(iort_mpsc_create(NULL), -EINVAL);
 }
 
 static void test_fifo_and_was_empty(void **state)
@@ -154,6 +162,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_create_einval),
 		cmocka_unit_test(test_fifo_and_was_empty),
 		cmocka_unit_test(test_interleaved),
 		cmocka_unit_test(test_pop_all),

@@ -43,7 +43,7 @@ struct iort_mpsc_batch {
 	struct iort_mpsc_node *last;
 };
 
-/** @return 0, -ENOMEM. */
+/** @return 0, -EINVAL (@p out is NULL), -ENOMEM. */
 IORT_API int iort_mpsc_create(struct iort_mpsc **out) IORT_WUR;
 /** Frees the queue, not the nodes still in it. NULL is a no-op. */
 IORT_API void iort_mpsc_destroy(struct iort_mpsc *q);

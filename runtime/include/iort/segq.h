@@ -7,10 +7,12 @@
  * that finds the last segment full links a new one and swings the queue's tail; a consumer that
  * finds its segment fully consumed swings the head to the next and retires the old segment.
  *
- * Memory: segments are retired through the runtime's epoch-based reclamation (iort/ebr.h, default
- * domain) and recycled once no thread can still read them; a small per-queue cache keeps steady
- * state free of allocation (one allocation per segment at most, none per operation), and segments
- * beyond the cache are freed, so memory returns as the queue drains. destroy frees everything.
+ * Memory: a segment the consumers leave is recycled once no thread holds it (each thread holds at
+ * most one, under a hazard pointer), so a preempted thread pins one segment, not everything retired
+ * after it; a small per-queue cache keeps steady state free of allocation (one allocation per
+ * segment at most, none per operation), and segments beyond it are freed, so memory returns as
+ * the queue drains: segments owned <= items / segment_slots + 3 + t * (5 + 2 t) for t threads
+ * using the queue (runtime/segq.c). destroy frees everything.
  *
  * Synchronization ("-" safe together, "X" caller must serialize):
  *               push   try_pop   segments   destroy
