@@ -166,9 +166,35 @@ static bool same_json(const json_t *a, const json_t *b)
 	return json_equal(a, b);
 }
 
-/* @return 0, or the exit status after a message naming the shard and cell. */
+struct cell_ref {
+	const char *id;
+	int shard;
+	size_t k; /* position in the shard's iobench_cells */
+};
+
+/* By id, then by where it occurs (shard, position). */
+static int cmp_cell_ref(const void *x, const void *y)
+{
+	const struct cell_ref *a = x, *b = y;
+	int c = strcmp(a->id, b->id);
+
+	if (c)
+		return c;
+	if (a->shard != b->shard)
+		return a->shard < b->shard ? -1 : 1;
+	return (a->k > b->k) - (a->k < b->k);
+}
+
+/*
+ * Every cell has an id and no id is in two shards (or twice in one). The ids are sorted, so n
+ * cells cost n log n; the repeat named is the one a scan in file order meets first.
+ * @return 0, or the exit status after a message naming the shard and cell.
+ */
 static int check_cells(struct shard *s, int n)
 {
+	struct cell_ref *v, *dup = NULL;
+	size_t total = 0, m = 0;
+
 	for (int i = 0; i < n; i++) {
 		const json_t *ci =
 			json_object_get(json_object_get(s[i].root, "context"), "iobench_cells");
@@ -182,36 +208,46 @@ static int check_cells(struct shard *s, int n)
 		}
 		json_array_foreach(ci, k, cell)
 		{
-			const char *id = json_string_value(json_object_get(cell, "id"));
-
-			if (!id) {
+			if (!json_string_value(json_object_get(cell, "id"))) {
 				fprintf(stderr, "iobench: %s: iobench_cells[%zu] has no \"id\"\n",
 					s[i].path, k);
 				return IOB_EXIT_USAGE;
 			}
-			for (int j = 0; j <= i; j++) {
-				const json_t *cj = json_object_get(
-					json_object_get(s[j].root, "context"), "iobench_cells");
-				size_t m;
-				json_t *other;
+		}
+		total += json_array_size(ci);
+	}
+	v = malloc((total + 1) * sizeof(*v));
+	if (!v) {
+		fprintf(stderr, "iobench: out of memory\n");
+		return IOB_EXIT_FAIL;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t k;
+		json_t *cell;
 
-				json_array_foreach(cj, m, other)
-				{
-					if (j == i && m >= k)
-						break;
-					if (strcmp(json_string_value(json_object_get(other, "id")),
-						   id) == 0) {
-						fprintf(stderr,
-							"iobench: cell '%s' is in both %s and %s; "
-							"shards must not overlap\n",
-							id, s[j].path, s[i].path);
-						return IOB_EXIT_USAGE;
-					}
-				}
-			}
+		json_array_foreach(
+			json_object_get(json_object_get(s[i].root, "context"), "iobench_cells"), k,
+			cell)
+		{
+			v[m++] = (struct cell_ref){
+				.id = json_string_value(json_object_get(cell, "id")),
+				.shard = i,
+				.k = k,
+			};
 		}
 	}
-	return 0;
+	qsort(v, m, sizeof(*v), cmp_cell_ref);
+	for (size_t i = 1; i < m; i++) /* a repeat: the second of a run of equal ids */
+		if (strcmp(v[i].id, v[i - 1].id) == 0 && (i < 2 || strcmp(v[i].id, v[i - 2].id)) &&
+		    (!dup || v[i].shard < dup->shard ||
+		     (v[i].shard == dup->shard && v[i].k < dup->k)))
+			dup = &v[i];
+	if (dup)
+		fprintf(stderr,
+			"iobench: cell '%s' is in both %s and %s; shards must not overlap\n",
+			dup->id, s[dup[-1].shard].path, s[dup->shard].path);
+	free(v);
+	return dup ? IOB_EXIT_USAGE : 0;
 }
 
 static json_t *merged_root(struct shard *s, int n)
