@@ -6,10 +6,10 @@
  * '#' header, one block per implementation, blocks separated by two blank lines so gnuplot's
  * `index i` picks one) plus a driver script RUN/plots/data/<figure>.gp that sets the figure's
  * variables and loads a template from plots/ (colours and styles in plots/common.gp). gnuplot runs
- * once per figure as a child (fork/exec, no shell) and writes the figure with the pngcairo and svg
- * terminals under temporary names; they are renamed into place only when gnuplot succeeded, so a
- * failed figure never replaces a good one. gnuplot's stderr goes to data/<figure>.log (kept and
- * shown when it fails).
+ * once per figure as a child (iob_spawn_wait: no shell, and it dies with us) and writes the
+ * figure with the pngcairo and svg terminals under temporary names; they are renamed into place
+ * only when gnuplot succeeded, so a failed figure never replaces a good one. gnuplot's stderr
+ * goes to data/<figure>.log (kept and shown when it fails).
  *
  * Figures (names: '/' -> '_', ':' -> '-'):
  *   throughput_<family>_<scenario>[_<params>]  median over repetitions against threads, min..max
@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -415,56 +414,29 @@ static int render(struct plot_ctx *c, const char *fig, const char *driver)
 	char log[PATH_MAX], tmp[PATH_MAX], out[PATH_MAX];
 	static const char *const ext[] = { "png", "svg" };
 	char *argv[] = { c->gnuplot, (char *)driver, NULL };
-	int fd, status = 0, devnull;
-	pid_t pid;
+	int rc;
 
 	if (iob_fmt(log, sizeof(log), "%s/%s.log", c->data, fig))
 		return -ENAMETOOLONG;
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd < 0 || devnull < 0) {
-		fprintf(stderr, "iobench plot: cannot create %s: %s\n", log, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		if (devnull >= 0)
-			close(devnull);
-		return -EIO;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		/* stdin from /dev/null: a stray `pause` in a template must not wait for a tty. */
-		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		execv(c->gnuplot, argv);
-		dprintf(2, "cannot run %s: %s\n", c->gnuplot, strerror(errno));
-		_exit(127);
-	}
-	close(fd);
-	close(devnull);
-	if (pid < 0) {
+	/* Under a keeper (iob_spawn_wait): gnuplot dies with us. stdin is /dev/null, so a stray
+	 * `pause` in a template does not wait for a tty. */
+	rc = iob_spawn_wait(argv, "/dev/null", log);
+	if (rc < 0) {
 		fprintf(stderr, "iobench plot: figure '%s': cannot start gnuplot: %s\n", fig,
-			strerror(errno));
+			strerror(-rc));
 		return -EIO;
 	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			fprintf(stderr, "iobench plot: figure '%s': waitpid: %s\n", fig,
-				strerror(errno));
-			return -EIO;
-		}
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (WIFSIGNALED(status))
+	if (rc) {
+		if (rc > 128)
 			fprintf(stderr,
 				"iobench plot: figure '%s': gnuplot killed by signal %d (%s); "
 				"its messages:\n",
-				fig, WTERMSIG(status), strsignal(WTERMSIG(status)));
+				fig, rc - 128, strsignal(rc - 128));
 		else
 			fprintf(stderr,
 				"iobench plot: figure '%s': gnuplot failed (exit status %d) on "
 				"%s; its messages:\n",
-				fig, WEXITSTATUS(status), driver);
+				fig, rc, driver);
 		show_log(log);
 		drop_tmp_outputs(c, fig);
 		return -EIO;
