@@ -41,49 +41,55 @@ static const char compare_usage[] =
 struct side {
 	const char *path;
 	json_t *root;
-	struct iob_samples *items, *rt;
-	long ni, nr;
+	struct iob_index ix;
+	struct iob_sample_set items, rt;
+	const struct iob_bench **names; /* see names_of(); NULL-terminated */
 };
 
-/* Scale of the time unit of @p name's first row (any kind), to ns. */
-static double unit_ns(const json_t *root, const char *name)
+/* Scale of the time unit of @p b's first row (any kind), to ns. */
+static double unit_ns(const struct iob_bench *b)
 {
-	const json_t *row = iob_results_first_row(root, name, false);
-
-	return iob_time_unit_ns(json_string_value(json_object_get(row, "time_unit")));
+	return iob_time_unit_ns(json_string_value(json_object_get(b->first, "time_unit")));
 }
 
-/* Every benchmark name of a run, error rows included, in first-seen order; NULL-terminated. */
-static const char **names_of(const json_t *root)
+/*
+ * The benchmarks of a run that have an iteration row (an error row counts), in first-seen order;
+ * NULL-terminated.
+ */
+static const struct iob_bench **names_of(const struct iob_index *ix)
 {
-	const json_t *rows = json_object_get(root, "benchmarks");
-	const char **v = calloc(json_array_size(rows) + 1, sizeof(*v));
-	size_t i, n = 0;
-	json_t *row;
+	const struct iob_bench **v = calloc(ix->n + 1, sizeof(*v));
+	size_t n = 0;
 
 	if (!v)
 		return NULL;
-	json_array_foreach(rows, i, row)
-	{
-		const char *name = json_string_value(json_object_get(row, "name"));
-		const char *type = json_string_value(json_object_get(row, "run_type"));
-		size_t k;
+	for (size_t i = 0; i < ix->n; i++) {
+		for (size_t k = 0; k < ix->bench[i].nrows; k++) {
+			const char *type = json_string_value(
+				json_object_get(ix->bench[i].rows[k], "run_type"));
 
-		if (type && strcmp(type, "iteration"))
-			continue;
-		for (k = 0; k < n && strcmp(v[k], name); k++)
-			;
-		if (k == n)
-			v[n++] = name;
+			if (!type || strcmp(type, "iteration") == 0) {
+				v[n++] = &ix->bench[i];
+				break;
+			}
+		}
 	}
 	return v;
 }
 
-static bool has_name(const char **names, const char *name)
+/* Whether @p name is among @p s's names_of(). */
+static bool has_name(const struct side *s, const char *name)
 {
-	for (; *names; names++)
-		if (strcmp(*names, name) == 0)
+	const struct iob_bench *b = iob_index_find(&s->ix, name);
+
+	if (!b)
+		return false;
+	for (size_t k = 0; k < b->nrows; k++) {
+		const char *type = json_string_value(json_object_get(b->rows[k], "run_type"));
+
+		if (!type || strcmp(type, "iteration") == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -97,9 +103,9 @@ static int load_side(struct side *s, const char *arg, char *buf, size_t len)
 		fprintf(stderr, "iobench: %s\n", err);
 		return -EINVAL;
 	}
-	s->ni = iob_results_samples(s->root, "items_per_second", &s->items);
-	s->nr = iob_results_samples(s->root, "real_time", &s->rt);
-	if (s->ni < 0 || s->nr < 0) {
+	if (iob_index_build(s->root, &s->ix) ||
+	    iob_results_samples(&s->ix, "items_per_second", &s->items) ||
+	    iob_results_samples(&s->ix, "real_time", &s->rt) || !(s->names = names_of(&s->ix))) {
 		fprintf(stderr, "iobench: out of memory\n");
 		return -ENOMEM;
 	}
@@ -108,10 +114,10 @@ static int load_side(struct side *s, const char *arg, char *buf, size_t len)
 
 static void free_side(struct side *s)
 {
-	if (s->ni > 0)
-		iob_samples_free(s->items, s->ni);
-	if (s->nr > 0)
-		iob_samples_free(s->rt, s->nr);
+	free(s->names);
+	iob_samples_free(&s->items);
+	iob_samples_free(&s->rt);
+	iob_index_free(&s->ix);
 	json_decref(s->root);
 }
 
@@ -140,7 +146,6 @@ int iob_cmd_compare(int argc, char **argv)
 	double alpha = 0.05, threshold = 5;
 	struct side a = { 0 }, b = { 0 };
 	char bufa[4096], bufb[4096];
-	const char **na = NULL, **nb = NULL;
 	size_t improved = 0, regressed = 0, same = 0, na_count = 0, added = 0, removed = 0;
 	int c, rc = IOB_EXIT_USAGE, wn = 9;
 
@@ -185,41 +190,35 @@ int iob_cmd_compare(int argc, char **argv)
 	if (load_side(&a, argv[optind], bufa, sizeof(bufa)) ||
 	    load_side(&b, argv[optind + 1], bufb, sizeof(bufb)))
 		goto out;
-	na = names_of(a.root);
-	nb = names_of(b.root);
-	if (!na || !nb) {
-		fprintf(stderr, "iobench: out of memory\n");
-		rc = IOB_EXIT_FAIL;
-		goto out;
-	}
-	for (const char **p = na; *p; p++)
-		if ((int)strlen(*p) > wn)
-			wn = (int)strlen(*p);
+	for (const struct iob_bench **p = a.names; *p; p++)
+		if ((int)strlen((*p)->name) > wn)
+			wn = (int)strlen((*p)->name);
 	printf("A: %s\nB: %s\n", a.path, b.path);
 	printf("verdict: p < %g and |change| >= %g %%; items/s higher is better, time lower\n\n",
 	       alpha, threshold);
 	printf("%-*s %-7s %12s %12s %9s %10s  %s\n", wn, "benchmark", "metric", "median A",
 	       "median B", "change", "p", "verdict");
-	for (const char **p = na; *p; p++) {
+	for (const struct iob_bench **pb = a.names; *pb; pb++) {
+		const char *const *p = &(*pb)->name;
 		const struct iob_samples *ia, *ib, *sa, *sb;
 		char ma[32] = "-", mb[32] = "-", ch[32] = "-", pv[32] = "-";
 		const char *verdict;
 		bool items;
 		double scale_a = 1, scale_b = 1;
 
-		if (!has_name(nb, *p))
+		if (!has_name(&b, *p))
 			continue;
-		ia = iob_samples_find(a.items, a.ni, *p);
-		ib = iob_samples_find(b.items, b.ni, *p);
+		ia = iob_samples_find(&a.items, *p);
+		ib = iob_samples_find(&b.items, *p);
 		items = ia && ib;
 		if (items) {
 			sa = ia;
 			sb = ib;
 		} else {
-			sa = iob_samples_find(a.rt, a.nr, *p);
-			sb = iob_samples_find(b.rt, b.nr, *p);
-			scale_a = unit_ns(a.root, *p);
-			scale_b = unit_ns(b.root, *p);
+			sa = iob_samples_find(&a.rt, *p);
+			sb = iob_samples_find(&b.rt, *p);
+			scale_a = unit_ns(*pb);
+			scale_b = unit_ns(iob_index_find(&b.ix, *p));
 		}
 		if (!sa || !sb || sa->n < 2 || sb->n < 2) {
 			verdict = "n/a (need >= 2 samples)";
@@ -279,14 +278,14 @@ int iob_cmd_compare(int argc, char **argv)
 		printf("%-*s %-7s %12s %12s %9s %10s  %s\n", wn, *p, items ? "items/s" : "time", ma,
 		       mb, ch, pv, verdict);
 	}
-	for (const char **p = na; *p; p++)
-		if (!has_name(nb, *p)) {
-			printf("removed: %s (only in A)\n", *p);
+	for (const struct iob_bench **p = a.names; *p; p++)
+		if (!has_name(&b, (*p)->name)) {
+			printf("removed: %s (only in A)\n", (*p)->name);
 			removed++;
 		}
-	for (const char **p = nb; *p; p++)
-		if (!has_name(na, *p)) {
-			printf("added: %s (only in B)\n", *p);
+	for (const struct iob_bench **p = b.names; *p; p++)
+		if (!has_name(&a, (*p)->name)) {
+			printf("added: %s (only in B)\n", (*p)->name);
 			added++;
 		}
 	printf("summary: %zu compared: %zu improved, %zu regressed, %zu same, %zu n/a; %zu added, "
@@ -295,8 +294,6 @@ int iob_cmd_compare(int argc, char **argv)
 	       removed);
 	rc = fflush(stdout) ? IOB_EXIT_FAIL : IOB_EXIT_OK;
 out:
-	free(na);
-	free(nb);
 	free_side(&a);
 	free_side(&b);
 	return rc;

@@ -882,71 +882,83 @@ static int push(double **v, size_t *n, double x)
 	return 0;
 }
 
-static struct series *series_get(struct series **s, int *n, const char *name, long rounds)
+/* A new series @p name at @p e (its metric fixed by @p tp). @return 0 or -ENOMEM. */
+static int series_init(struct series *e, const char *name, long rounds, bool tp)
 {
-	struct series *ns;
-
-	for (int i = 0; i < *n; i++)
-		if (strcmp((*s)[i].name, name) == 0)
-			return &(*s)[i];
-	ns = realloc(*s, (size_t)(*n + 1) * sizeof(**s));
-	if (!ns)
-		return NULL;
-	*s = ns;
-	ns = &(*s)[(*n)++];
-	memset(ns, 0, sizeof(*ns));
-	snprintf(ns->name, sizeof(ns->name), "%s", name);
-	ns->ra = malloc((size_t)rounds * sizeof(double));
-	ns->rb = malloc((size_t)rounds * sizeof(double));
-	if (!ns->ra || !ns->rb)
-		return NULL;
+	memset(e, 0, sizeof(*e));
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->tp = tp;
+	e->ra = malloc((size_t)rounds * sizeof(double));
+	e->rb = malloc((size_t)rounds * sizeof(double));
+	if (!e->ra || !e->rb)
+		return -ENOMEM;
 	for (long r = 0; r < rounds; r++)
-		ns->ra[r] = ns->rb[r] = NAN;
-	return ns;
+		e->ra[r] = e->rb[r] = NAN;
+	return 0;
+}
+
+static int cmp_series_ptr(const void *x, const void *y)
+{
+	return strcmp((*(struct series *const *)x)->name, (*(struct series *const *)y)->name);
+}
+
+static int cmp_name_series(const void *key, const void *elem)
+{
+	return strcmp(key, (*(struct series *const *)elem)->name);
 }
 
 /*
  * Add one child's rows (round @p round, side @p cand) to the series. A benchmark's metric is
- * items_per_second when it reports one, else real_time, fixed when it is first seen.
+ * items_per_second when it reports one, else real_time, fixed when it is first seen. Series are
+ * found by a binary search over them sorted by name (a child may report many benchmarks).
  */
 static int take_round(json_t *doc, struct series **s, int *n, long rounds, long round, bool cand)
 {
 	static const char *const fields[2] = { "items_per_second", "real_time" };
+	struct iob_sample_set smp = { 0 };
+	struct series **by = NULL, *ns;
+	struct iob_index ix;
+	int err = iob_index_build(doc, &ix);
 
-	for (int f = 0; f < 2; f++) {
-		struct iob_samples *smp;
-		long k = iob_results_samples(doc, fields[f], &smp);
+	for (int f = 0; f < 2 && !err; f++) {
+		size_t nold = (size_t)*n;
 
-		if (k < 0)
-			return -ENOMEM;
-		for (long i = 0; i < k; i++) {
-			struct series *e;
-			int j, old = *n;
+		err = iob_results_samples(&ix, fields[f], &smp);
+		if (err)
+			break;
+		/* Room for every name to be new: no realloc below, so by's pointers stay valid. */
+		ns = realloc(*s, (nold + (size_t)smp.n + 1) * sizeof(**s));
+		if (ns)
+			*s = ns;
+		by = ns ? malloc((nold + 1) * sizeof(*by)) : NULL;
+		if (!by) {
+			err = -ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < nold; i++)
+			by[i] = &ns[i];
+		qsort(by, nold, sizeof(*by), cmp_series_ptr);
+		for (long i = 0; i < smp.n && !err; i++) {
+			const struct iob_samples *x = &smp.s[i];
+			struct series **hit =
+				bsearch(x->name, by, nold, sizeof(*by), cmp_name_series);
+			struct series *e = hit ? *hit : &ns[(*n)++];
 
-			for (j = 0; j < *n; j++)
-				if (strcmp((*s)[j].name, smp[i].name) == 0)
-					break;
-			e = series_get(s, n, smp[i].name, rounds);
-			if (!e) {
-				iob_samples_free(smp, k);
-				return -ENOMEM;
-			}
-			if (*n > old)
-				e->tp = f == 0;
+			if (!hit && (err = series_init(e, x->name, rounds, f == 0)))
+				break;
 			if (e->tp != (f == 0))
 				continue;
-			for (size_t m = 0; m < smp[i].n; m++) {
-				if (push(cand ? &e->b : &e->a, cand ? &e->nb : &e->na,
-					 smp[i].v[m])) {
-					iob_samples_free(smp, k);
-					return -ENOMEM;
-				}
-			}
-			(cand ? e->rb : e->ra)[round] = iob_median(smp[i].v, smp[i].n);
+			for (size_t m = 0; m < x->n && !err; m++)
+				err = push(cand ? &e->b : &e->a, cand ? &e->nb : &e->na, x->v[m]);
+			(cand ? e->rb : e->ra)[round] = iob_median(x->v, x->n);
 		}
-		iob_samples_free(smp, k);
+		free(by);
+		by = NULL;
+		iob_samples_free(&smp);
 	}
-	return 0;
+	iob_samples_free(&smp);
+	iob_index_free(&ix);
+	return err;
 }
 
 static double vmin(const double *v, size_t n)
@@ -1139,11 +1151,12 @@ static void with_impl(const char *name, const char *impl, char *out, size_t len)
 static int tier3(const struct gate_opts *o)
 {
 	char path[PATH_MAX], trend[PATH_MAX], root[PATH_MAX], err[PATH_MAX + 128], date[64];
-	struct iob_samples *smp = NULL;
+	struct iob_sample_set smp = { 0 };
+	struct iob_index ix = { 0 };
 	json_t *doc, *ctx, *ratios, *line = NULL;
 	const char *field = "items_per_second";
 	struct stat sb;
-	long k;
+	bool nomem;
 	int passed = 0, status = IOB_EXIT_OK, fd;
 	char *text;
 
@@ -1170,44 +1183,42 @@ static int tier3(const struct gate_opts *o)
 	}
 	ctx = json_object_get(doc, "context");
 	ratios = json_object();
-	k = iob_results_samples(doc, field, &smp);
-	if (k == 0) {
+	nomem = !ratios || iob_index_build(doc, &ix) || iob_results_samples(&ix, field, &smp);
+	if (!nomem && smp.n == 0) {
 		field = "real_time";
-		k = iob_results_samples(doc, field, &smp);
+		iob_samples_free(&smp);
+		nomem = iob_results_samples(&ix, field, &smp) != 0;
 	}
-	if (k < 0 || !ratios) {
+	if (nomem) {
 		fprintf(stderr, "iobench gate: out of memory\n");
 		status = IOB_EXIT_FAIL;
 		goto out;
 	}
 	printf("gate tier 3 (trend, never blocks): %s, %s ratio to the family reference\n", path,
 	       field);
-	for (long i = 0; i < k; i++) {
+	for (long i = 0; i < smp.n; i++) {
+		const struct iob_samples *mi = &smp.s[i], *ri;
 		struct iob_name nm;
 		const char *ref;
 		char group[160], refname[512];
 		double mine, theirs, ratio;
-		long j;
 
-		if (iob_name_parse(smp[i].name, &nm))
+		if (iob_name_parse(mi->name, &nm))
 			continue;
 		snprintf(group, sizeof(group), "%s/%s", nm.family, nm.scenario);
 		if (!(ref = iob_reference_impl(doc, group)))
 			continue;
-		with_impl(smp[i].name, ref, refname, sizeof(refname));
-		for (j = 0; j < k; j++)
-			if (strcmp(smp[j].name, refname) == 0)
-				break;
-		if (j == k)
+		with_impl(mi->name, ref, refname, sizeof(refname));
+		if (!(ri = iob_samples_find(&smp, refname)))
 			continue;
-		mine = iob_median_copy(smp[i].v, smp[i].n);
-		theirs = iob_median_copy(smp[j].v, smp[j].n);
+		mine = iob_median_copy(mi->v, mi->n);
+		theirs = iob_median_copy(ri->v, ri->n);
 		if (!(mine > 0) || !(theirs > 0))
 			continue;
 		/* > 1: faster than the reference, whichever metric. */
 		ratio = strcmp(field, "real_time") ? mine / theirs : theirs / mine;
-		json_object_set_new(ratios, smp[i].name, json_real(ratio));
-		printf("ratio    %-56s %8.3f  (vs %s)\n", smp[i].name, ratio, ref);
+		json_object_set_new(ratios, mi->name, json_real(ratio));
+		printf("ratio    %-56s %8.3f  (vs %s)\n", mi->name, ratio, ref);
 		passed++;
 	}
 	{
@@ -1255,7 +1266,8 @@ static int tier3(const struct gate_opts *o)
 		printf("%d passed, 0 failed\n", passed);
 	}
 out:
-	iob_samples_free(smp, k > 0 ? k : 0);
+	iob_samples_free(&smp);
+	iob_index_free(&ix);
 	json_decref(line);
 	json_decref(ratios);
 	json_decref(doc);

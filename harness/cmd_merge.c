@@ -166,9 +166,35 @@ static bool same_json(const json_t *a, const json_t *b)
 	return json_equal(a, b);
 }
 
-/* @return 0, or the exit status after a message naming the shard and cell. */
+struct cell_ref {
+	const char *id;
+	int shard;
+	size_t k; /* position in the shard's iobench_cells */
+};
+
+/* By id, then by where it occurs (shard, position). */
+static int cmp_cell_ref(const void *x, const void *y)
+{
+	const struct cell_ref *a = x, *b = y;
+	int c = strcmp(a->id, b->id);
+
+	if (c)
+		return c;
+	if (a->shard != b->shard)
+		return a->shard < b->shard ? -1 : 1;
+	return (a->k > b->k) - (a->k < b->k);
+}
+
+/*
+ * Every cell has an id and no id is in two shards (or twice in one). The ids are sorted, so n
+ * cells cost n log n; the repeat named is the one a scan in file order meets first.
+ * @return 0, or the exit status after a message naming the shard and cell.
+ */
 static int check_cells(struct shard *s, int n)
 {
+	struct cell_ref *v, *dup = NULL;
+	size_t total = 0, m = 0;
+
 	for (int i = 0; i < n; i++) {
 		const json_t *ci =
 			json_object_get(json_object_get(s[i].root, "context"), "iobench_cells");
@@ -182,44 +208,115 @@ static int check_cells(struct shard *s, int n)
 		}
 		json_array_foreach(ci, k, cell)
 		{
-			const char *id = json_string_value(json_object_get(cell, "id"));
-
-			if (!id) {
+			if (!json_string_value(json_object_get(cell, "id"))) {
 				fprintf(stderr, "iobench: %s: iobench_cells[%zu] has no \"id\"\n",
 					s[i].path, k);
 				return IOB_EXIT_USAGE;
 			}
-			for (int j = 0; j <= i; j++) {
-				const json_t *cj = json_object_get(
-					json_object_get(s[j].root, "context"), "iobench_cells");
-				size_t m;
-				json_t *other;
+		}
+		total += json_array_size(ci);
+	}
+	v = malloc((total + 1) * sizeof(*v));
+	if (!v) {
+		fprintf(stderr, "iobench: out of memory\n");
+		return IOB_EXIT_FAIL;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t k;
+		json_t *cell;
 
-				json_array_foreach(cj, m, other)
-				{
-					if (j == i && m >= k)
-						break;
-					if (strcmp(json_string_value(json_object_get(other, "id")),
-						   id) == 0) {
-						fprintf(stderr,
-							"iobench: cell '%s' is in both %s and %s; "
-							"shards must not overlap\n",
-							id, s[j].path, s[i].path);
-						return IOB_EXIT_USAGE;
-					}
-				}
-			}
+		json_array_foreach(
+			json_object_get(json_object_get(s[i].root, "context"), "iobench_cells"), k,
+			cell)
+		{
+			v[m++] = (struct cell_ref){
+				.id = json_string_value(json_object_get(cell, "id")),
+				.shard = i,
+				.k = k,
+			};
 		}
 	}
-	return 0;
+	qsort(v, m, sizeof(*v), cmp_cell_ref);
+	for (size_t i = 1; i < m; i++) /* a repeat: the second of a run of equal ids */
+		if (strcmp(v[i].id, v[i - 1].id) == 0 && (i < 2 || strcmp(v[i].id, v[i - 2].id)) &&
+		    (!dup || v[i].shard < dup->shard ||
+		     (v[i].shard == dup->shard && v[i].k < dup->k)))
+			dup = &v[i];
+	if (dup)
+		fprintf(stderr,
+			"iobench: cell '%s' is in both %s and %s; shards must not overlap\n",
+			dup->id, s[dup[-1].shard].path, s[dup->shard].path);
+	free(v);
+	return dup ? IOB_EXIT_USAGE : 0;
 }
 
-static json_t *merged_root(struct shard *s, int n)
+/*
+ * Whether @p s is UTF-8 as jansson accepts it (no overlong forms, no surrogates, nothing past
+ * U+10FFFF): a results file holds nothing else, and json_string() refuses the rest.
+ */
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned long cp;
+		int more = *p < 0x80		      ? 0
+			   : *p >= 0xc2 && *p <= 0xdf ? 1
+			   : (*p & 0xf0) == 0xe0      ? 2
+			   : *p >= 0xf0 && *p <= 0xf4 ? 3
+						      : -1;
+
+		if (more < 0)
+			return false;
+		cp = more == 0 ? *p : *p & (0x3fu >> more);
+		for (int i = 1; i <= more; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3fu);
+		}
+		if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (more == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		p += more + 1;
+	}
+	return true;
+}
+
+/*
+ * A context text joined from the shards', cut to a fixed size at a character boundary (a cut
+ * inside a character would be invalid UTF-8, which no JSON file may hold), "..." marking the cut.
+ */
+struct text {
+	char buf[2048];
+	bool cut;
+};
+
+static void text_add(struct text *t, const char *s)
+{
+	size_t used = strlen(t->buf), room = sizeof(t->buf) - 1 - used, n = strlen(s);
+
+	if (t->cut)
+		return;
+	if (n > room) {
+		n = room >= 3 ? room - 3 : 0;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) /* s[n] continues a char */
+			n--;
+		t->cut = true;
+	}
+	memcpy(t->buf + used, s, n);
+	strcpy(t->buf + used + n, t->cut ? "..." : "");
+}
+
+/*
+ * The merged document. @return 0, -ENOMEM, or -EILSEQ when a text to record is not valid UTF-8
+ * (@p what then names it).
+ */
+static int merged_root(struct shard *s, int n, json_t **out, const char **what)
 {
 	json_t *root = json_object(), *ctx, *rows = json_array(), *cells = json_array(),
-	       *from = json_array(), *sctx = json_array();
+	       *from = json_array(), *sctx = json_array(), *reason_j, *inc_j = NULL;
 	bool quiet = true;
-	char reason[1024] = "", incomplete[2048] = "";
+	struct text reason = { .buf = "" }, incomplete = { .buf = "" };
 
 	ctx = json_deep_copy(json_object_get(s[0].root, "context"));
 	if (!root || !ctx || !rows || !cells || !from || !sctx)
@@ -248,33 +345,53 @@ static json_t *merged_root(struct shard *s, int n)
 				json_string_value(json_object_get(c, "iobench_quiet_reason"));
 
 			quiet = false;
-			snprintf(reason, sizeof(reason), "%s: %s", s[i].path,
-				 why ? why : "not quiet");
+			text_add(&reason, s[i].path);
+			text_add(&reason, ": ");
+			text_add(&reason, why ? why : "not quiet");
 		}
 		if (inc && *inc) {
-			size_t used = strlen(incomplete);
-
-			snprintf(incomplete + used, sizeof(incomplete) - used, "%s%s: %s",
-				 used ? "; " : "", s[i].path, inc);
+			if (*incomplete.buf)
+				text_add(&incomplete, "; ");
+			text_add(&incomplete, s[i].path);
+			text_add(&incomplete, ": ");
+			text_add(&incomplete, inc);
 		}
+	}
+	/* Not expected (the inputs are UTF-8, the cuts fall between characters), but json_string()
+	 * would say NULL, and that must not read as "out of memory". */
+	*what = !utf8_valid(reason.buf)	      ? "iobench_quiet_reason"
+		: !utf8_valid(incomplete.buf) ? "iobench_incomplete"
+					      : NULL;
+	if (*what) {
+		json_decref(root);
+		json_decref(ctx);
+		json_decref(rows);
+		json_decref(cells);
+		json_decref(from);
+		json_decref(sctx);
+		return -EILSEQ;
+	}
+	reason_j = json_string(quiet ? "every shard was quiet" : reason.buf);
+	if (*incomplete.buf && !(inc_j = json_string(incomplete.buf))) {
+		json_decref(reason_j);
+		goto nomem;
 	}
 	if (json_object_set_new(ctx, "iobench_cells", cells) ||
 	    json_object_set_new(ctx, "iobench_shard", json_null()) ||
 	    json_object_set_new(ctx, "iobench_merged_from", from) ||
 	    json_object_set_new(ctx, "iobench_shard_contexts", sctx) ||
 	    json_object_set_new(ctx, "iobench_quiet", json_boolean(quiet)) ||
-	    json_object_set_new(ctx, "iobench_quiet_reason",
-				json_string(quiet ? "every shard was quiet" : reason)) ||
-	    (*incomplete &&
-	     json_object_set_new(ctx, "iobench_incomplete", json_string(incomplete))) ||
+	    json_object_set_new(ctx, "iobench_quiet_reason", reason_j) ||
+	    (inc_j && json_object_set_new(ctx, "iobench_incomplete", inc_j)) ||
 	    json_object_set_new(root, "context", ctx) ||
 	    json_object_set_new(root, "benchmarks", rows)) {
 		json_decref(root);
-		return NULL;
+		return -ENOMEM;
 	}
-	if (!*incomplete)
+	if (!inc_j)
 		json_object_del(ctx, "iobench_incomplete");
-	return root;
+	*out = root;
+	return 0;
 nomem:
 	json_decref(root);
 	json_decref(ctx);
@@ -282,7 +399,7 @@ nomem:
 	json_decref(cells);
 	json_decref(from);
 	json_decref(sctx);
-	return NULL;
+	return -ENOMEM;
 }
 
 int iob_cmd_merge(int argc, char **argv)
@@ -298,6 +415,7 @@ int iob_cmd_merge(int argc, char **argv)
 	bool force = false;
 	struct shard *s = NULL;
 	json_t *root = NULL;
+	const char *what = NULL;
 	char path[PATH_MAX + 32], latency[PATH_MAX + 32], err[4096];
 	int c, n = 0, rc = IOB_EXIT_USAGE, e;
 
@@ -349,6 +467,19 @@ int iob_cmd_merge(int argc, char **argv)
 		const char *sha0, *shai;
 
 		shard_paths(&s[n], argv[i]);
+		if (!utf8_valid(s[n].path)) {
+			char shown[PATH_MAX * 4];
+
+			iob_escape(shown, sizeof(shown), s[n].path);
+			fputs("iobench: ", stderr);
+			for (const char *ch = shown; *ch; ch++) /* the stray bytes as \xNN */
+				fprintf(stderr, (unsigned char)*ch < 0x80 ? "%c" : "\\x%02x",
+					(unsigned char)*ch);
+			fputs(": the path is not valid UTF-8; the merged run records its shards' "
+			      "paths, and a results file holds UTF-8 only\n",
+			      stderr);
+			goto out;
+		}
 		s[n].root = iob_results_load(s[n].path, err, sizeof(err));
 		if (!s[n].root) {
 			fprintf(stderr, "iobench: %s\n", err);
@@ -381,8 +512,10 @@ int iob_cmd_merge(int argc, char **argv)
 	if ((rc = check_cells(s, n)))
 		goto out;
 	rc = IOB_EXIT_FAIL;
-	root = merged_root(s, n);
-	if (!root) {
+	if ((e = merged_root(s, n, &root, &what)) == -EILSEQ) {
+		fprintf(stderr, "iobench: the merged %s is not valid UTF-8\n", what);
+		goto out;
+	} else if (e) {
 		fprintf(stderr, "iobench: out of memory\n");
 		goto out;
 	}

@@ -6,10 +6,10 @@
  * '#' header, one block per implementation, blocks separated by two blank lines so gnuplot's
  * `index i` picks one) plus a driver script RUN/plots/data/<figure>.gp that sets the figure's
  * variables and loads a template from plots/ (colours and styles in plots/common.gp). gnuplot runs
- * once per figure as a child (fork/exec, no shell) and writes the figure with the pngcairo and svg
- * terminals under temporary names; they are renamed into place only when gnuplot succeeded, so a
- * failed figure never replaces a good one. gnuplot's stderr goes to data/<figure>.log (kept and
- * shown when it fails).
+ * once per figure as a child (iob_spawn_wait: no shell, and it dies with us) and writes the
+ * figure with the pngcairo and svg terminals under temporary names; they are renamed into place
+ * only when gnuplot succeeded, so a failed figure never replaces a good one. gnuplot's stderr
+ * goes to data/<figure>.log (kept and shown when it fails).
  *
  * Figures (names: '/' -> '_', ':' -> '-'):
  *   throughput_<family>_<scenario>[_<params>]  median over repetitions against threads, min..max
@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -92,6 +91,7 @@ struct plot_ctx {
 	char gnuplot[PATH_MAX];
 	char footer[768];
 	json_t *root;
+	struct iob_index ix; /* root's rows by name */
 	int figures, failed;
 };
 
@@ -414,56 +414,29 @@ static int render(struct plot_ctx *c, const char *fig, const char *driver)
 	char log[PATH_MAX], tmp[PATH_MAX], out[PATH_MAX];
 	static const char *const ext[] = { "png", "svg" };
 	char *argv[] = { c->gnuplot, (char *)driver, NULL };
-	int fd, status = 0, devnull;
-	pid_t pid;
+	int rc;
 
 	if (iob_fmt(log, sizeof(log), "%s/%s.log", c->data, fig))
 		return -ENAMETOOLONG;
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd < 0 || devnull < 0) {
-		fprintf(stderr, "iobench plot: cannot create %s: %s\n", log, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		if (devnull >= 0)
-			close(devnull);
-		return -EIO;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		/* stdin from /dev/null: a stray `pause` in a template must not wait for a tty. */
-		if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(126);
-		execv(c->gnuplot, argv);
-		dprintf(2, "cannot run %s: %s\n", c->gnuplot, strerror(errno));
-		_exit(127);
-	}
-	close(fd);
-	close(devnull);
-	if (pid < 0) {
+	/* Under a keeper (iob_spawn_wait): gnuplot dies with us. stdin is /dev/null, so a stray
+	 * `pause` in a template does not wait for a tty. */
+	rc = iob_spawn_wait(argv, "/dev/null", log);
+	if (rc < 0) {
 		fprintf(stderr, "iobench plot: figure '%s': cannot start gnuplot: %s\n", fig,
-			strerror(errno));
+			strerror(-rc));
 		return -EIO;
 	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			fprintf(stderr, "iobench plot: figure '%s': waitpid: %s\n", fig,
-				strerror(errno));
-			return -EIO;
-		}
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (WIFSIGNALED(status))
+	if (rc) {
+		if (rc > 128)
 			fprintf(stderr,
 				"iobench plot: figure '%s': gnuplot killed by signal %d (%s); "
 				"its messages:\n",
-				fig, WTERMSIG(status), strsignal(WTERMSIG(status)));
+				fig, rc - 128, strsignal(rc - 128));
 		else
 			fprintf(stderr,
 				"iobench plot: figure '%s': gnuplot failed (exit status %d) on "
 				"%s; its messages:\n",
-				fig, WEXITSTATUS(status), driver);
+				fig, rc, driver);
 		show_log(log);
 		drop_tmp_outputs(c, fig);
 		return -EIO;
@@ -585,26 +558,27 @@ static int cmp_point_lat(const void *a, const void *b)
 }
 
 /* Append one point per benchmark with samples of @p field (scaled), skipping calib/ rows. */
-static int collect(const json_t *root, const char *field, bool ips, struct points *pts)
+static int collect(const struct iob_index *ix, const char *field, bool ips, struct points *pts)
 {
-	struct iob_samples *s;
-	long n = iob_results_samples(root, field, &s);
+	struct iob_sample_set s;
+	struct point *np;
+	int err = iob_results_samples(ix, field, &s);
 
-	if (n < 0)
-		return (int)n;
-	for (long i = 0; i < n; i++) {
+	if (err)
+		return err;
+	np = realloc(pts->p, (pts->n + (size_t)s.n + 1) * sizeof(*np));
+	if (!np) {
+		iob_samples_free(&s);
+		return -ENOMEM;
+	}
+	pts->p = np;
+	for (long i = 0; i < s.n; i++) {
 		struct iob_name nm;
-		struct point *p, *np;
+		struct point *p;
 		double scale;
 
-		if (iob_name_parse(s[i].name, &nm) || strcmp(nm.family, "calib") == 0)
+		if (iob_name_parse(s.s[i].name, &nm) || strcmp(nm.family, "calib") == 0)
 			continue;
-		np = realloc(pts->p, (pts->n + 1) * sizeof(*np));
-		if (!np) {
-			iob_samples_free(s, n);
-			return -ENOMEM;
-		}
-		pts->p = np;
 		p = &pts->p[pts->n++];
 		memset(p, 0, sizeof(*p));
 		snprintf(p->famscen, sizeof(p->famscen), "%s/%s", nm.family, nm.scenario);
@@ -612,56 +586,47 @@ static int collect(const json_t *root, const char *field, bool ips, struct point
 			      *nm.params ? "/" : "", nm.params);
 		snprintf(p->impl, sizeof(p->impl), "%s", nm.impl);
 		p->threads = nm.threads;
-		p->name = s[i].name;
+		p->name = s.s[i].name;
 		p->ips = ips;
-		p->reps = s[i].n;
+		p->reps = s.s[i].n;
 		scale = ips ? 1e-6
-			    : iob_time_unit_ns(json_string_value(json_object_get(
-				      iob_results_first_row(root, s[i].name, false), "time_unit")));
-		p->med = iob_median(s[i].v, s[i].n) * scale; /* sorts v */
-		p->lo = s[i].v[0] * scale;
-		p->hi = s[i].v[s[i].n - 1] * scale;
+			    : iob_time_unit_ns(json_string_value(
+				      json_object_get(s.s[i].bench->first, "time_unit")));
+		p->med = iob_median(s.s[i].v, s.s[i].n) * scale; /* sorts v */
+		p->lo = s.s[i].v[0] * scale;
+		p->hi = s.s[i].v[s.s[i].n - 1] * scale;
 	}
-	iob_samples_free(s, n);
+	iob_samples_free(&s);
 	return 0;
 }
 
-/* Whether the first @p n points (the items_per_second ones) include @p group. */
-static bool group_has_ips(const struct points *ips, size_t n, const char *group)
+static int cmp_group(const void *key, const void *elem)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(ips->p[i].group, group) == 0)
-			return true;
-	return false;
+	return strcmp(key, ((const struct point *)elem)->group);
 }
 
 /* Throughput points: items_per_second where the group has it, else real_time. */
-static int throughput_points(const json_t *root, struct points *out, struct points *all)
+static int throughput_points(const struct iob_index *ix, struct points *out, struct points *all)
 {
 	struct points rt = { 0 };
-	int err = collect(root, "items_per_second", true, out);
+	struct point *np;
+	size_t n_ips;
+	int err = collect(ix, "items_per_second", true, out);
 
 	if (!err)
-		err = collect(root, "real_time", false, &rt);
-	if (err) {
+		err = collect(ix, "real_time", false, &rt);
+	np = err ? NULL : realloc(out->p, (out->n + rt.n + 1) * sizeof(*np));
+	if (!np) {
 		free(rt.p);
-		return err;
+		return err ? err : -ENOMEM;
 	}
-	size_t n_ips = out->n;
-
-	for (size_t i = 0; i < rt.n; i++) {
-		struct point *np;
-
-		if (group_has_ips(out, n_ips, rt.p[i].group))
-			continue;
-		np = realloc(out->p, (out->n + 1) * sizeof(*np));
-		if (!np) {
-			free(rt.p);
-			return -ENOMEM;
-		}
-		out->p = np;
-		out->p[out->n++] = rt.p[i];
-	}
+	out->p = np;
+	/* Sorted by group first, so a group's items/s points are one binary search away. */
+	qsort(out->p, out->n, sizeof(*out->p), cmp_point);
+	n_ips = out->n;
+	for (size_t i = 0; i < rt.n; i++)
+		if (!bsearch(rt.p[i].group, out->p, n_ips, sizeof(*out->p), cmp_group))
+			out->p[out->n++] = rt.p[i];
 	qsort(out->p, out->n, sizeof(*out->p), cmp_point);
 	*all = rt; /* every benchmark (each row has real_time): the latency figures start here */
 	return 0;
@@ -796,22 +761,39 @@ static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, siz
 	char note[320];
 	struct gpvars v;
 	struct point *rp;
-	size_t n = 0;
+	size_t n = 0, rb, re;
 	struct afile a;
 	int err;
 
 	if (!ref)
 		return 0;
-	/* The points other than the reference's that have a reference point at their threads. */
+	/*
+	 * The points other than the reference's that have a reference point at their threads.
+	 * [b, e) is sorted by implementation then threads (cmp_point): the reference's points are
+	 * one run [rb, re), ordered by threads, searched by bisection.
+	 */
+	for (rb = b; rb < e && strcmp(p[rb].impl, ref) != 0; rb++)
+		;
+	for (re = rb; re < e && strcmp(p[re].impl, ref) == 0; re++)
+		;
 	rp = calloc(e - b, sizeof(*rp));
 	if (!rp)
 		return -ENOMEM;
 	for (size_t i = b; i < e; i++) {
-		if (strcmp(p[i].impl, ref) == 0)
+		size_t lo = rb, hi = re;
+
+		if (i >= rb && i < re)
 			continue;
-		for (size_t j = b; j < e; j++) {
-			if (strcmp(p[j].impl, ref) || p[j].threads != p[i].threads ||
-			    !(p[j].med > 0) || !(p[i].med > 0))
+		while (lo < hi) { /* the first reference point at >= p[i].threads */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (p[mid].threads < p[i].threads)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t j = lo; j < re && p[j].threads == p[i].threads; j++) {
+			if (!(p[j].med > 0) || !(p[i].med > 0))
 				continue;
 			rp[n] = p[i];
 			/* > 1 is always "faster than the reference" */
@@ -936,8 +918,7 @@ static long copy_csv(const char *path, FILE *out, double p50_ns, double *xmax)
 static const char *const lat_fields[] = { "p50_ns", "p99_ns", "p999_ns", "max_ns" };
 
 struct lat_samples {
-	struct iob_samples *s[4];
-	long n[4];
+	struct iob_sample_set s[4];
 };
 
 static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e,
@@ -952,7 +933,7 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 
 	for (size_t i = b; i < e; i++) {
 		spectrum |= csv_path(c, p[i].name, csv, sizeof(csv));
-		counters |= iob_samples_find(ls->s[0], ls->n[0], p[i].name) != NULL;
+		counters |= iob_samples_find(&ls->s[0], p[i].name) != NULL;
 	}
 	if (!spectrum && !counters)
 		return 0;
@@ -969,7 +950,7 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 		spectrum ? "one_over_one_minus_percentile latency_ns percentile"
 			 : "category(1=p50 2=p99 3=p99.9 4=max) median_ns min_ns max_ns");
 	for (size_t i = b; i < e; i++) {
-		const struct iob_samples *p50 = iob_samples_find(ls->s[0], ls->n[0], p[i].name);
+		const struct iob_samples *p50 = iob_samples_find(&ls->s[0], p[i].name);
 		double p50_ns = NAN;
 		long rows = 0;
 
@@ -991,7 +972,7 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 			fprintf(a.f, "%s# impl %s\n", *impls ? "\n\n" : "", p[i].impl);
 			for (int k = 0; k < 4; k++) {
 				const struct iob_samples *s =
-					iob_samples_find(ls->s[k], ls->n[k], p[i].name);
+					iob_samples_find(&ls->s[k], p[i].name);
 				double *v;
 
 				if (!s || !(v = malloc(s->n * sizeof(double))))
@@ -1070,7 +1051,9 @@ static int plot_all(struct plot_ctx *c)
 	int err, first = 0;
 	size_t b, e;
 
-	err = throughput_points(c->root, &tp, &all);
+	err = iob_index_build(c->root, &c->ix);
+	if (!err)
+		err = throughput_points(&c->ix, &tp, &all);
 	if (err)
 		goto out;
 	if (tp.n == 0 && all.n == 0) {
@@ -1092,12 +1075,9 @@ static int plot_all(struct plot_ctx *c)
 			first = err;
 	}
 	for (int k = 0; k < 4; k++) {
-		ls.n[k] = iob_results_samples(c->root, lat_fields[k], &ls.s[k]);
-		if (ls.n[k] < 0) {
-			ls.n[k] = 0;
-			err = -ENOMEM;
+		err = iob_results_samples(&c->ix, lat_fields[k], &ls.s[k]);
+		if (err)
 			goto out;
-		}
 	}
 	qsort(all.p, all.n, sizeof(*all.p), cmp_point_lat);
 	for (b = 0; b < all.n; b = e) {
@@ -1116,7 +1096,7 @@ out:
 	if (err == -ENOMEM)
 		fprintf(stderr, "iobench plot: out of memory\n");
 	for (int k = 0; k < 4; k++)
-		iob_samples_free(ls.s[k], ls.n[k]);
+		iob_samples_free(&ls.s[k]);
 	free(tp.p);
 	free(all.p);
 	return err;
@@ -1179,6 +1159,7 @@ int iob_plot_run(const char *run_dir)
 		err = err ? err : -EIO;
 	}
 out:
+	iob_index_free(&c->ix);
 	json_decref(c->root);
 	free(c);
 	return err;

@@ -91,29 +91,86 @@ static int cmp_entry(const void *x, const void *y)
 	return strcmp(a->nm.impl, b->nm.impl);
 }
 
-/* Collect one entry per benchmark name; @return how many, or -ENOMEM. */
-static long collect(const json_t *root, struct entry **out)
+/* The key a reference is looked up by: all of cmp_entry's but the impl, then the impl. */
+static int cmp_ref_key(const struct entry *a, const struct entry *b)
 {
-	struct iob_samples *items = NULL, *rt = NULL, *p99 = NULL;
-	long ni, nr, np, n = 0;
-	struct entry *e = NULL;
+	int c = strcmp(a->group, b->group);
 
-	ni = iob_results_samples(root, "items_per_second", &items);
-	nr = iob_results_samples(root, "real_time", &rt);
-	np = iob_results_samples(root, "p99_ns", &p99);
-	if (ni < 0 || nr < 0 || np < 0)
+	if (c || (c = strcmp(a->params, b->params)) || (c = strcmp(a->placement, b->placement)))
+		return c;
+	if (a->nm.threads != b->nm.threads)
+		return a->nm.threads < b->nm.threads ? -1 : 1;
+	if (a->items != b->items)
+		return a->items ? 1 : -1;
+	return strcmp(a->nm.impl, b->nm.impl);
+}
+
+static int cmp_ref_ptr(const void *x, const void *y)
+{
+	const struct entry *a = *(const struct entry *const *)x,
+			   *b = *(const struct entry *const *)y;
+	int c = cmp_ref_key(a, b);
+
+	return c ? c : (a > b) - (a < b); /* equal keys: the first collected first */
+}
+
+/*
+ * Each entry's speedup over its reference: the first entry (in collection order) with the same
+ * group, params, placement, threads and metric whose impl is the group's reference. A binary
+ * search over the entries sorted by that key, so n entries cost n log n, not n^2.
+ * @return 0 or -ENOMEM.
+ */
+static int set_ratios(struct entry *e, long n)
+{
+	const struct entry **by = malloc(((size_t)n + 1) * sizeof(*by));
+
+	if (!by)
+		return -ENOMEM;
+	for (long i = 0; i < n; i++)
+		by[i] = &e[i];
+	qsort(by, (size_t)n, sizeof(*by), cmp_ref_ptr);
+	for (long i = 0; i < n; i++) {
+		struct entry want = e[i];
+		long lo = 0, hi = n;
+
+		if (!e[i].ref)
+			continue;
+		snprintf(want.nm.impl, sizeof(want.nm.impl), "%s", e[i].ref);
+		while (lo < hi) { /* the first entry not below want */
+			long mid = lo + (hi - lo) / 2;
+
+			if (cmp_ref_key(by[mid], &want) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && cmp_ref_key(by[lo], &want) == 0)
+			e[i].ratio = e[i].items ? e[i].med / by[lo]->med : by[lo]->med / e[i].med;
+	}
+	free(by);
+	return 0;
+}
+
+/* Collect one entry per benchmark name; @return how many, or -ENOMEM. */
+static long collect(const json_t *root, const struct iob_index *ix, struct entry **out)
+{
+	struct iob_sample_set items = { 0 }, rt = { 0 }, p99 = { 0 };
+	long n = 0;
+	struct entry *e = NULL;
+	int err = iob_results_samples(ix, "items_per_second", &items);
+
+	err = err ? err : iob_results_samples(ix, "real_time", &rt);
+	err = err ? err : iob_results_samples(ix, "p99_ns", &p99);
+	if (err || !(e = calloc((size_t)rt.n + 1, sizeof(*e))))
 		goto nomem;
-	e = calloc((size_t)nr + 1, sizeof(*e));
-	if (!e)
-		goto nomem;
-	for (long i = 0; i < nr; i++) {
+	for (long i = 0; i < rt.n; i++) {
 		struct entry *x = &e[n];
-		const json_t *row = iob_results_first_row(root, rt[i].name, true);
-		const struct iob_samples *s = iob_samples_find(items, ni, rt[i].name);
-		const struct iob_samples *q = iob_samples_find(p99, np, rt[i].name);
+		const json_t *row = rt.s[i].bench->first_iteration;
+		const struct iob_samples *s = iob_samples_find(&items, rt.s[i].name);
+		const struct iob_samples *q = iob_samples_find(&p99, rt.s[i].name);
 		double scale = 1;
 
-		x->name = rt[i].name;
+		x->name = rt.s[i].name;
 		if (iob_name_parse(x->name, &x->nm)) {
 			/* Not family/scenario/impl: show it under its own name. */
 			snprintf(x->nm.family, sizeof(x->nm.family), "%s", x->name);
@@ -124,7 +181,7 @@ static long collect(const json_t *root, struct entry **out)
 		split_placement(x, row);
 		x->items = s != NULL;
 		if (!s) {
-			s = &rt[i];
+			s = &rt.s[i];
 			scale = iob_time_unit_ns(
 				json_string_value(json_object_get(row, "time_unit")));
 		}
@@ -138,29 +195,18 @@ static long collect(const json_t *root, struct entry **out)
 		x->ref = iob_reference_impl(root, x->group);
 		n++;
 	}
-	for (long i = 0; i < n; i++) {
-		for (long j = 0; j < n && e[i].ref; j++) {
-			const struct entry *r = &e[j];
-
-			if (strcmp(r->nm.impl, e[i].ref) || strcmp(r->group, e[i].group) ||
-			    strcmp(r->params, e[i].params) ||
-			    strcmp(r->placement, e[i].placement) ||
-			    r->nm.threads != e[i].nm.threads || r->items != e[i].items)
-				continue;
-			e[i].ratio = e[i].items ? e[i].med / r->med : r->med / e[i].med;
-			break;
-		}
-	}
+	if (set_ratios(e, n))
+		goto nomem;
 	qsort(e, (size_t)n, sizeof(*e), cmp_entry);
-	iob_samples_free(items, ni);
-	iob_samples_free(rt, nr);
-	iob_samples_free(p99, np);
+	iob_samples_free(&items);
+	iob_samples_free(&rt);
+	iob_samples_free(&p99);
 	*out = e;
 	return n;
 nomem:
-	iob_samples_free(items, ni > 0 ? ni : 0);
-	iob_samples_free(rt, nr > 0 ? nr : 0);
-	iob_samples_free(p99, np > 0 ? np : 0);
+	iob_samples_free(&items);
+	iob_samples_free(&rt);
+	iob_samples_free(&p99);
 	free(e);
 	return -ENOMEM;
 }
@@ -388,6 +434,7 @@ int iob_cmd_show(int argc, char **argv)
 	const char *path;
 	bool as_json = false;
 	struct entry *e = NULL;
+	struct iob_index ix;
 	json_t *root;
 	long n;
 	int c, rc;
@@ -419,9 +466,10 @@ int iob_cmd_show(int argc, char **argv)
 		fprintf(stderr, "iobench: %s\n", err);
 		return IOB_EXIT_USAGE;
 	}
-	n = collect(root, &e);
+	n = iob_index_build(root, &ix) ? -ENOMEM : collect(root, &ix, &e);
 	if (n < 0) {
 		fprintf(stderr, "iobench: out of memory\n");
+		iob_index_free(&ix);
 		json_decref(root);
 		return IOB_EXIT_FAIL;
 	}
@@ -432,6 +480,7 @@ int iob_cmd_show(int argc, char **argv)
 		rc = fflush(stdout) ? IOB_EXIT_FAIL : IOB_EXIT_OK;
 	}
 	free(e);
+	iob_index_free(&ix);
 	json_decref(root);
 	return rc;
 }

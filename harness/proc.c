@@ -18,48 +18,17 @@
 
 #include "proc.h"
 
-/* In the child: point @p fd at @p path. @return 0 or -1. */
-static int redirect(int fd, const char *path)
+/* Where a child's standard streams go: a path, or NULL to inherit ours. */
+struct spawn_io {
+	const char *in, *out, *err; /* err equal to out: one file, one offset */
+};
+
+/* In the keeper: point @p fd at @p path (opened with @p flags). @return 0 or -1. */
+static int redirect(int fd, const char *path, int flags)
 {
-	int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	int f = open(path, flags | O_CLOEXEC, 0666);
 
-	if (f < 0 || dup2(f, fd) < 0)
-		return -1;
-	close(f);
-	return 0;
-}
-
-int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_path)
-{
-	pid_t pid;
-	int status;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		if (out_path && redirect(STDOUT_FILENO, out_path))
-			_exit(126);
-		/* One file for both: share stdout's open file (and offset), or the two streams would
-		 * write over each other from separate offsets. */
-		if (err_path && out_path && strcmp(err_path, out_path) == 0) {
-			if (dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
-				_exit(126);
-		} else if (err_path && redirect(STDERR_FILENO, err_path)) {
-			_exit(126);
-		}
-		execv(argv[0], argv);
-		fprintf(stderr, "iobench: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	return f < 0 || dup2(f, fd) < 0 ? -1 : 0; /* dup2's copy is not close-on-exec */
 }
 
 /* The keeper's PR_SET_PDEATHSIG: our parent (iobench) died; take the whole group with us. */
@@ -69,13 +38,14 @@ static void keeper_on_parent_death(int sig)
 	kill(0, SIGKILL); /* async-signal-safe; the keeper is in the group and goes too */
 }
 
-/* iob_child_spawn()'s keeper: the group leader between iobench and argv[0]. Never returns. */
-static void keeper(char *const argv[], const char *log_path, pid_t parent)
+/* spawn_kept()'s keeper: the group leader between iobench and argv[0]. Never returns. */
+static void keeper(char *const argv[], const struct spawn_io *io, pid_t parent)
 {
+	const int wr = O_WRONLY | O_CREAT | O_TRUNC;
 	struct sigaction sa;
 	struct rlimit no_core = { 0, 0 };
 	pid_t self, child;
-	int fd, status, sig;
+	int status, sig;
 
 	setpgid(0, 0);
 	memset(&sa, 0, sizeof(sa));
@@ -88,9 +58,17 @@ static void keeper(char *const argv[], const char *log_path, pid_t parent)
 		_exit(126);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
-	fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+	if ((io->in && redirect(STDIN_FILENO, io->in, O_RDONLY)) ||
+	    (io->out && redirect(STDOUT_FILENO, io->out, wr)))
 		_exit(126);
+	/* One file for both: share stdout's open file (and offset), or the two streams would
+	 * write over each other from separate offsets. */
+	if (io->err && io->out && strcmp(io->err, io->out) == 0) {
+		if (dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
+			_exit(126);
+	} else if (io->err && redirect(STDERR_FILENO, io->err, wr)) {
+		_exit(126);
+	}
 	self = getpid();
 	child = fork();
 	if (child < 0) {
@@ -132,7 +110,8 @@ static void keeper(char *const argv[], const char *log_path, pid_t parent)
 	_exit(128 + sig); /* a signal whose default is not to terminate: cannot have killed it */
 }
 
-int iob_child_spawn(char *const argv[], const char *log_path, pid_t *pid)
+/* Start argv[0] under a keeper (iob_child_spawn() tells the story). @return 0 or -errno. */
+static int spawn_kept(char *const argv[], const struct spawn_io *io, pid_t *pid)
 {
 	pid_t parent = getpid(), p;
 
@@ -141,10 +120,47 @@ int iob_child_spawn(char *const argv[], const char *log_path, pid_t *pid)
 	if (p < 0)
 		return -errno;
 	if (p == 0)
-		keeper(argv, log_path, parent);
+		keeper(argv, io, parent);
 	setpgid(p, p); /* also here: no window where a signal to the group misses it */
 	*pid = p;
 	return 0;
+}
+
+int iob_child_spawn(char *const argv[], const char *log_path, pid_t *pid)
+{
+	const struct spawn_io io = { .out = log_path, .err = log_path };
+
+	return spawn_kept(argv, &io, pid);
+}
+
+int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_path)
+{
+	const struct spawn_io io = { .in = "/dev/null", .out = out_path, .err = err_path };
+	siginfo_t info;
+	pid_t pid;
+	int status, err = spawn_kept(argv, &io, &pid);
+
+	if (err)
+		return err;
+	/* WNOWAIT: the ended keeper stays a zombie, so its group id cannot be reused yet. */
+	for (;;) {
+		memset(&info, 0, sizeof(info));
+		if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) == 0)
+			break;
+		if (errno != EINTR) {
+			err = -errno;
+			kill(-pid, SIGKILL);
+			return err;
+		}
+	}
+	kill(-pid, SIGKILL); /* whatever argv[0] left behind in its group */
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
 }
 
 void iob_describe_status(int rc, char *why, size_t len)

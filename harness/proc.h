@@ -1,6 +1,7 @@
 /**
  * Child processes and files for the iobench commands: run a program (fork/exec with an argument
  * vector, never a shell) and wait for it, describe how it ended, create folders, read a file.
+ * Every child runs under a keeper process, so that it and its own children die with iobench.
  *
  * Synchronization: none; one thread. iob_spawn_wait() flushes every stdio stream before fork().
  */
@@ -16,10 +17,13 @@ extern "C" {
 #endif
 
 /**
- * Run argv[0] (a path, no PATH search) with @p argv and wait for it. Its stdout goes to @p out_path
- * and its stderr to @p err_path (created or truncated, mode 0666 & ~umask; a child that cannot
- * open them exits 126); NULL inherits ours. stdin is inherited.
- * @return its exit status, 128 + the signal that killed it, or -errno when fork() or waitpid()
+ * Run argv[0] (a path, no PATH search) with @p argv and wait for it, under the same keeper as
+ * iob_child_spawn(): it and anything it starts die with us, even when we are SIGKILLed, and
+ * whatever it leaves running in its process group is killed when it ends. Its stdout goes to
+ * @p out_path and its stderr to @p err_path (created or truncated, mode 0666 & ~umask; the same
+ * path for both shares one file offset; a child that cannot open them exits 126); NULL inherits
+ * ours. stdin is /dev/null (in its own process group, a read of the terminal would stop it).
+ * @return its exit status, 128 + the signal that killed it, or -errno when fork() or waitid()
  * failed (an exec failure is exit status 127, with a message on the child's stderr).
  */
 int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_path);

@@ -430,10 +430,53 @@ bad:
 	return NULL;
 }
 
+/*
+ * jansson's json_dumpfd() makes one write() per token: a results file of 10^6 rows took tens of
+ * seconds in system calls. Its output goes through this buffer instead.
+ */
+struct out_buf {
+	int fd;
+	int err; /* the first write error, -errno */
+	size_t n;
+	char b[1 << 16];
+};
+
+static int out_flush(struct out_buf *o)
+{
+	for (size_t done = 0; done < o->n && !o->err;) {
+		ssize_t w = write(o->fd, o->b + done, o->n - done);
+
+		if (w < 0 && errno != EINTR)
+			o->err = -errno;
+		else if (w > 0)
+			done += (size_t)w;
+	}
+	o->n = 0;
+	return o->err;
+}
+
+static int out_put(const char *buf, size_t size, void *data)
+{
+	struct out_buf *o = data;
+
+	while (size && !o->err) {
+		size_t k = sizeof(o->b) - o->n < size ? sizeof(o->b) - o->n : size;
+
+		memcpy(o->b + o->n, buf, k);
+		o->n += k;
+		buf += k;
+		size -= k;
+		if (o->n == sizeof(o->b))
+			out_flush(o);
+	}
+	return o->err ? -1 : 0;
+}
+
 int iob_json_save(const char *path, json_t *root, size_t flags)
 {
 	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
+	struct out_buf *out;
 	mode_t mask;
 	int fd, err;
 
@@ -448,12 +491,18 @@ int iob_json_save(const char *path, json_t *root, size_t flags)
 	umask(mask);
 	(void)fchmod(fd, 0666 & ~mask); /* mkstemp makes 0600; results are for sharing */
 	errno = 0;
-	if (json_dumpfd(root, fd, flags) || write(fd, "\n", 1) != 1 || fsync(fd)) {
-		err = errno ? -errno : -EIO;
+	out = malloc(sizeof(*out));
+	if (out)
+		*out = (struct out_buf){ .fd = fd };
+	if (!out || json_dump_callback(root, out_put, out, flags) || out_put("\n", 1, out) ||
+	    out_flush(out) || fsync(fd)) {
+		err = out && out->err ? out->err : errno ? -errno : -EIO;
+		free(out);
 		close(fd);
 		unlink(tmp);
 		return err;
 	}
+	free(out);
 	if (close(fd) || rename(tmp, path)) {
 		err = -errno;
 		unlink(tmp);
@@ -467,64 +516,172 @@ int iob_results_save(const char *path, json_t *root)
 	return iob_json_save(path, root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
-long iob_results_samples(const json_t *root, const char *field, struct iob_samples **out)
+/* --- the index by name ---------------------------------------------------------------------- */
+
+/* A run_type "iteration" (or untyped) row without error_occurred: the rows that are samples. */
+static bool sample_row(const json_t *row)
+{
+	const char *type = json_string_value(json_object_get(row, "run_type"));
+
+	return (!type || strcmp(type, "iteration") == 0) &&
+	       !json_is_true(json_object_get(row, "error_occurred"));
+}
+
+struct named_row {
+	const char *name;
+	size_t i; /* position in "benchmarks": ties keep file order */
+};
+
+static int cmp_named_row(const void *x, const void *y)
+{
+	const struct named_row *a = x, *b = y;
+	int c = strcmp(a->name, b->name);
+
+	return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+void iob_index_free(struct iob_index *ix)
+{
+	free(ix->bench);
+	free(ix->by_name);
+	free(ix->rows);
+	memset(ix, 0, sizeof(*ix));
+}
+
+int iob_index_build(const json_t *root, struct iob_index *out)
 {
 	const json_t *rows = json_object_get(root, "benchmarks");
-	struct iob_samples *s = NULL;
-	long n = 0;
-	size_t i;
+	size_t nrows = json_array_size(rows), n = 0, ngroups = 0, i, k;
+	struct named_row *nr = calloc(nrows + 1, sizeof(*nr));
+	long *group_at = malloc((nrows + 1) * sizeof(*group_at)); /* row -> group it starts */
+	size_t *start = malloc((nrows + 1) * sizeof(*start));	  /* group -> offset in nr */
 	json_t *row;
 
+	memset(out, 0, sizeof(*out));
+	out->rows = malloc((nrows + 1) * sizeof(*out->rows));
+	out->bench = calloc(nrows + 1, sizeof(*out->bench));
+	out->by_name = malloc((nrows + 1) * sizeof(*out->by_name));
+	if (!nr || !group_at || !start || !out->rows || !out->bench || !out->by_name)
+		goto nomem;
 	json_array_foreach(rows, i, row)
 	{
 		const char *name = json_string_value(json_object_get(row, "name"));
-		const char *type = json_string_value(json_object_get(row, "run_type"));
-		json_t *v = json_object_get(row, field);
-		long k;
 
-		if (!name || (type && strcmp(type, "iteration") != 0) || !json_is_number(v) ||
-		    json_is_true(json_object_get(row, "error_occurred")))
-			continue;
-		for (k = 0; k < n; k++)
-			if (strcmp(s[k].name, name) == 0)
-				break;
-		if (k == n) {
-			struct iob_samples *ns = realloc(s, (size_t)(n + 1) * sizeof(*s));
-
-			if (!ns)
-				goto nomem;
-			s = ns;
-			s[n++] = (struct iob_samples){ .name = name };
-		}
-		{
-			double *nv = realloc(s[k].v, (s[k].n + 1) * sizeof(double));
-
-			if (!nv)
-				goto nomem;
-			s[k].v = nv;
-			s[k].v[s[k].n++] = json_number_value(v);
+		group_at[i] = -1;
+		if (name)
+			nr[n++] = (struct named_row){ .name = name, .i = i };
+	}
+	qsort(nr, n, sizeof(*nr), cmp_named_row);
+	for (k = 0; k < n; k++) {
+		out->rows[k] = json_array_get(rows, nr[k].i);
+		if (k == 0 || strcmp(nr[k].name, nr[k - 1].name)) {
+			start[ngroups] = k;
+			group_at[nr[k].i] = (long)ngroups++;
 		}
 	}
-	*out = s;
-	return n;
+	start[ngroups] = n;
+	/* Groups come in name order; the entries in the order of their first rows. */
+	for (i = 0; i < nrows; i++) {
+		struct iob_bench *b = &out->bench[out->n];
+		long g = group_at[i];
+
+		if (g < 0)
+			continue;
+		b->name = nr[start[g]].name;
+		b->rows = out->rows + start[g];
+		b->nrows = start[g + 1] - start[g];
+		b->first = b->rows[0];
+		for (k = 0; k < b->nrows && !b->first_iteration; k++)
+			if (sample_row(b->rows[k]))
+				b->first_iteration = b->rows[k];
+		out->by_name[g] = out->n++;
+	}
+	free(nr);
+	free(group_at);
+	free(start);
+	return 0;
 nomem:
-	iob_samples_free(s, n);
+	free(nr);
+	free(group_at);
+	free(start);
+	iob_index_free(out);
 	return -ENOMEM;
 }
 
-void iob_samples_free(struct iob_samples *s, long n)
+/* The position in ix->bench of @p name, or -1. */
+static long index_pos(const struct iob_index *ix, const char *name)
 {
-	for (long i = 0; i < n; i++)
-		free(s[i].v);
-	free(s);
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ix->bench[ix->by_name[mid]].name, name);
+
+		if (c == 0)
+			return (long)ix->by_name[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
 }
 
-const struct iob_samples *iob_samples_find(const struct iob_samples *s, long n, const char *name)
+const struct iob_bench *iob_index_find(const struct iob_index *ix, const char *name)
 {
-	for (long i = 0; i < n; i++)
-		if (strcmp(s[i].name, name) == 0)
-			return &s[i];
-	return NULL;
+	long p = index_pos(ix, name);
+
+	return p < 0 ? NULL : &ix->bench[p];
+}
+
+int iob_results_samples(const struct iob_index *ix, const char *field, struct iob_sample_set *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ix = ix;
+	out->s = calloc(ix->n + 1, sizeof(*out->s));
+	out->of_bench = malloc((ix->n + 1) * sizeof(*out->of_bench));
+	if (!out->s || !out->of_bench)
+		goto nomem;
+	for (size_t b = 0; b < ix->n; b++) {
+		const struct iob_bench *e = &ix->bench[b];
+		struct iob_samples *x = &out->s[out->n];
+
+		out->of_bench[b] = -1;
+		for (size_t k = 0; k < e->nrows; k++) {
+			const json_t *v = json_object_get(e->rows[k], field);
+
+			if (!json_is_number(v) || !sample_row(e->rows[k]))
+				continue;
+			if (!x->v && !(x->v = malloc(e->nrows * sizeof(double))))
+				goto nomem;
+			x->v[x->n++] = json_number_value(v);
+		}
+		if (x->n) {
+			x->name = e->name;
+			x->bench = e;
+			out->of_bench[b] = out->n++;
+		}
+	}
+	return 0;
+nomem:
+	iob_samples_free(out);
+	return -ENOMEM;
+}
+
+void iob_samples_free(struct iob_sample_set *set)
+{
+	for (long i = 0; set->s && i < set->n; i++)
+		free(set->s[i].v);
+	free(set->s);
+	free(set->of_bench);
+	memset(set, 0, sizeof(*set));
+}
+
+const struct iob_samples *iob_samples_find(const struct iob_sample_set *set, const char *name)
+{
+	long b = set->ix ? index_pos(set->ix, name) : -1;
+
+	return b < 0 || set->of_bench[b] < 0 ? NULL : &set->s[set->of_bench[b]];
 }
 
 const char *iob_results_path(const char *arg, char *buf, size_t len)
@@ -576,26 +733,6 @@ double iob_time_unit_ns(const char *unit)
 	if (strcmp(unit, "s") == 0)
 		return 1e9;
 	return 1;
-}
-
-const json_t *iob_results_first_row(const json_t *root, const char *name, bool iterations_only)
-{
-	size_t i;
-	json_t *row;
-
-	json_array_foreach(json_object_get(root, "benchmarks"), i, row)
-	{
-		const char *n = json_string_value(json_object_get(row, "name"));
-		const char *type = json_string_value(json_object_get(row, "run_type"));
-
-		if (!n || strcmp(n, name) != 0)
-			continue;
-		if (iterations_only && ((type && strcmp(type, "iteration") != 0) ||
-					json_is_true(json_object_get(row, "error_occurred"))))
-			continue;
-		return row;
-	}
-	return NULL;
 }
 
 void iob_fmt_metric(char *buf, size_t len, bool items, double v, int digits, bool seconds)

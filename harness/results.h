@@ -91,23 +91,65 @@ int iob_json_save(const char *path, json_t *root, size_t flags);
 /** iob_json_save() with JSON_INDENT(2) | JSON_PRESERVE_ORDER. @return 0 or -errno. */
 int iob_results_save(const char *path, json_t *root);
 
+/**
+ * The rows of a results file grouped by benchmark name, built once per load so that every lookup
+ * by name is one binary search (a file holds up to IOB_RESULTS_MAX_ROWS rows: a scan per name
+ * would be quadratic). Building sorts the rows by name: O(rows log rows).
+ */
+struct iob_bench {
+	const char *name;	       /**< borrowed from the document */
+	const json_t *first;	       /**< its first row, of any run_type */
+	const json_t *first_iteration; /**< its first run_type "iteration" (or none) row without
+					    error_occurred, or NULL */
+	const json_t *const *rows;     /**< its rows in file order (into the index) */
+	size_t nrows;
+};
+
+struct iob_index {
+	struct iob_bench *bench; /**< read-only: the distinct names, in the order they first appear */
+	size_t n;		 /**< read-only: how many */
+	size_t *by_name;	 /**< private: positions in bench, sorted by name */
+	const json_t **rows;	 /**< private: the rows, grouped by name */
+};
+
+/**
+ * Index the "benchmarks" rows of @p root (a document iob_results_load() accepted: every row has a
+ * "name" string). @p root must outlive the index.
+ * @return 0, or -ENOMEM (*out is then empty; iob_index_free() is still allowed).
+ */
+int iob_index_build(const json_t *root, struct iob_index *out);
+void iob_index_free(struct iob_index *ix);
+
+/** @return the entry of @p name, or NULL when no row has that name. O(log n). */
+const struct iob_bench *iob_index_find(const struct iob_index *ix, const char *name);
+
 /** One benchmark's samples of one field, over its iteration rows without errors. */
 struct iob_samples {
-	const char *name; /**< borrowed from the document */
+	const char *name;	       /**< borrowed from the document */
+	const struct iob_bench *bench; /**< its entry in the index (borrowed) */
 	double *v;
 	size_t n;
 };
 
-/**
- * Collect @p field (e.g. "items_per_second", "real_time", "p99_ns") per benchmark name, in the
- * order names first appear. Rows lacking the field are skipped; names with no sample are omitted.
- * @return how many entries *out holds (free with iob_samples_free), or -ENOMEM.
- */
-long iob_results_samples(const json_t *root, const char *field, struct iob_samples **out);
-void iob_samples_free(struct iob_samples *s, long n);
+struct iob_sample_set {
+	struct iob_samples *s; /**< in the order names first appear in the file */
+	long n;
+	long *of_bench;		    /**< private: per index entry, its position in s or -1 */
+	const struct iob_index *ix; /**< private, borrowed */
+};
 
-/** The entry of @p name among the @p n of @p s. @return it, or NULL when @p name is not there. */
-const struct iob_samples *iob_samples_find(const struct iob_samples *s, long n, const char *name);
+/**
+ * Collect @p field (e.g. "items_per_second", "real_time", "p99_ns") per benchmark name of @p ix,
+ * in the order names first appear. Rows that are not iterations (run_type other than
+ * "iteration"), carry error_occurred or lack the field as a number are skipped; names with no
+ * sample are omitted. O(rows). @p ix must outlive the set.
+ * @return 0, or -ENOMEM (*out is then empty; iob_samples_free() is still allowed).
+ */
+int iob_results_samples(const struct iob_index *ix, const char *field, struct iob_sample_set *out);
+void iob_samples_free(struct iob_sample_set *set);
+
+/** The entry of @p name in @p set. @return it, or NULL when @p name has no sample. O(log n). */
+const struct iob_samples *iob_samples_find(const struct iob_sample_set *set, const char *name);
 
 /**
  * A RUN argument as a results file: a folder means its results.json (formatted into @p buf), else
@@ -126,13 +168,6 @@ double iob_median_copy(const double *v, size_t n);
  * counts as "ns" (1).
  */
 double iob_time_unit_ns(const char *unit);
-
-/**
- * The first row of benchmark @p name in @p root's "benchmarks" (any row when @p iterations_only
- * is false; else only run_type "iteration" (or none) rows without error_occurred).
- * @return the row (borrowed), or NULL when there is none.
- */
-const json_t *iob_results_first_row(const json_t *root, const char *name, bool iterations_only);
 
 /**
  * Format a metric value for a table: items/s as "<v> M/s", "k/s" or "/s"; a time in ns as "<v> ns",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # iobench run's process model: one process per run folder (a lock held for the run's life; a
 # second run exits 2 naming the holder; kill -9 does not block --resume); the benchmark child and
-# anything it started die with iobench, even on kill -9; --resume validates the recorded cell
-# states (exit 2 naming the cell); interleaved rounds (the default) against --interleave cells.
+# anything it started die with iobench, even on kill -9, and so do the children of gate --tier 2,
+# list and plot (gnuplot); --resume validates the recorded cell states (exit 2 naming the
+# cell); interleaved rounds (the default) against --interleave cells.
 set -uo pipefail
 iobench=${IOBENCH:?set by meson}
 tmp=$(mktemp -d)
@@ -54,24 +55,39 @@ wait
 EOF2
 chmod +x "$tmp/fakebench"
 pids_written() { [ -s "$tmp/pids" ]; }
-IOB_TEST_PIDS=$tmp/pids "$iobench" run --bench "$tmp/fakebench" --matrix "$tmp/one.json" --out "$tmp/k9" --no-calibration --no-plots >/dev/null 2>"$tmp/k9_err" &
-bg=$!
-bgpids+=("$bg")
-if poll_until 600 pids_written; then
+# kill9_ends_children "what" cmd...: cmd (iobench) starts the stand-in; kill -9 of iobench must end
+# the stand-in and its child.
+kill9_ends_children() {
+	local what=$1 bg bench grandchild
+	shift
+	rm -f "$tmp/pids"
+	IOB_TEST_PIDS=$tmp/pids "$@" >/dev/null 2>"$tmp/k9_err" &
+	bg=$!
+	bgpids+=("$bg")
+	if ! poll_until 600 pids_written; then
+		fail "$what: the stand-in never started"
+		cat "$tmp/k9_err"
+		kill -9 "$bg" 2>/dev/null
+		return
+	fi
 	read -r bench grandchild <"$tmp/pids"
 	kill -9 "$bg"
 	wait "$bg" 2>/dev/null
 	both_gone() { ! alive "$bench" && ! alive "$grandchild"; }
 	if poll_until 200 both_gone; then
-		echo "ok: kill -9 of iobench ends the benchmark child ($bench) and its child ($grandchild)"
+		echo "ok: $what: kill -9 of iobench ends its child ($bench) and the child's child ($grandchild)"
 	else
-		fail "after kill -9 of iobench: benchmark child $bench alive: $(alive "$bench" && echo yes || echo no), its child $grandchild alive: $(alive "$grandchild" && echo yes || echo no)"
+		fail "$what: after kill -9 of iobench: child $bench alive: $(alive "$bench" && echo yes || echo no), its child $grandchild alive: $(alive "$grandchild" && echo yes || echo no)"
 		kill -9 "$bench" "$grandchild" 2>/dev/null
 	fi
-else
-	fail "the stand-in benchmark never started"
-	cat "$tmp/k9_err"
-fi
+}
+kill9_ends_children "run" "$iobench" run --bench "$tmp/fakebench" --matrix "$tmp/one.json" --out "$tmp/k9" --no-calibration --no-plots
+# The commands that wait for one child (iob_spawn_wait) run it under the same keeper.
+kill9_ends_children "gate --tier 2" "$iobench" gate --tier 2 --baseline-bench "$tmp/fakebench" --candidate-bench "$tmp/fakebench"
+kill9_ends_children "list" "$iobench" list --bench "$tmp/fakebench"
+mkdir -p "$tmp/plotrun"
+echo '{"context": {}, "benchmarks": [{"name": "queue/pairs/x/threads:1", "run_type": "iteration", "real_time": 1.0, "items_per_second": 5.0}]}' >"$tmp/plotrun/results.json"
+kill9_ends_children "plot (gnuplot)" env IOBENCH_GNUPLOT="$tmp/fakebench" "$iobench" plot "$tmp/plotrun"
 
 # --- one process per run folder ---
 touch "$tmp/afile"

@@ -180,6 +180,34 @@ expect_err "merge: another sha refused" "git sha def456 differs" "$iobench" merg
 check "merge: another sha with --force" 0 "$iobench" merge --force --out "$tmp/m5" "$tmp/s1" "$tmp/s5"
 grep -qF "warning: $tmp/s5/results.json: git sha def456" "$tmp/err" && echo "ok: --force warns" || { echo "FAIL: --force warns"; cat "$tmp/err"; fails=$((fails + 1)); }
 expect_err "merge: malformed shard" "$tmp/bad.json:2:" "$iobench" merge --out "$tmp/m6" "$tmp/s1" "$tmp/bad.json"
+# Long non-ASCII context texts: the merged ones are cut at a fixed size, which must fall between
+# characters (a split one is invalid UTF-8, which jansson refuses: it was reported as "out of
+# memory"). Shard folders u/ and uu/ shift the cut by one byte, so one of them lands mid-'é'.
+for d in u uu; do
+	mkdir -p "$tmp/$d/1" "$tmp/$d/2"
+	$py - "$tmp/$d" <<'PY'
+import json, sys
+d = sys.argv[1]
+for k in (1, 2):
+    ctx = {"iobench_git_sha": "abc", "iobench_quiet": False,
+           "iobench_quiet_reason": "é" * 2000, "iobench_incomplete": "€" * 700 + "é" * 1000,
+           "iobench_cells": [{"id": f"q/p/x{k}", "status": "done"}]}
+    rows = [{"name": f"q/p/x{k}", "run_type": "iteration", "real_time": 1.0}]
+    json.dump({"context": ctx, "benchmarks": rows}, open(f"{d}/{k}/results.json", "w"))
+PY
+	check "merge: shards with 2000-character 'é' texts ($d/)" 0 "$iobench" merge --out "$tmp/$d/m" "$tmp/$d/1" "$tmp/$d/2"
+	pycheck "merge: the long texts cut between characters, marked ($d/)" '
+import json,sys
+c=json.load(open(sys.argv[1]))["context"]
+r, i = c["iobench_quiet_reason"], c["iobench_incomplete"]
+assert r.endswith("é...") and r.startswith(sys.argv[2] + "/1/results.json: ééé"), r[:80]
+assert len(r.encode()) <= 2047 and len(i.encode()) <= 2047, (len(r.encode()), len(i.encode()))
+assert i.endswith("...") and "; " not in i, i[-20:]' "$tmp/$d/m/results.json" "$tmp/$d"
+done
+# A shard path that is not UTF-8 (it is recorded in the merged file): exit 2 naming it.
+mkdir -p "$tmp/"$'lat\xe9'
+cp "$tmp/s1/results.json" "$tmp/"$'lat\xe9/results.json'
+expect_err "merge: a shard path that is not UTF-8" "lat\\xe9/results.json: the path is not valid UTF-8" "$iobench" merge --out "$tmp/m7" "$tmp/"$'lat\xe9' "$tmp/s2"
 
 # --- a real run, when `iobench run` works ---
 if "$iobench" run --out "$tmp/real" --filter '^harness/' --repetitions 2 --min-time 0.01 \

@@ -534,7 +534,8 @@ static void test_fuzz_results(void **state)
 	snprintf(path, sizeof(path), "%s/fuzz.json", g_dir);
 	for (iter = 0; iter < FUZZ_ITERATIONS && (iter % 16 || now() < end); iter++) {
 		uint64_t x = g_seed ^ (0x726573756c740000ull + iter); /* "result" */
-		struct iob_samples *s;
+		struct iob_sample_set s;
+		struct iob_index ix;
 		char err[1024];
 		json_t *root, *row;
 		FILE *f;
@@ -563,9 +564,15 @@ static void test_fuzz_results(void **state)
 
 			(void)iob_name_parse(json_string_value(json_object_get(row, "name")), &nm);
 		}
-		n = iob_results_samples(root, "real_time", &s);
-		FUZZ_CHECK(n >= 0, "results", iter, &b, "samples %ld", n);
-		iob_samples_free(s, n);
+		n = iob_index_build(root, &ix);
+		FUZZ_CHECK(n == 0, "results", iter, &b, "index %ld", n);
+		n = iob_results_samples(&ix, "real_time", &s);
+		FUZZ_CHECK(n == 0, "results", iter, &b, "samples %ld", n);
+		for (long k = 0; k < s.n; k++)
+			FUZZ_CHECK(iob_samples_find(&s, s.s[k].name) == &s.s[k], "results", iter,
+				   &b, "samples: %s not found", s.s[k].name);
+		iob_samples_free(&s);
+		iob_index_free(&ix);
 		json_decref(root);
 	}
 	printf("  results: %zu inputs, %zu loaded (seed %" PRIu64 ")\n", iter, loaded, g_seed);

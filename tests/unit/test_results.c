@@ -184,12 +184,78 @@ static void test_load(void **state)
 		       "context.iobench_matrix.suites[0].family", "got 3 tokens");
 }
 
+/*
+ * The index by name and the samples: names in the order they first appear, each name's rows in
+ * file order, its first row and first sample row; samples skip non-iteration, error and
+ * field-less rows; a name without samples is absent; lookups find every name and only those.
+ */
+static void test_index_samples(void **state)
+{
+	static const char text[] =
+		"{\"context\": {}, \"benchmarks\": ["
+		"{\"name\": \"q/p/b\", \"run_type\": \"aggregate\", \"real_time\": 9},"
+		"{\"name\": \"q/p/a\", \"run_type\": \"iteration\", \"real_time\": 1},"
+		"{\"name\": \"q/p/b\", \"run_type\": \"iteration\", \"real_time\": 2},"
+		"{\"name\": \"q/p/c\", \"error_occurred\": true, \"real_time\": 3},"
+		"{\"name\": \"q/p/a\", \"real_time\": 4},"
+		"{\"name\": \"q/p/b\", \"run_type\": \"iteration\", \"cpu_time\": 5},"
+		"{\"name\": \"q/p/a\", \"run_type\": \"iteration\", \"real_time\": 6}]}";
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr), *rows;
+	struct iob_index ix;
+	struct iob_sample_set set;
+	const struct iob_bench *b;
+	const struct iob_samples *a;
+
+	(void)state;
+	assert_non_null(root);
+	rows = json_object_get(root, "benchmarks");
+	assert_int_equal(iob_index_build(root, &ix), 0);
+	assert_int_equal(ix.n, 3);
+	assert_string_equal(ix.bench[0].name, "q/p/b"); /* first-appearance order */
+	assert_string_equal(ix.bench[1].name, "q/p/a");
+	assert_string_equal(ix.bench[2].name, "q/p/c");
+	b = iob_index_find(&ix, "q/p/b");
+	assert_ptr_equal(b, &ix.bench[0]);
+	assert_int_equal(b->nrows, 3);
+	assert_ptr_equal(b->rows[0], json_array_get(rows, 0)); /* file order within a name */
+	assert_ptr_equal(b->rows[1], json_array_get(rows, 2));
+	assert_ptr_equal(b->rows[2], json_array_get(rows, 5));
+	assert_ptr_equal(b->first, json_array_get(rows, 0));
+	assert_ptr_equal(b->first_iteration, json_array_get(rows, 2));
+	assert_null(iob_index_find(&ix, "q/p/c")->first_iteration); /* its only row is an error */
+	assert_ptr_equal(iob_index_find(&ix, "q/p/a"), &ix.bench[1]);
+	assert_null(iob_index_find(&ix, "q/p/d"));
+	assert_null(iob_index_find(&ix, "q/p/"));
+
+	assert_int_equal(iob_results_samples(&ix, "real_time", &set), 0);
+	assert_int_equal(set.n, 2); /* c has only an error row */
+	assert_string_equal(set.s[0].name, "q/p/b");
+	assert_int_equal(set.s[0].n, 1); /* not the aggregate's 9, not the row without real_time */
+	assert_true(set.s[0].v[0] == 2);
+	a = iob_samples_find(&set, "q/p/a");
+	assert_ptr_equal(a, &set.s[1]);
+	assert_ptr_equal(a->bench, &ix.bench[1]);
+	assert_int_equal(a->n, 3); /* an untyped row counts as an iteration */
+	assert_true(a->v[0] == 1 && a->v[1] == 4 && a->v[2] == 6);
+	assert_null(iob_samples_find(&set, "q/p/c"));
+	assert_null(iob_samples_find(&set, "q/p/zz"));
+	iob_samples_free(&set);
+	assert_int_equal(iob_results_samples(&ix, "p99_ns", &set), 0);
+	assert_int_equal(set.n, 0);
+	assert_null(iob_samples_find(&set, "q/p/a"));
+	iob_samples_free(&set);
+	iob_index_free(&ix);
+	json_decref(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_names),
 		cmocka_unit_test(test_invalid_names),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_index_samples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
