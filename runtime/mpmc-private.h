@@ -1,6 +1,7 @@
 /*
  * iort_mpmc internals shared with the blocking channel (chan.c): the layout (see mpmc.c's header
- * for the slot states), a push bounded below the ring's power-of-two capacity, and two peeks.
+ * for the slot states), the push (bounded below the ring's power-of-two capacity for the
+ * channel; iort_mpmc_try_push() is its unbounded case), and two peeks.
  *
  * The peeks load with relaxed order: they answer "would the next try_pop / try_push succeed?"
  * only for a caller that executed a seq_cst fence after its own ring operation; see chan.c for
@@ -42,17 +43,18 @@ struct iort_mpmc {
  * nothing to the slot check and skips the load of the consumers' index. */
 static inline bool iort__mpmc_under_limit(struct iort_mpmc *q, size_t pos, size_t limit)
 {
-	if (limit > q->enq.mask)
+	/* SIZE_MAX (iort_mpmc_try_push) is a constant: the test folds away there. */
+	if (limit == SIZE_MAX || limit > q->enq.mask)
 		return true;
 	/* MO relaxed: deq.pos only grows, so any value read bounds the items in the ring from
-	 * above; the slot's seq (mpmc.A5) orders the data, not this index. */
+	 * above; the slot's seq (mpmc.A1) orders the data, not this index. */
 	return (intptr_t)(pos - atomic_load_explicit(&q->deq.pos, memory_order_relaxed)) <
 	       (intptr_t)limit;
 }
 
 /**
- * iort_mpmc_try_push(), holding at most @p limit items (limit >= 1): also false when
- * enq.pos - deq.pos == limit. Positions claimed by consumers count as gone: a receiver owns its
+ * iort_mpmc_try_push() (which is this with @p limit SIZE_MAX: no bound but the ring's), holding
+ * at most @p limit items (limit >= 1): also false when enq.pos - deq.pos == limit. Positions claimed by consumers count as gone: a receiver owns its
  * item from its claim on.
  */
 static inline bool iort__mpmc_try_push_bounded(struct iort_mpmc *q, void *item, size_t limit)
@@ -63,14 +65,16 @@ static inline bool iort__mpmc_try_push_bounded(struct iort_mpmc *q, void *item, 
 
 	for (;;) {
 		s = &q->slots[pos & q->enq.mask];
-		/* MO mpmc.A5 (acquire): as mpmc.A1; pairs with mpmc.R2 and mpmc.R4. */
+		/* MO mpmc.A1 (acquire): pairs with mpmc.R2 and mpmc.R4 (try_pop, try_pop_bulk): the last
+		 * consumer's read of this slot happens before our write. */
 		size_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 		intptr_t dif = (intptr_t)(seq - pos);
 
 		if (dif == 0) {
 			if (!iort__mpmc_under_limit(q, pos, limit))
 				return false; /* limit items sent and not yet claimed by receivers */
-			/* MO relaxed: only claims pos (mpmc.A5 and mpmc.R5 order the slot). */
+			/* MO relaxed: only claims pos (mpmc.A1 and mpmc.R1 order the slot); on failure
+			 * pos is reloaded and checked again. */
 			if (atomic_compare_exchange_weak_explicit(&q->enq.pos, &pos, pos + 1,
 								  memory_order_relaxed,
 								  memory_order_relaxed))
@@ -84,7 +88,8 @@ static inline bool iort__mpmc_try_push_bounded(struct iort_mpmc *q, void *item, 
 	}
 	IORT_TP("mpmc.push_claimed"); /* pos is ours, its slot not yet published */
 	s->item = item;
-	/* MO mpmc.R5 (release): as mpmc.R1; pairs with mpmc.A2 and mpmc.A4. */
+	/* MO mpmc.R1 (release): pairs with mpmc.A2 and mpmc.A4 (try_pop, try_pop_bulk): the item
+	 * before seq = pos + 1. */
 	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
 	return true;
 }

@@ -103,37 +103,7 @@ IORT_API size_t iort_mpmc_capacity(const struct iort_mpmc *q)
 
 IORT_API bool iort_mpmc_try_push(struct iort_mpmc *q, void *item)
 {
-	/* MO relaxed: a starting guess; the CAS below claims, the slot's seq orders the data. */
-	size_t pos = atomic_load_explicit(&q->enq.pos, memory_order_relaxed);
-	struct slot *s;
-
-	for (;;) {
-		s = &q->slots[pos & q->enq.mask];
-		/* MO mpmc.A1 (acquire): pairs with mpmc.R2 and mpmc.R4 (try_pop, try_pop_bulk): the last
-		 * consumer's read of this slot happens before our write. */
-		size_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-		intptr_t dif = (intptr_t)(seq - pos);
-
-		if (dif == 0) {
-			/* MO relaxed: only claims pos (mpmc.A1 and mpmc.R1 order the slot); on failure
-			 * pos is reloaded and checked again. */
-			if (atomic_compare_exchange_weak_explicit(&q->enq.pos, &pos, pos + 1,
-								  memory_order_relaxed,
-								  memory_order_relaxed))
-				break;
-		} else if (dif < 0) {
-			return false; /* the item of pos - cap is still there (or being drained) */
-		} else {
-			/* MO relaxed: pos was claimed by another producer; a fresher guess. */
-			pos = atomic_load_explicit(&q->enq.pos, memory_order_relaxed);
-		}
-	}
-	IORT_TP("mpmc.push_claimed"); /* pos is ours, its slot not yet published */
-	s->item = item;
-	/* MO mpmc.R1 (release): pairs with mpmc.A2 and mpmc.A4 (try_pop, try_pop_bulk): the item
-	 * before seq = pos + 1. */
-	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
-	return true;
+	return iort__mpmc_try_push_bounded(q, item, SIZE_MAX);
 }
 
 IORT_API bool iort_mpmc_try_pop(struct iort_mpmc *q, void **item)
