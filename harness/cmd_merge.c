@@ -316,6 +316,7 @@ static int merged_root(struct shard *s, int n, json_t **out, const char **what)
 	json_t *root = json_object(), *ctx, *rows = json_array(), *cells = json_array(),
 	       *from = json_array(), *sctx = json_array(), *reason_j, *inc_j = NULL;
 	bool quiet = true;
+	int rc;
 	struct text reason = { .buf = "" }, incomplete = { .buf = "" };
 
 	ctx = json_deep_copy(json_object_get(s[0].root, "context"));
@@ -363,13 +364,8 @@ static int merged_root(struct shard *s, int n, json_t **out, const char **what)
 		: !utf8_valid(incomplete.buf) ? "iobench_incomplete"
 					      : NULL;
 	if (*what) {
-		json_decref(root);
-		json_decref(ctx);
-		json_decref(rows);
-		json_decref(cells);
-		json_decref(from);
-		json_decref(sctx);
-		return -EILSEQ;
+		rc = -EILSEQ;
+		goto fail;
 	}
 	reason_j = json_string(quiet ? "every shard was quiet" : reason.buf);
 	if (*incomplete.buf && !(inc_j = json_string(incomplete.buf))) {
@@ -393,13 +389,15 @@ static int merged_root(struct shard *s, int n, json_t **out, const char **what)
 	*out = root;
 	return 0;
 nomem:
+	rc = -ENOMEM;
+fail:
 	json_decref(root);
 	json_decref(ctx);
 	json_decref(rows);
 	json_decref(cells);
 	json_decref(from);
 	json_decref(sctx);
-	return -ENOMEM;
+	return rc;
 }
 
 int iob_cmd_merge(int argc, char **argv)
