@@ -55,22 +55,20 @@ static void *pop_thread(void *arg)
 	return NULL;
 }
 
-/* The first push into an empty queue is in flight: pop waits for it instead of calling the queue
- * empty (tail has moved) or returning a node that is not linked yet. */
-static void pop_waits_for_first_push_in_flight(void **state)
+/*
+ * Push @p it from a producer thread stopped between its exchange of tail and its link store, pop
+ * from a consumer thread while it is stopped there, and release it once the consumer waits for
+ * the link. @return the value the consumer popped; *was_empty becomes the producer's push result
+ * (callers start it at the opposite of what they expect, so an unset result fails).
+ */
+static int pop_during_push_in_flight(struct iort_mpsc *q, struct item *it, bool *was_empty)
 {
-	struct iort_mpsc *q;
-	struct item a = { .value = 1 };
-	struct push_arg pa;
-	struct pop_arg ca;
+	struct push_arg pa = { q, it, *was_empty };
+	struct pop_arg ca = { q, 0 };
 	pthread_t p, c;
 	int s;
 
-	(void)state;
 	tp_reset();
-	assert_int_equal(iort_mpsc_create(&q), 0);
-	pa = (struct push_arg){ q, &a, false };
-	ca = (struct pop_arg){ q, 0 };
 	s = tp_stop_at("mpsc.push_exchanged", PRODUCER, 0);
 	assert_int_equal(pthread_create(&p, NULL, push_thread, &pa), 0);
 	tp_wait_stopped(s);
@@ -79,8 +77,22 @@ static void pop_waits_for_first_push_in_flight(void **state)
 	tp_release(s);
 	assert_int_equal(pthread_join(p, NULL), 0);
 	assert_int_equal(pthread_join(c, NULL), 0);
-	assert_true(pa.was_empty);
-	assert_int_equal(ca.value, 1);
+	*was_empty = pa.was_empty;
+	return ca.value;
+}
+
+/* The first push into an empty queue is in flight: pop waits for it instead of calling the queue
+ * empty (tail has moved) or returning a node that is not linked yet. */
+static void pop_waits_for_first_push_in_flight(void **state)
+{
+	struct iort_mpsc *q;
+	struct item a = { .value = 1 };
+	bool was_empty = false;
+
+	(void)state;
+	assert_int_equal(iort_mpsc_create(&q), 0);
+	assert_int_equal(pop_during_push_in_flight(q, &a, &was_empty), 1);
+	assert_true(was_empty);
 	assert_null(iort_mpsc_pop(q));
 	assert_true(iort_mpsc_empty(q));
 	iort_mpsc_destroy(q);
@@ -93,27 +105,13 @@ static void pop_last_waits_for_link_in_flight(void **state)
 {
 	struct iort_mpsc *q;
 	struct item x = { .value = 1 }, b = { .value = 2 };
-	struct push_arg pa;
-	struct pop_arg ca;
-	pthread_t p, c;
-	int s;
+	bool was_empty = true;
 
 	(void)state;
-	tp_reset();
 	assert_int_equal(iort_mpsc_create(&q), 0);
 	assert_true(iort_mpsc_push(q, &x.node));
-	pa = (struct push_arg){ q, &b, true };
-	ca = (struct pop_arg){ q, 0 };
-	s = tp_stop_at("mpsc.push_exchanged", PRODUCER, 0);
-	assert_int_equal(pthread_create(&p, NULL, push_thread, &pa), 0);
-	tp_wait_stopped(s);
-	assert_int_equal(pthread_create(&c, NULL, pop_thread, &ca), 0);
-	tp_wait_hits("mpsc.wait_in_flight", CONSUMER, 1);
-	tp_release(s);
-	assert_int_equal(pthread_join(p, NULL), 0);
-	assert_int_equal(pthread_join(c, NULL), 0);
-	assert_false(pa.was_empty);
-	assert_int_equal(ca.value, 1);
+	assert_int_equal(pop_during_push_in_flight(q, &b, &was_empty), 1);
+	assert_false(was_empty);
 	assert_int_equal(value_of(iort_mpsc_pop(q)), 2);
 	assert_null(iort_mpsc_pop(q));
 	assert_true(iort_mpsc_empty(q));
