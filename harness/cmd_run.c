@@ -1048,15 +1048,9 @@ static void remove_cell_rows(struct run *r, const char *id)
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Google Benchmark's statistics (benchmark/src/statistics.cc): mean, median (the mean of the
- * middle two for an even count), sample standard deviation, cv = stddev / mean. @p v is sorted. */
+ * middle two for an even count, iob_median(), which sorts @p v), sample standard deviation,
+ * cv = stddev / mean. */
 static double statistic(int which, double *v, size_t n)
 {
 	double sum = 0, mean, ss = 0;
@@ -1066,10 +1060,8 @@ static double statistic(int which, double *v, size_t n)
 	mean = sum / (double)n;
 	if (which == 0)
 		return mean;
-	if (which == 1) {
-		qsort(v, n, sizeof(*v), cmp_double);
-		return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	}
+	if (which == 1)
+		return iob_median(v, n);
 	for (size_t i = 0; i < n; i++)
 		ss += (v[i] - mean) * (v[i] - mean);
 	ss = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
