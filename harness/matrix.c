@@ -18,6 +18,7 @@
 #include "matrix.h"
 #include "results.h"
 #include "proc.h"
+#include "quote.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -366,14 +367,6 @@ static int get_secs(struct parser *p, const json_t *obj, const char *base, const
 			    lo_incl ? "[" : "(", lo, hi);
 	*out = d;
 	return 0;
-}
-
-static bool has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
 }
 
 /*
@@ -942,8 +935,8 @@ int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out
 	if ((rc = check_keys(&p, root, "", "the top level", top_keys, NELEM(top_keys))))
 		goto out;
 	v = json_object_get(root, "name");
-	if (v &&
-	    (!json_is_string(v) || !*json_string_value(v) || has_control(json_string_value(v)))) {
+	if (v && (!json_is_string(v) || !*json_string_value(v) ||
+		  iob_has_control(json_string_value(v)))) {
 		rc = fail(&p, "name",
 			  "key 'name': expected a non-empty string without control characters, got "
 			  "%s",
@@ -994,10 +987,8 @@ int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out
 out:
 	if (rc == -ENOMEM && err && errlen && !err[0])
 		snprintf(err, errlen, "%s: out of memory", path);
-	for (size_t i = 0; rc && err && i < errlen && err[i];
-	     i++) /* one line, whatever it quotes */
-		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
-			err[i] = '?';
+	if (rc && err && errlen)
+		iob_one_line(err); /* one line, whatever it quotes */
 	suite_fini(&defs);
 	for (size_t i = 0; i < p.nlines; i++)
 		free(p.lines[i].path);

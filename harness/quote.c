@@ -144,3 +144,19 @@ const char *iob_escape(char *buf, size_t len, const char *s)
 	buf[o] = '\0';
 	return buf;
 }
+
+bool iob_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+char *iob_one_line(char *s)
+{
+	for (char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return s;
+}

@@ -27,6 +27,7 @@
 #ifndef IOB_QUOTE_H
 #define IOB_QUOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -54,6 +55,12 @@ int iob_gp_quote(char *buf, size_t len, const char *s);
  * @return @p buf.
  */
 const char *iob_escape(char *buf, size_t len, const char *s);
+
+/** Whether @p s holds a control byte (0x00-0x1f, 0x7f). */
+bool iob_has_control(const char *s);
+
+/** Make the message @p s one line in place: every control byte becomes '?'. @return @p s. */
+char *iob_one_line(char *s);
 
 #ifdef __cplusplus
 }

@@ -391,9 +391,8 @@ json_t *iob_results_load(const char *path, char *err, size_t errlen)
 		else
 			snprintf(err, errlen, "%s:%d:%d: not valid JSON: %s", path, jerr.line,
 				 jerr.column, jerr.text);
-		for (char *c = err; c < err + errlen && *c; c++) /* jansson quotes the input */
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		if (errlen)
+			iob_one_line(err); /* jansson quotes the input */
 		return NULL;
 	}
 	if (!json_is_object(root) || !json_is_object(json_object_get(root, "context"))) {
