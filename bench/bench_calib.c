@@ -193,55 +193,68 @@ static void bm_cacheline_roundtrip(struct iob_state *st, void *arg)
 	report_ns(st, t0, t1);
 }
 
-/* Cost of recording one latency into a per-thread histogram (values spread over 6 decades). */
-static void bm_hist_record(struct iob_state *st, void *arg)
+static const struct bench_impl impl_clock_gettime = {
+	.name = "clock_gettime",
+	.origin = BENCH_SYSTEM,
+	.about = "clock_gettime(CLOCK_MONOTONIC) through the vDSO"
+};
+static const struct bench_impl impl_rdtsc = { .name = "rdtsc",
+					      .origin = BENCH_SYSTEM,
+					      .about = "the CPU's time-stamp counter" };
+static const struct bench_impl impl_iort_fast = { .name = "iort_fast",
+						  .origin = BENCH_IORT,
+						  .about = "iort_clock_fast_ns()" };
+static const struct bench_impl impl_getppid = { .name = "getppid",
+						.origin = BENCH_SYSTEM,
+						.about = "the cheapest real system call" };
+static const struct bench_impl impl_wake_roundtrip = {
+	.name = "wake_roundtrip",
+	.origin = BENCH_SYSTEM,
+	.about = "two threads waking each other through FUTEX_WAIT / FUTEX_WAKE"
+};
+static const struct bench_impl impl_roundtrip = {
+	.name = "roundtrip",
+	.origin = BENCH_SYSTEM,
+	.about = "one cache line bounced between two spinning threads"
+};
+
+static const struct bench_scenario calib_clock = {
+	.name = "calib/clock",
+	.about = "cost of one clock read",
+	.kind = BENCH_TIME,
+};
+static const struct bench_scenario calib_syscall = {
+	.name = "calib/syscall",
+	.about = "cost of one system call",
+	.kind = BENCH_TIME,
+};
+static const struct bench_scenario calib_futex = {
+	.name = "calib/futex",
+	.about = "futex sleep and wake, one round trip = two of each",
+	.kind = BENCH_TIME,
+	.timing = BENCH_REAL_TIME,
+};
+static const struct bench_scenario calib_cacheline = {
+	.name = "calib/cacheline",
+	.about = "cache-line round trip between every pair of PUs the plan uses",
+	.kind = BENCH_TIME,
+	.timing = BENCH_REAL_TIME,
+	.params = { "pu" },
+};
+
+static void register_all(void)
 {
-	struct iob_hist *h;
-	uint64_t x = 88172645463325252ull, t0, t1;
-
-	(void)arg;
-	if (bench_pin(st))
-		return;
-	if (iob_hist_create(1, 10000000000ull, 3, &h)) {
-		iob_state_skip_with_error(st, "iob_hist_create failed");
-		return;
-	}
-	t0 = iort_clock_ns();
-	while (iob_state_keep_running(st)) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		iob_hist_record(h, (x & 0xfffff) << (x >> 60)); /* up to ~2^35 */
-	}
-	t1 = iort_clock_ns();
-	report_ns(st, t0, t1);
-	iob_hist_destroy(h);
-}
-
-static void reg(const char *name, iob_bench_fn *fn, void *arg, int threads)
-{
-	struct iob_bench *b = iob_bench_register(name, fn, arg);
-
-	if (!b) {
-		fprintf(stderr, "iobench-bench: cannot register %s\n", name);
-		exit(1);
-	}
-	iob_bench_threads(b, threads);
-	if (threads > 1)
-		iob_bench_real_time(b);
-}
-
-void bench_calib_register(void)
-{
+	static const int one[] = { 1 }, two[] = { 2 };
 	int n = bench_env.plan->nthreads;
-	char name[96];
+	char pair[24];
 
-	reg("calib/clock/clock_gettime", bm_clock_gettime, NULL, 1);
-	reg("calib/clock/rdtsc", bm_rdtsc, NULL, 1);
-	reg("calib/clock/iort_fast", bm_fast_clock, NULL, 1);
-	reg("calib/syscall/getppid", bm_syscall, NULL, 1);
+	bench_add(&calib_clock, &impl_clock_gettime, bm_clock_gettime, NULL, one, 1, NULL);
+	bench_add(&calib_clock, &impl_rdtsc, bm_rdtsc, NULL, one, 1, NULL);
+	bench_add(&calib_clock, &impl_iort_fast, bm_fast_clock, NULL, one, 1, NULL);
+	bench_add(&calib_syscall, &impl_getppid, bm_syscall, NULL, one, 1, NULL);
 	if (n >= 2)
-		reg("calib/futex/wake_roundtrip", bm_futex_roundtrip, NULL, 2);
+		bench_add(&calib_futex, &impl_wake_roundtrip, bm_futex_roundtrip, NULL, two, 1,
+			  NULL);
 	/* Every unordered pair of distinct PUs the plan uses; on machines with more than
 	 * MAX_PAIR_PUS PUs in the plan, the pairs of the first PU with every other (the matrix would
 	 * take hours), which still shows each distance class of the topology once. */
@@ -257,13 +270,21 @@ void bench_calib_register(void)
 	}
 	for (int a = 0; a < npu; a++) {
 		for (int b = a + 1; b < npu; b++) {
+			const char *values[1] = { pair };
+
 			if (npu > MAX_PAIR_PUS && a > 0)
 				break;
-			snprintf(name, sizeof(name), "calib/cacheline/roundtrip/pu:%d-%d", pus[a],
-				 pus[b]);
-			reg(name, bm_cacheline_roundtrip,
-			    (void *)(((uintptr_t)pus[a] << 16) | (uintptr_t)pus[b]), 2);
+			snprintf(pair, sizeof(pair), "%d-%d", pus[a], pus[b]);
+			bench_add(&calib_cacheline, &impl_roundtrip, bm_cacheline_roundtrip,
+				  (void *)(((uintptr_t)pus[a] << 16) | (uintptr_t)pus[b]), two, 1,
+				  values);
 		}
 	}
-	reg("harness/hist_record/iob_hist", bm_hist_record, NULL, 1);
 }
+
+const struct bench_family bench_family_calib = {
+	.name = "calib",
+	.about = "the machine's floor, recorded with every run: clocks, syscalls, futexes, cache "
+		 "lines",
+	.register_all = register_all,
+};

@@ -37,6 +37,7 @@
 
 #include "bench.h"
 #include "hist.h"
+#include "queue_impl.h"
 
 #define GATE_CAPACITY	  1024
 #define GATE_BURST	  8
@@ -159,23 +160,117 @@ GATE_LOOP static uint64_t gate_selftest_cost(struct iob_state *st, void *arg)
 
 /* --- setup, outside the counted loops --- */
 
-enum gate_kind { K_SPSC, K_MPMC, K_MPSC, K_SEGQ, K_MPMC_BULK, K_HIST, K_SELFTEST };
+static int spsc_new(void **obj)
+{
+	return iort_spsc_create(GATE_CAPACITY, (struct iort_spsc **)obj);
+}
 
-struct gate_case {
-	const char *name;
-	enum gate_kind kind;
-	gate_loop_fn *loop;
-	int items; /* per iteration */
+static void spsc_free(void *obj)
+{
+	iort_spsc_destroy(obj);
+}
+
+static int mpmc_new(void **obj)
+{
+	return iort_mpmc_create(GATE_CAPACITY, (struct iort_mpmc **)obj);
+}
+
+static void mpmc_free(void *obj)
+{
+	iort_mpmc_destroy(obj);
+}
+
+static int mpsc_new(void **obj)
+{
+	return iort_mpsc_create((struct iort_mpsc **)obj);
+}
+
+static void mpsc_free(void *obj)
+{
+	iort_mpsc_destroy(obj);
+}
+
+static int segq_new(void **obj)
+{
+	return iort_segq_create(0, (struct iort_segq **)obj);
+}
+
+static void segq_free(void *obj)
+{
+	iort_segq_destroy(obj);
+}
+
+static int hist_new(void **obj)
+{
+	return iob_hist_create(1, 1ull << 36, 3, (struct iob_hist **)obj);
+}
+
+static void hist_free(void *obj)
+{
+	iob_hist_destroy(obj);
+}
+
+static const struct bench_scenario sc_push_pop = {
+	.name = "gate/push_pop",
+	.about = "one push then one pop on an empty queue",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_push_pop_bulk = {
+	.name = "gate/push_pop_bulk",
+	.about = "one bulk push of 8 items, one bulk pop of as many",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_hist_record = {
+	.name = "gate/hist_record",
+	.about = "one histogram record",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_selftest = {
+	.name = "gate/selftest",
+	.about = "a known cost (IOBENCH_GATE_SELFTEST_COST steps) that proves the gate fails",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
 };
 
+static const struct bench_impl impl_iob_hist = {
+	.name = "iob_hist",
+	.origin = BENCH_HARNESS,
+	.about = "iobench's HDR histogram (3 significant digits)"
+};
+static const struct bench_impl impl_cost = { .name = "cost",
+					     .origin = BENCH_HARNESS,
+					     .about = "dependent arithmetic of a set length" };
+
+/* One gate benchmark: its loop, the structure it runs on, and what a nonzero checksum means. */
+struct gate_case {
+	const struct bench_scenario *s;
+	const struct bench_impl *impl;
+	gate_loop_fn *loop;
+	int (*create)(void **obj); /* NULL: the loop needs no structure */
+	void (*destroy)(void *obj);
+	const char *wrong; /* the failure a nonzero checksum reports; NULL: not checked */
+	int items;	   /* per iteration */
+};
+
+/* Adding a hot path: its GATE_LOOP function above and one line here (and a baseline entry:
+ * iobench gate --update-baseline). */
 static const struct gate_case cases[] = {
-	{ "gate/push_pop/iort_spsc", K_SPSC, gate_push_pop_iort_spsc, 1 },
-	{ "gate/push_pop/iort_mpmc", K_MPMC, gate_push_pop_iort_mpmc, 1 },
-	{ "gate/push_pop/iort_mpsc", K_MPSC, gate_push_pop_iort_mpsc, 1 },
-	{ "gate/push_pop/iort_segq", K_SEGQ, gate_push_pop_iort_segq, 1 },
-	{ "gate/push_pop_bulk/iort_mpmc", K_MPMC_BULK, gate_push_pop_bulk_iort_mpmc, GATE_BURST },
-	{ "gate/hist_record/iob_hist", K_HIST, gate_hist_record_iob_hist, 1 },
-	{ "gate/selftest/cost", K_SELFTEST, gate_selftest_cost, 1 },
+	{ &sc_push_pop, &qimpl_iort_spsc.impl, gate_push_pop_iort_spsc, spsc_new, spsc_free,
+	  "queue returned a wrong item", 1 },
+	{ &sc_push_pop, &qimpl_iort_mpmc.impl, gate_push_pop_iort_mpmc, mpmc_new, mpmc_free,
+	  "queue returned a wrong item", 1 },
+	{ &sc_push_pop, &qimpl_iort_mpsc.impl, gate_push_pop_iort_mpsc, mpsc_new, mpsc_free,
+	  "mpsc returned a wrong node", 1 },
+	{ &sc_push_pop, &qimpl_iort_segq.impl, gate_push_pop_iort_segq, segq_new, segq_free,
+	  "queue returned a wrong item", 1 },
+	{ &sc_push_pop_bulk, &qimpl_iort_mpmc.impl, gate_push_pop_bulk_iort_mpmc, mpmc_new,
+	  mpmc_free, "queue returned a wrong item", GATE_BURST },
+	{ &sc_hist_record, &impl_iob_hist, gate_hist_record_iob_hist, hist_new, hist_free,
+	  "histogram dropped a value in range", 1 },
+	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
 };
 
 static void bm_gate(struct iob_state *st, void *arg)
@@ -183,82 +278,21 @@ static void bm_gate(struct iob_state *st, void *arg)
 	const struct gate_case *c = arg;
 	void *obj = NULL;
 	uint64_t sum;
-	int64_t n;
-	int err = 0;
 
 	if (bench_pin(st))
 		return;
-	switch (c->kind) {
-	case K_SPSC:
-		err = iort_spsc_create(GATE_CAPACITY, (struct iort_spsc **)&obj);
-		break;
-	case K_MPMC:
-	case K_MPMC_BULK:
-		err = iort_mpmc_create(GATE_CAPACITY, (struct iort_mpmc **)&obj);
-		break;
-	case K_MPSC:
-		err = iort_mpsc_create((struct iort_mpsc **)&obj);
-		break;
-	case K_SEGQ:
-		err = iort_segq_create(0, (struct iort_segq **)&obj);
-		break;
-	case K_HIST:
-		err = iob_hist_create(1, 1ull << 36, 3, (struct iob_hist **)&obj);
-		break;
-	case K_SELFTEST:
-		break;
-	}
-	if (err) {
+	if (c->create && c->create(&obj)) {
 		iob_state_skip_with_error(st, "cannot create the structure under test");
 		return;
 	}
-
 	sum = c->loop(st, obj);
-	n = iob_state_iterations(st);
-
-	switch (c->kind) {
-	case K_SPSC:
-	case K_MPMC:
-	case K_SEGQ:
-	case K_MPMC_BULK:
-		/* Every item came back as itself: each term out ^ in is 0. */
-		if (sum)
-			iob_state_skip_with_error(st, "queue returned a wrong item");
-		break;
-	case K_MPSC:
-		if (sum)
-			iob_state_skip_with_error(st, "mpsc returned a wrong node");
-		break;
-	case K_HIST:
-		if (sum)
-			iob_state_skip_with_error(st, "histogram dropped a value in range");
-		break;
-	case K_SELFTEST:
+	if (c->wrong && sum)
+		iob_state_skip_with_error(st, c->wrong);
+	if (c->loop == gate_selftest_cost)
 		iob_state_counter(st, "cost", (double)selftest_cost, IOB_COUNTER_DEFAULT);
-		break;
-	}
-	iob_state_set_items_processed(st, n * c->items);
-
-	switch (c->kind) {
-	case K_SPSC:
-		iort_spsc_destroy(obj);
-		break;
-	case K_MPMC:
-	case K_MPMC_BULK:
-		iort_mpmc_destroy(obj);
-		break;
-	case K_MPSC:
-		iort_mpsc_destroy(obj);
-		break;
-	case K_SEGQ:
-		iort_segq_destroy(obj);
-		break;
-	case K_HIST:
-		iob_hist_destroy(obj);
-		break;
-	case K_SELFTEST:
-		break;
-	}
+	iob_state_set_items_processed(st, iob_state_iterations(st) * c->items);
+	if (c->destroy)
+		c->destroy(obj);
 }
 
 static long selftest_cost_from_env(void)
@@ -281,16 +315,16 @@ static long selftest_cost_from_env(void)
 	return v;
 }
 
-void bench_gate_register(void)
+static void register_all(void)
 {
 	selftest_cost = selftest_cost_from_env();
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct iob_bench *b = iob_bench_register(cases[i].name, bm_gate, (void *)&cases[i]);
-
-		if (!b) {
-			fprintf(stderr, "iobench-bench: cannot register %s\n", cases[i].name);
-			exit(1);
-		}
-		/* One thread, the default: iob_bench_threads() would add "/threads:1" to the name. */
-	}
+	/* One thread and no thread list: iob_bench_threads() would add "/threads:1" to the name. */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		bench_add(cases[i].s, cases[i].impl, bm_gate, (void *)&cases[i], NULL, 0, NULL);
 }
+
+const struct bench_family bench_family_gate = {
+	.name = "gate",
+	.about = "single-threaded hot paths whose instruction counts iobench gate checks",
+	.register_all = register_all,
+};

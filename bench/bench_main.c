@@ -11,97 +11,21 @@
  *   --iobench_latency_dir=DIR  latency benchmarks write their HDR histogram there as a percentile
  *                              CSV, latency/<name with '/' -> '_', ':' -> '-'>.csv
  *   --iobench_list             print the selected benchmark names and exit
+ *   --iobench_catalogue        print the catalogue (families, scenarios, implementations) as
+ *                              JSON and exit
  *
- * Self-test benchmarks, registered only when their variable is set (for iobench's own tests):
- *   selftest/crash/abort  (IOBENCH_SELFTEST_CRASH)  aborts in its loop
- *   selftest/hang/spin    (IOBENCH_SELFTEST_HANG)   never returns (waits in pause(), so a hung
- *                                                   test does not burn a CPU)
+ * main only sets up the run's environment and walks the families' list (bench_families[], made
+ * from bench/meson.build); everything a workload file shares is in bench_lib.c.
  */
 #include <errno.h>
-#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "bench.h"
-
-struct bench_env bench_env;
-
-static const char *latency_dir;
-static const char *placement_name = "compact";
-
-/*
- * Where a latency benchmark writes its histogram: DIR/<name>.csv, @p name being Google Benchmark's
- * full name, with "/placement:P" appended unless P is compact (the row name iobench records), '/'
- * turned into '_' and ':' into '-'. Creates DIR. @return 0, or -ENOENT when no directory was given.
- */
-int bench_latency_csv_path(const char *name, char *out, size_t len)
-{
-	char file[512];
-
-	if (!latency_dir)
-		return -ENOENT;
-	if (strcmp(placement_name, "compact") == 0)
-		snprintf(file, sizeof(file), "%s", name);
-	else
-		snprintf(file, sizeof(file), "%s/placement:%s", name, placement_name);
-	for (char *p = file; *p; p++)
-		*p = *p == '/' ? '_' : *p == ':' ? '-' : *p;
-	if (mkdir(latency_dir, 0777) && errno != EEXIST)
-		return -errno;
-	snprintf(out, len, "%s/%s.csv", latency_dir, file);
-	return 0;
-}
-
-int bench_slot_pu(int slot)
-{
-	return bench_env.plan->places[slot % bench_env.plan->nthreads].pu;
-}
-
-int bench_pin_slot(struct iob_state *st, int slot)
-{
-	return bench_pin_pu(st, bench_slot_pu(slot));
-}
-
-int bench_pin_pu(struct iob_state *st, int pu)
-{
-	char msg[128];
-	int err;
-
-	if (bench_env.simulated)
-		return 0;
-	err = iob_topo_pin_self(bench_env.topo, pu);
-	if (err) {
-		snprintf(msg, sizeof(msg), "pinning thread %d to PU %d failed: %s (running on %d)",
-			 iob_state_thread_index(st), pu, strerror(-err), sched_getcpu());
-		iob_state_skip_with_error(st, msg);
-	}
-	return err;
-}
-
-int bench_pin(struct iob_state *st)
-{
-	return bench_pin_slot(st, iob_state_thread_index(st));
-}
-
-static void bm_selftest_crash(struct iob_state *st, void *arg)
-{
-	(void)arg;
-	while (iob_state_keep_running(st))
-		abort();
-}
-
-static void bm_selftest_hang(struct iob_state *st, void *arg)
-{
-	(void)arg;
-	while (iob_state_keep_running(st))
-		for (;;)
-			pause();
-}
 
 static const char *flag_value(const char *arg, const char *name)
 {
@@ -133,7 +57,7 @@ int main(int argc, char **argv)
 {
 	const char *placement = "compact", *synthetic = NULL, *xml = NULL, *v;
 	long threads = 0, fixed = 0;
-	bool list = false;
+	bool list = false, catalogue = false;
 	char err[256];
 	char *json;
 	int kept = 1, rc;
@@ -159,9 +83,11 @@ int main(int argc, char **argv)
 						"folder\n");
 				return 2;
 			}
-			latency_dir = v;
+			bench_env.latency_dir = v;
 		} else if (strcmp(a, "--iobench_list") == 0) {
 			list = true;
+		} else if (strcmp(a, "--iobench_catalogue") == 0) {
+			catalogue = true;
 		} else if (strncmp(a, "--iobench_", 10) == 0) {
 			fprintf(stderr, "iobench-bench: unknown option '%s'\n", a);
 			return 2;
@@ -200,7 +126,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "iobench-bench: out of memory\n");
 		return 1;
 	}
-	placement_name = placement;
+	bench_env.placement = placement;
 	iob_bench_add_context("iobench_placement", placement);
 	{
 		/* One line in the console header; iobench turns it back into an object. */
@@ -215,17 +141,19 @@ int main(int argc, char **argv)
 	iob_bench_add_context("iobench_simulated", bench_env.simulated ? "true" : "false");
 	free(json);
 
-	bench_calib_register();
-	bench_queue_register();
-	bench_gate_register();
-	/* Test hook: a benchmark that crashes mid-run, to prove a crash loses no finished result. */
-	if (getenv("IOBENCH_SELFTEST_CRASH"))
-		iob_bench_threads(
-			iob_bench_register("selftest/crash/abort", bm_selftest_crash, NULL), 1);
-	/* Test hook: a benchmark that never finishes, to prove a cell's time limit holds. */
-	if (getenv("IOBENCH_SELFTEST_HANG"))
-		iob_bench_threads(iob_bench_register("selftest/hang/spin", bm_selftest_hang, NULL),
-				  1);
+	bench_register_families();
+	if (catalogue) {
+		char *text = bench_catalogue_json();
+
+		if (!text) {
+			fprintf(stderr, "iobench-bench: out of memory\n");
+			return 1;
+		}
+		puts(text);
+		free(text);
+		bench_catalogue_free();
+		return fflush(stdout) ? 1 : 0;
+	}
 
 	if (fixed)
 		iob_bench_fixed_iterations(fixed);
@@ -238,6 +166,7 @@ int main(int argc, char **argv)
 	else
 		iob_bench_run();
 	iob_bench_shutdown();
+	bench_catalogue_free();
 	iob_plan_destroy(bench_env.plan);
 	iob_topo_destroy(bench_env.topo);
 	return 0;

@@ -211,8 +211,8 @@ static bool begin(struct qthread *t, struct iob_state *st, const struct qcase *c
 	t->st = st;
 	t->me = iob_state_thread_index(st);
 	t->threads = iob_state_threads(st);
-	if (c->impl->missing) {
-		iob_state_skip_with_error(st, c->impl->missing);
+	if (c->impl->impl.missing) {
+		iob_state_skip_with_error(st, c->impl->impl.missing);
 		return false;
 	}
 	if (bench_pin(st))
@@ -645,117 +645,148 @@ static void bm_handoff(struct iob_state *st, void *arg)
 
 /* --- registration --- */
 
-static const struct qimpl *const pairs_impls[] = {
-	&qimpl_iort_mpmc, &qimpl_iort_segq,    &qimpl_urcu_wfcq_stock, &qimpl_urcu_wfcq_nosleep,
-	&qimpl_urcu_lfq,  &qimpl_rte_mpmc,     &qimpl_rte_rts,	       &qimpl_rte_hts,
-	&qimpl_ck_fifo,	  &qimpl_ck_ring_mpmc, &qimpl_mutex_ring,
-};
-static const struct qimpl *const spsc_impls[] = {
-	&qimpl_iort_spsc,
-	&qimpl_iort_mpmc,
-	&qimpl_rte_spsc,
-	&qimpl_ck_ring_spsc,
-};
-static const struct qimpl *const mpsc_impls[] = {
-	&qimpl_iort_mpsc,	  &qimpl_iort_segq, &qimpl_iort_mpmc,  &qimpl_urcu_wfcq_stock,
-	&qimpl_urcu_wfcq_nosleep, &qimpl_rte_mpsc,  &qimpl_mutex_ring,
-};
-static const struct qimpl *const handoff_impls[] = {
-	&qimpl_iort_spsc,	&qimpl_iort_mpmc,	  &qimpl_iort_mpsc, &qimpl_iort_segq,
-	&qimpl_urcu_wfcq_stock, &qimpl_urcu_wfcq_nosleep, &qimpl_rte_spsc,  &qimpl_ck_ring_spsc,
+/* The scenarios an implementation joins. */
+enum { PAIRS = 1 << 0, SPSC = 1 << 1, MPSC = 1 << 2, HANDOFF = 1 << 3 };
+
+/* Every queue implementation, once, with the scenarios it runs in. Adding an implementation: its
+ * adapter file (bench/qimpl_<lib>.c, declared in queue_impl.h) and one line here. A scenario
+ * keeps to what an implementation can do: pairs needs QI_MP | QI_MC, mpsc QI_MP, spsc values
+ * that are not pointers (no QI_INTRUSIVE). */
+static const struct {
+	const struct qimpl *q;
+	unsigned scenarios;
+} queue_impls[] = {
+	{ &qimpl_iort_spsc, SPSC | HANDOFF },
+	{ &qimpl_iort_mpmc, PAIRS | SPSC | MPSC | HANDOFF },
+	{ &qimpl_iort_mpsc, MPSC | HANDOFF },
+	{ &qimpl_iort_segq, PAIRS | MPSC | HANDOFF },
+	{ &qimpl_urcu_wfcq_stock, PAIRS | MPSC | HANDOFF },
+	{ &qimpl_urcu_wfcq_nosleep, PAIRS | MPSC | HANDOFF },
+	{ &qimpl_urcu_lfq, PAIRS },
+	{ &qimpl_rte_spsc, SPSC | HANDOFF },
+	{ &qimpl_rte_mpsc, MPSC },
+	{ &qimpl_rte_mpmc, PAIRS },
+	{ &qimpl_rte_rts, PAIRS },
+	{ &qimpl_rte_hts, PAIRS },
+	{ &qimpl_ck_ring_spsc, SPSC | HANDOFF },
+	{ &qimpl_ck_ring_mpmc, PAIRS },
+	{ &qimpl_ck_fifo, PAIRS },
+	{ &qimpl_mutex_ring, PAIRS | MPSC },
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+static const struct bench_scenario sc_pairs = {
+	.name = "queue/pairs",
+	.about = "every thread pushes then pops on one shared queue (time-sliced)",
+	.kind = BENCH_THROUGHPUT,
+	.timing = BENCH_MANUAL_TIME,
+	.flags = BENCH_DEFAULT,
+	.reference = "rte_mpmc",
+	.params = { "pause" },
+};
+static const struct bench_scenario sc_spsc = {
+	.name = "queue/spsc",
+	.about = "one producer, one consumer, B items per iteration on a ring of 1024",
+	.kind = BENCH_THROUGHPUT,
+	.timing = BENCH_REAL_TIME,
+	.flags = BENCH_DEFAULT,
+	.reference = "rte_spsc",
+	.params = { "burst" },
+};
+static const struct bench_scenario sc_mpsc = {
+	.name = "queue/mpsc",
+	.about = "threads - 1 producers into one consumer, W items in flight per producer",
+	.kind = BENCH_THROUGHPUT,
+	.timing = BENCH_MANUAL_TIME,
+	.flags = BENCH_DEFAULT,
+	.reference = "urcu_wfcq_nosleep",
+	.params = { "window" },
+};
+static const struct bench_scenario sc_handoff = {
+	.name = "queue/handoff",
+	.about = "latency from push to pop, window of 8 per producer",
+	.kind = BENCH_LATENCY,
+	.timing = BENCH_REAL_TIME,
+	.flags = BENCH_DEFAULT,
+	.reference = "rte_spsc",
+};
+
 /* Every registered case, borrowed by its benchmark for the life of the process (static, so no
- * allocation outlives Google Benchmark's registry at shutdown). */
-#define MAX_CASES                                                                 \
-	(2 * NELEM(pairs_impls) + 3 * NELEM(spsc_impls) + 3 * NELEM(mpsc_impls) + \
-	 NELEM(handoff_impls))
-static struct qcase cases[MAX_CASES];
+ * allocation outlives Google Benchmark's registry at shutdown). At most 2 pause variants, 3
+ * bursts, 3 windows and 1 handoff per implementation. */
+static struct qcase cases[NELEM(queue_impls) * 9];
 static size_t ncases;
 
-static void reg(const struct qcase *proto, const char *name, const int *threads, size_t nthreads)
+static void reg(const struct qcase *proto, const struct bench_scenario *s, const int *threads,
+		size_t nthreads, const char *value)
 {
-	struct qcase *c;
-	struct iob_bench *b;
+	const char *values[1] = { value };
+	struct qcase *c = &cases[ncases++]; /* sized for the most every impl can register */
 
-	if (ncases == MAX_CASES) {
-		fprintf(stderr, "iobench-bench: MAX_CASES too small registering %s\n", name);
-		exit(1);
-	}
-	c = &cases[ncases++];
 	*c = *proto;
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	b = iob_bench_register(name,
-			       c->sc == SC_PAIRS  ? bm_pairs
-			       : c->sc == SC_SPSC ? bm_spsc
-			       : c->sc == SC_MPSC ? bm_mpsc
-						  : bm_handoff,
-			       c);
-	if (!b) {
-		fprintf(stderr, "iobench-bench: cannot register %s\n", name);
-		exit(1);
-	}
-	for (size_t i = 0; i < nthreads; i++)
-		iob_bench_threads(b, threads[i]);
-	if (c->sc == SC_PAIRS || c->sc == SC_MPSC)
-		iob_bench_manual_time(b); /* time-sliced */
+	if (value)
+		snprintf(c->name, sizeof(c->name), "%s/%s/%s:%s", s->name, c->impl->impl.name,
+			 s->params[0], value);
 	else
-		iob_bench_real_time(b);
+		snprintf(c->name, sizeof(c->name), "%s/%s", s->name, c->impl->impl.name);
+	bench_add(s, &c->impl->impl,
+		  c->sc == SC_PAIRS  ? bm_pairs
+		  : c->sc == SC_SPSC ? bm_spsc
+		  : c->sc == SC_MPSC ? bm_mpsc
+				     : bm_handoff,
+		  c, threads, nthreads, values);
 }
 
-void bench_queue_register(void)
+static void register_all(void)
 {
 	static const int pairs_threads[] = { 1, 2, 4 }, two[] = { 2 }, mpsc_threads[] = { 2, 3, 5 },
 			 handoff_mp_threads[] = { 2, 3 };
-	static const int bursts[] = { 1, 8, 32 };
+	static const char *const pauses[] = { NULL, "50-150" };
+	static const char *const bursts[] = { "1", "8", "32" }; /* at most MAX_BURST */
 	/* Flow control: none (0: liburcu's own benchmark shape), 1 item in flight per producer (the
 	 * consumer meets producers mid-push often: where wfcq's stock 10 ms sleep shows) and
 	 * MPSC_WINDOW (mostly a full queue). */
-	static const int mpsc_windows[] = { 0, 1, MPSC_WINDOW };
-	char name[128];
+	static const int windows[] = { 0, 1, MPSC_WINDOW };
 
-	for (size_t i = 0; i < NELEM(pairs_impls); i++) {
-		for (int pause = 0; pause <= 1; pause++) {
-			struct qcase c = { .impl = pairs_impls[i], .sc = SC_PAIRS, .pause = pause };
+	for (size_t i = 0; i < NELEM(queue_impls); i++) {
+		const struct qimpl *q = queue_impls[i].q;
+		unsigned in = queue_impls[i].scenarios;
 
-			snprintf(name, sizeof(name), "queue/pairs/%s%s", c.impl->name,
-				 pause ? "/pause:50-150" : "");
-			reg(&c, name, pairs_threads, NELEM(pairs_threads));
+		for (size_t k = 0; (in & PAIRS) && k < NELEM(pauses); k++) {
+			struct qcase c = { .impl = q, .sc = SC_PAIRS, .pause = pauses[k] != NULL };
+
+			reg(&c, &sc_pairs, pairs_threads, NELEM(pairs_threads), pauses[k]);
 		}
-	}
-	for (size_t i = 0; i < NELEM(spsc_impls); i++) {
-		for (size_t k = 0; k < NELEM(bursts); k++) {
-			struct qcase c = { .impl = spsc_impls[i],
-					   .sc = SC_SPSC,
-					   .burst = bursts[k] };
+		for (size_t k = 0; (in & SPSC) && k < NELEM(bursts); k++) {
+			struct qcase c = { .impl = q, .sc = SC_SPSC, .burst = atoi(bursts[k]) };
 
-			snprintf(name, sizeof(name), "queue/spsc/%s/burst:%d", c.impl->name,
-				 bursts[k]);
-			reg(&c, name, two, 1);
+			reg(&c, &sc_spsc, two, 1, bursts[k]);
 		}
-	}
-	for (size_t i = 0; i < NELEM(mpsc_impls); i++) {
-		for (size_t k = 0; k < NELEM(mpsc_windows); k++) {
-			struct qcase c = { .impl = mpsc_impls[i],
-					   .sc = SC_MPSC,
-					   .window = mpsc_windows[k] };
+		for (size_t k = 0; (in & MPSC) && k < NELEM(windows); k++) {
+			struct qcase c = { .impl = q, .sc = SC_MPSC, .window = windows[k] };
+			char w[16];
 
-			snprintf(name, sizeof(name), "queue/mpsc/%s/window:%d", c.impl->name,
-				 c.window);
-			reg(&c, name, mpsc_threads, NELEM(mpsc_threads));
+			snprintf(w, sizeof(w), "%d", windows[k]);
+			reg(&c, &sc_mpsc, mpsc_threads, NELEM(mpsc_threads), w);
 		}
-	}
-	for (size_t i = 0; i < NELEM(handoff_impls); i++) {
-		struct qcase c = { .impl = handoff_impls[i], .sc = SC_HANDOFF };
+		if (in & HANDOFF) {
+			struct qcase c = { .impl = q, .sc = SC_HANDOFF };
 
-		snprintf(name, sizeof(name), "queue/handoff/%s", c.impl->name);
-		/* Multi-producer impls also at two producers. (The baselines that can be missing
-		 * here are single-producer ones, so names do not depend on what was built.) */
-		if (c.impl->caps & QI_MP)
-			reg(&c, name, handoff_mp_threads, NELEM(handoff_mp_threads));
-		else
-			reg(&c, name, two, 1);
+			/* Multi-producer impls also at two producers. (The baselines that can be
+			 * missing here are single-producer ones, so names do not depend on what was
+			 * built.) */
+			if (q->caps & QI_MP)
+				reg(&c, &sc_handoff, handoff_mp_threads, NELEM(handoff_mp_threads),
+				    NULL);
+			else
+				reg(&c, &sc_handoff, two, 1, NULL);
+		}
 	}
 }
+
+const struct bench_family bench_family_queue = {
+	.name = "queue",
+	.about = "queues: libiort's against liburcu, DPDK rte_ring, Concurrency Kit and a mutex",
+	.register_all = register_all,
+};

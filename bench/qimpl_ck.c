@@ -94,7 +94,10 @@ static bool ckr_pop_mpmc(void *p, void *tls, void **item)
 }
 
 const struct qimpl qimpl_ck_ring_spsc = {
-	.name = "ck_ring_spsc",
+	.impl = { .name = "ck_ring_spsc",
+		  .origin = BENCH_BASELINE,
+		  .package = "libck-dev",
+		  .about = "Concurrency Kit ck_ring, single producer and consumer" },
 	.caps = QI_BOUNDED,
 	.create = ckr_create,
 	.destroy = ckr_destroy,
@@ -103,7 +106,10 @@ const struct qimpl qimpl_ck_ring_spsc = {
 };
 
 const struct qimpl qimpl_ck_ring_mpmc = {
-	.name = "ck_ring_mpmc",
+	.impl = { .name = "ck_ring_mpmc",
+		  .origin = BENCH_BASELINE,
+		  .package = "libck-dev",
+		  .about = "Concurrency Kit ck_ring, multi producer and consumer" },
 	.caps = QI_MP | QI_MC | QI_BOUNDED,
 	.create = ckr_create,
 	.destroy = ckr_destroy,
@@ -224,7 +230,10 @@ static bool fifo_pop(void *q, void *tls, void **item)
 }
 
 const struct qimpl qimpl_ck_fifo = {
-	.name = "ck_fifo",
+	.impl = { .name = "ck_fifo",
+		  .origin = BENCH_BASELINE,
+		  .package = "libck-dev",
+		  .about = "Concurrency Kit ck_fifo_mpmc (unbounded, intrusive)" },
 	.caps = QI_MP | QI_MC,
 	.create = fifo_create,
 	.destroy = fifo_destroy,
@@ -236,8 +245,35 @@ const struct qimpl qimpl_ck_fifo = {
 
 #else /* !IOB_HAVE_CK */
 
-const struct qimpl qimpl_ck_ring_spsc = { .name = "ck_ring_spsc", .missing = CK_MISSING };
-const struct qimpl qimpl_ck_ring_mpmc = { .name = "ck_ring_mpmc", .missing = CK_MISSING };
-const struct qimpl qimpl_ck_fifo = { .name = "ck_fifo", .missing = CK_MISSING };
+const struct qimpl qimpl_ck_ring_spsc = {
+	.impl = { .impl = { .name = "ck_ring_spsc",
+			    .origin = BENCH_BASELINE,
+			    .package = "libck-dev",
+			    .about = "Concurrency Kit ck_ring, single producer and consumer" },
+		  .origin = BENCH_BASELINE,
+		  .package = "libck-dev",
+		  .missing = CK_MISSING,
+		  .about = "Concurrency Kit ck_ring, single producer and consumer" }
+};
+const struct qimpl qimpl_ck_ring_mpmc = {
+	.impl = { .impl = { .name = "ck_ring_mpmc",
+			    .origin = BENCH_BASELINE,
+			    .package = "libck-dev",
+			    .about = "Concurrency Kit ck_ring, multi producer and consumer" },
+		  .origin = BENCH_BASELINE,
+		  .package = "libck-dev",
+		  .missing = CK_MISSING,
+		  .about = "Concurrency Kit ck_ring, multi producer and consumer" }
+};
+const struct qimpl qimpl_ck_fifo = {
+	.impl = { .impl = { .name = "ck_fifo",
+			    .origin = BENCH_BASELINE,
+			    .package = "libck-dev",
+			    .about = "Concurrency Kit ck_fifo_mpmc (unbounded, intrusive)" },
+		  .origin = BENCH_BASELINE,
+		  .package = "libck-dev",
+		  .missing = CK_MISSING,
+		  .about = "Concurrency Kit ck_fifo_mpmc (unbounded, intrusive)" }
+};
 
 #endif /* IOB_HAVE_CK */

@@ -51,7 +51,9 @@ static size_t spsc_pop_burst(void *q, void *tls, void **items, size_t n)
 }
 
 const struct qimpl qimpl_iort_spsc = {
-	.name = "iort_spsc",
+	.impl = { .name = "iort_spsc",
+		  .origin = BENCH_IORT,
+		  .about = "libiort bounded SPSC ring (per-slot readiness)" },
 	.caps = QI_BOUNDED | QI_BURST,
 	.create = spsc_create,
 	.destroy = spsc_destroy,
@@ -98,7 +100,9 @@ static size_t mpmc_pop_burst(void *q, void *tls, void **items, size_t n)
 }
 
 const struct qimpl qimpl_iort_mpmc = {
-	.name = "iort_mpmc",
+	.impl = { .name = "iort_mpmc",
+		  .origin = BENCH_IORT,
+		  .about = "libiort bounded MPMC ring (per-slot sequence numbers)" },
 	.caps = QI_MP | QI_MC | QI_BOUNDED | QI_BURST,
 	.create = mpmc_create,
 	.destroy = mpmc_destroy,
@@ -145,7 +149,9 @@ static bool mpsc_pop(void *q, void *tls, void **item)
 }
 
 const struct qimpl qimpl_iort_mpsc = {
-	.name = "iort_mpsc",
+	.impl = { .name = "iort_mpsc",
+		  .origin = BENCH_IORT,
+		  .about = "libiort intrusive unbounded MPSC queue (one exchange per push)" },
 	.caps = QI_MP | QI_INTRUSIVE,
 	.create = mpsc_create,
 	.destroy = mpsc_destroy,
@@ -179,7 +185,9 @@ static bool segq_pop(void *q, void *tls, void **item)
 }
 
 const struct qimpl qimpl_iort_segq = {
-	.name = "iort_segq",
+	.impl = { .name = "iort_segq",
+		  .origin = BENCH_IORT,
+		  .about = "libiort unbounded MPMC segment queue with epoch reclamation" },
 	.caps = QI_MP | QI_MC,
 	.create = segq_create,
 	.destroy = segq_destroy,

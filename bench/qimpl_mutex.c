@@ -75,7 +75,10 @@ static bool mring_pop(void *p, void *tls, void **item)
 }
 
 const struct qimpl qimpl_mutex_ring = {
-	.name = "mutex_ring",
+	.impl = { .name = "mutex_ring",
+		  .origin = BENCH_BASELINE,
+		  .package = "libc6",
+		  .about = "a ring behind one pthread mutex" },
 	.caps = QI_MP | QI_MC | QI_BOUNDED,
 	.create = mring_create,
 	.destroy = mring_destroy,

@@ -106,28 +106,92 @@ static int hts_create(size_t c, void **out)
 	.create = create_fn, .destroy = ring_destroy, .push = ring_push, .pop = ring_pop, \
 	.push_burst = ring_push_burst, .pop_burst = ring_pop_burst
 
-const struct qimpl qimpl_rte_spsc = { .name = "rte_spsc",
-				      .caps = QI_BOUNDED | QI_BURST,
-				      RTE_OPS(spsc_create) };
-const struct qimpl qimpl_rte_mpsc = { .name = "rte_mpsc",
-				      .caps = QI_MP | QI_BOUNDED | QI_BURST,
-				      RTE_OPS(mpsc_create) };
-const struct qimpl qimpl_rte_mpmc = { .name = "rte_mpmc",
-				      .caps = QI_MP | QI_MC | QI_BOUNDED | QI_BURST,
-				      RTE_OPS(mpmc_create) };
-const struct qimpl qimpl_rte_rts = { .name = "rte_rts",
+const struct qimpl qimpl_rte_spsc = {
+	.impl = { .name = "rte_spsc",
+		  .origin = BENCH_BASELINE,
+		  .package = "libdpdk-dev",
+		  .about = "DPDK rte_ring, single producer and consumer" },
+	.caps = QI_BOUNDED | QI_BURST,
+	RTE_OPS(spsc_create)
+};
+const struct qimpl qimpl_rte_mpsc = {
+	.impl = { .name = "rte_mpsc",
+		  .origin = BENCH_BASELINE,
+		  .package = "libdpdk-dev",
+		  .about = "DPDK rte_ring, multi producer, single consumer" },
+	.caps = QI_MP | QI_BOUNDED | QI_BURST,
+	RTE_OPS(mpsc_create)
+};
+const struct qimpl qimpl_rte_mpmc = {
+	.impl = { .name = "rte_mpmc",
+		  .origin = BENCH_BASELINE,
+		  .package = "libdpdk-dev",
+		  .about = "DPDK rte_ring, multi producer and consumer" },
+	.caps = QI_MP | QI_MC | QI_BOUNDED | QI_BURST,
+	RTE_OPS(mpmc_create)
+};
+const struct qimpl qimpl_rte_rts = { .impl = { .name = "rte_rts",
+					       .origin = BENCH_BASELINE,
+					       .package = "libdpdk-dev",
+					       .about = "DPDK rte_ring, relaxed tail sync" },
 				     .caps = QI_MP | QI_MC | QI_BOUNDED | QI_BURST,
 				     RTE_OPS(rts_create) };
-const struct qimpl qimpl_rte_hts = { .name = "rte_hts",
+const struct qimpl qimpl_rte_hts = { .impl = { .name = "rte_hts",
+					       .origin = BENCH_BASELINE,
+					       .package = "libdpdk-dev",
+					       .about = "DPDK rte_ring, head/tail sync" },
 				     .caps = QI_MP | QI_MC | QI_BOUNDED | QI_BURST,
 				     RTE_OPS(hts_create) };
 
 #else /* !IOB_HAVE_DPDK */
 
-const struct qimpl qimpl_rte_spsc = { .name = "rte_spsc", .missing = RTE_MISSING };
-const struct qimpl qimpl_rte_mpsc = { .name = "rte_mpsc", .missing = RTE_MISSING };
-const struct qimpl qimpl_rte_mpmc = { .name = "rte_mpmc", .missing = RTE_MISSING };
-const struct qimpl qimpl_rte_rts = { .name = "rte_rts", .missing = RTE_MISSING };
-const struct qimpl qimpl_rte_hts = { .name = "rte_hts", .missing = RTE_MISSING };
+const struct qimpl qimpl_rte_spsc = {
+	.impl = { .impl = { .name = "rte_spsc",
+			    .origin = BENCH_BASELINE,
+			    .package = "libdpdk-dev",
+			    .about = "DPDK rte_ring, single producer and consumer" },
+		  .origin = BENCH_BASELINE,
+		  .package = "libdpdk-dev",
+		  .missing = RTE_MISSING,
+		  .about = "DPDK rte_ring, single producer and consumer" }
+};
+const struct qimpl qimpl_rte_mpsc = {
+	.impl = { .impl = { .name = "rte_mpsc",
+			    .origin = BENCH_BASELINE,
+			    .package = "libdpdk-dev",
+			    .about = "DPDK rte_ring, multi producer, single consumer" },
+		  .origin = BENCH_BASELINE,
+		  .package = "libdpdk-dev",
+		  .missing = RTE_MISSING,
+		  .about = "DPDK rte_ring, multi producer, single consumer" }
+};
+const struct qimpl qimpl_rte_mpmc = {
+	.impl = { .impl = { .name = "rte_mpmc",
+			    .origin = BENCH_BASELINE,
+			    .package = "libdpdk-dev",
+			    .about = "DPDK rte_ring, multi producer and consumer" },
+		  .origin = BENCH_BASELINE,
+		  .package = "libdpdk-dev",
+		  .missing = RTE_MISSING,
+		  .about = "DPDK rte_ring, multi producer and consumer" }
+};
+const struct qimpl qimpl_rte_rts = {
+	.impl = { .impl = { .name = "rte_rts",
+			    .origin = BENCH_BASELINE,
+			    .package = "libdpdk-dev",
+			    .about = "DPDK rte_ring, relaxed tail sync" },
+		  .origin = BENCH_BASELINE,
+		  .package = "libdpdk-dev",
+		  .missing = RTE_MISSING,
+		  .about = "DPDK rte_ring, relaxed tail sync" }
+};
+const struct qimpl qimpl_rte_hts = { .impl = { .impl = { .name = "rte_hts",
+							 .origin = BENCH_BASELINE,
+							 .package = "libdpdk-dev",
+							 .about = "DPDK rte_ring, head/tail sync" },
+					       .origin = BENCH_BASELINE,
+					       .package = "libdpdk-dev",
+					       .missing = RTE_MISSING,
+					       .about = "DPDK rte_ring, head/tail sync" } };
 
 #endif /* IOB_HAVE_DPDK */

@@ -95,7 +95,10 @@ static bool lfq_pop(void *q, void *tls, void **item)
 }
 
 const struct qimpl qimpl_urcu_lfq = {
-	.name = "urcu_lfq",
+	.impl = { .name = "urcu_lfq",
+		  .origin = BENCH_BASELINE,
+		  .package = "liburcu-dev",
+		  .about = "liburcu cds_lfq (RCU lock-free queue)" },
 	.caps = QI_MP | QI_MC,
 	.create = lfq_create,
 	.destroy = lfq_destroy,

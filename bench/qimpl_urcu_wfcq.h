@@ -12,10 +12,11 @@
  * Nodes are intrusive (qitem.link) and may be reused as soon as dequeue returns them: the
  * dequeuer has already waited out any enqueuer still linking to them.
  *
- * Expects QIMPL_WFCQ_SYMBOL (the descriptor's C name) and QIMPL_WFCQ_NAME (its string name).
+ * Expects QIMPL_WFCQ_SYMBOL (the descriptor's C name), QIMPL_WFCQ_NAME (its string name) and
+ * QIMPL_WFCQ_ABOUT (its one-line description).
  */
 #ifndef QIMPL_WFCQ_SYMBOL
-#error "define QIMPL_WFCQ_SYMBOL and QIMPL_WFCQ_NAME before including qimpl_urcu_wfcq.h"
+#error "define QIMPL_WFCQ_SYMBOL, QIMPL_WFCQ_NAME and QIMPL_WFCQ_ABOUT before including qimpl_urcu_wfcq.h"
 #endif
 
 #define _LGPL_SOURCE
@@ -82,7 +83,10 @@ static bool wfcq_pop(void *p, void *tls, void **item)
 }
 
 const struct qimpl QIMPL_WFCQ_SYMBOL = {
-	.name = QIMPL_WFCQ_NAME,
+	.impl = { .name = QIMPL_WFCQ_NAME,
+		  .origin = BENCH_BASELINE,
+		  .package = "liburcu-dev",
+		  .about = QIMPL_WFCQ_ABOUT },
 	.caps = QI_MP | QI_MC | QI_INTRUSIVE,
 	.create = wfcq_create,
 	.destroy = wfcq_destroy,

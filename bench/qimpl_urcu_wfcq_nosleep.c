@@ -10,4 +10,5 @@
 #define CDS_WFCQ_WAIT_SLEEP(msec) ((void)(msec), (void)sched_yield())
 #define QIMPL_WFCQ_SYMBOL	  qimpl_urcu_wfcq_nosleep
 #define QIMPL_WFCQ_NAME		  "urcu_wfcq_nosleep"
+#define QIMPL_WFCQ_ABOUT	  "liburcu cds_wfcq, sched_yield() instead of the 10 ms sleep"
 #include "qimpl_urcu_wfcq.h"

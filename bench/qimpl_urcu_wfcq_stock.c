@@ -4,4 +4,5 @@
  */
 #define QIMPL_WFCQ_SYMBOL qimpl_urcu_wfcq_stock
 #define QIMPL_WFCQ_NAME	  "urcu_wfcq_stock"
+#define QIMPL_WFCQ_ABOUT  "liburcu cds_wfcq as shipped (10 ms sleep on a push in flight)"
 #include "qimpl_urcu_wfcq.h"

@@ -1,10 +1,11 @@
 /**
  * A small vtable over queue implementations, ours and the baselines', for bench/bench_queue.c.
  *
- * Each adapter file (bench/qimpl_*.c) defines one `const struct qimpl` per implementation. A
- * baseline whose library was not found at configure time still defines its descriptors, with
- * @c missing set to the reason and no operations: its benchmarks register under the same names on
- * every machine and skip with that message.
+ * Each adapter file (bench/qimpl_*.c) defines one `const struct qimpl` per implementation, and
+ * bench_queue.c's queue_impls[] lists it once with the scenarios it joins. A baseline whose
+ * library was not found at configure time still defines its descriptors, with impl.missing set to
+ * the reason and no operations: its benchmarks register under the same names on every machine and
+ * skip with that message.
  *
  * Items are `void *`. Pointer rings store any value (the spsc scenario encodes sequence numbers).
  * Intrusive queues (QI_INTRUSIVE) need every item to be a `struct qitem *`: they link it through
@@ -23,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bench.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,9 +48,8 @@ enum {
 };
 
 struct qimpl {
-	const char *name;    /**< the impl part of the benchmark name, e.g. "rte_mpmc" */
-	const char *missing; /**< NULL when built in; else the skip message */
-	unsigned caps;	     /**< QI_* */
+	struct bench_impl impl; /**< name ("rte_mpmc"), origin, package; missing: skip message */
+	unsigned caps;		/**< QI_* */
 	/** @return 0 or a negative errno. @p capacity is a hint for bounded queues. */
 	int (*create)(size_t capacity, void **out);
 	void (*destroy)(void *q);
