@@ -43,6 +43,7 @@
 
 #include <jansson.h>
 
+#include "catalogue.h"
 #include "cli.h"
 #include "context.h"
 #include "matrix.h"
@@ -79,6 +80,7 @@ struct run_opts {
 	bool random_order;
 	bool plots;
 	bool cells; /* list: the default matrix's cells */
+	bool json;  /* list: the catalogue as JSON */
 	bool seed_set;
 	unsigned long long seed;
 	bool shard_set;
@@ -130,9 +132,12 @@ static const char run_usage[] =
 
 static const char list_usage[] =
 	"usage: iobench list [--filter REGEX] [--bench PATH]\n"
-	"       iobench list --cells | --matrix FILE [--filter REGEX] [--shard K/N]\n"
-	"Print the registered benchmarks, or the cells a matrix expands to (the built-in one with\n"
-	"--cells), one a line.\n";
+	"       iobench list --json [--bench PATH]\n"
+	"       iobench list --cells | --matrix FILE [--filter REGEX] [--shard K/N] [--bench PATH]\n"
+	"Print the registered benchmarks; or the catalogue (families, scenarios, implementations,\n"
+	"parameters, thread counts, references, which benchmarks the gate counts) as JSON; or the\n"
+	"cells a matrix expands to (the default one, derived from the catalogue, with --cells), one\n"
+	"a line.\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -380,6 +385,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		O_SHARD,
 		O_RESUME,
 		O_INTERLEAVE,
+		O_JSON,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -402,6 +408,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		{ "shard", required_argument, NULL, O_SHARD },
 		{ "resume", required_argument, NULL, O_RESUME },
 		{ "interleave", required_argument, NULL, O_INTERLEAVE },
+		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -415,9 +422,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		bool list_ok = c == O_FILTER || c == O_BENCH || c == O_HELP || c == O_MATRIX ||
-			       c == O_CELLS || c == O_SHARD || c == '?' || c == ':';
+			       c == O_CELLS || c == O_SHARD || c == O_JSON || c == '?' || c == ':';
 
-		if ((list && !list_ok) || (!list && c == O_CELLS)) {
+		if ((list && !list_ok) || (!list && (c == O_CELLS || c == O_JSON))) {
 			fprintf(stderr, "iobench %s: option '%s' is for iobench %s\n%s",
 				list ? "list" : "run", argv[optind - 1], list ? "run" : "list",
 				usage);
@@ -485,6 +492,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			break;
 		case O_CELLS:
 			o->cells = true;
+			break;
+		case O_JSON:
+			o->json = true;
 			break;
 		case O_SEED:
 			errno = 0;
@@ -567,9 +577,27 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 
 /* --- the matrix and its cells --- */
 
-/* The matrix: --matrix FILE or the built-in one, with the command line's overrides. */
+/* The catalogue of the benchmark binary (--bench or the one found). @return 0 or an exit status. */
+static int load_catalogue(const struct run_opts *o, struct iob_catalogue **cat)
+{
+	char bench[PATH_MAX], err[1024];
+	int rc;
+
+	if (iob_find_bench(o->bench, bench, sizeof(bench)))
+		return IOB_EXIT_USAGE;
+	rc = iob_catalogue_load(bench, cat, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "iobench: %s\n", rc == -ENOMEM ? "out of memory" : err);
+		return rc == -ENOMEM ? IOB_EXIT_FAIL : IOB_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The matrix: --matrix FILE or the default one from the catalogue, with the command line's
+ * overrides. */
 static int load_matrix(const struct run_opts *o, struct iob_matrix **m)
 {
+	struct iob_catalogue *cat;
 	char err[768];
 	int rc;
 
@@ -579,8 +607,17 @@ static int load_matrix(const struct run_opts *o, struct iob_matrix **m)
 			fprintf(stderr, "iobench: %s\n", err);
 			return IOB_EXIT_USAGE;
 		}
-	} else if (iob_matrix_default(m)) {
-		return IOB_EXIT_FAIL;
+	} else {
+		rc = load_catalogue(o, &cat);
+		if (rc)
+			return rc;
+		rc = iob_matrix_default(cat, m, err, sizeof(err));
+		iob_catalogue_free(cat);
+		if (rc) {
+			fprintf(stderr, "iobench: the catalogue's default matrix: %s\n",
+				rc == -ENOMEM ? "out of memory" : err);
+			return rc == -ENOMEM ? IOB_EXIT_FAIL : IOB_EXIT_USAGE;
+		}
 	}
 	if (iob_matrix_override(*m, (int)o->repetitions, o->min_time, o->timeout, o->placement)) {
 		fprintf(stderr, "iobench: out of memory\n");
@@ -651,6 +688,28 @@ int iob_cmd_list(int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? IOB_EXIT_OK : rc;
+	if (o.json) {
+		struct iob_catalogue *cat;
+		char *text;
+
+		if (o.cells || o.matrix || o.filter || o.shard_set) {
+			fprintf(stderr, "iobench list: --json prints the whole catalogue: it takes only "
+					"--bench\n");
+			return IOB_EXIT_USAGE;
+		}
+		rc = load_catalogue(&o, &cat);
+		if (rc)
+			return rc;
+		text = json_dumps(iob_catalogue_json(cat), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		iob_catalogue_free(cat);
+		if (!text) {
+			fprintf(stderr, "iobench: out of memory\n");
+			return IOB_EXIT_FAIL;
+		}
+		puts(text);
+		free(text);
+		return fflush(stdout) ? IOB_EXIT_FAIL : IOB_EXIT_OK;
+	}
 	if (o.cells || o.matrix)
 		return list_cells(&o);
 	if (o.shard_set) {

@@ -17,50 +17,18 @@
 
 #include "matrix.h"
 #include "results.h"
+#include "catalogue.h"
 #include "proc.h"
 #include "quote.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/*
- * The built-in matrix: every registered family (bench/bench_queue.c, bench/bench_calib.c) at the
- * thread counts and parameters it registers. Handoff registers multi-producer impls at 2 and 3
- * threads, single-producer ones at 2.
- */
-static const char default_text[] =
-	"{\n"
-	"  \"name\": \"default\",\n"
-	"  \"defaults\": {\"repetitions\": 3, \"min_time\": 0.1, \"warmup\": 0.05,\n"
-	"               \"timeout\": 60, \"placements\": [\"compact\"]},\n"
-	"  \"suites\": [\n"
-	"    {\"family\": \"queue/pairs\",\n"
-	"     \"impls\": [\"iort_mpmc\", \"iort_segq\", \"urcu_wfcq_stock\", "
-	"\"urcu_wfcq_nosleep\",\n"
-	"               \"urcu_lfq\", \"rte_mpmc\", \"rte_rts\", \"rte_hts\", \"ck_fifo\",\n"
-	"               \"ck_ring_mpmc\", \"mutex_ring\"],\n"
-	"     \"threads\": [1, 2, 4], \"params\": {\"pause\": [null, \"50-150\"]},\n"
-	"     \"reference\": \"rte_mpmc\"},\n"
-	"    {\"family\": \"queue/spsc\",\n"
-	"     \"impls\": [\"iort_spsc\", \"iort_mpmc\", \"rte_spsc\", \"ck_ring_spsc\"],\n"
-	"     \"threads\": [2], \"params\": {\"burst\": [1, 8, 32]}, \"reference\": "
-	"\"rte_spsc\"},\n"
-	"    {\"family\": \"queue/mpsc\",\n"
-	"     \"impls\": [\"iort_mpsc\", \"iort_segq\", \"iort_mpmc\", \"urcu_wfcq_stock\",\n"
-	"               \"urcu_wfcq_nosleep\", \"rte_mpsc\", \"mutex_ring\"],\n"
-	"     \"threads\": [2, 3, 5], \"params\": {\"window\": [0, 1, 64]},\n"
-	"     \"reference\": \"urcu_wfcq_nosleep\"},\n"
-	"    {\"family\": \"queue/handoff\",\n"
-	"     \"impls\": [\"iort_mpmc\", \"iort_mpsc\", \"iort_segq\", \"urcu_wfcq_stock\",\n"
-	"               \"urcu_wfcq_nosleep\"],\n"
-	"     \"threads\": [2, 3], \"reference\": \"rte_spsc\"},\n"
-	"    {\"family\": \"queue/handoff\",\n"
-	"     \"impls\": [\"iort_spsc\", \"rte_spsc\", \"ck_ring_spsc\"],\n"
-	"     \"threads\": [2], \"reference\": \"rte_spsc\"},\n"
-	"    {\"family\": \"harness/hist_record\", \"impls\": [\"iob_hist\"], \"threads\": [1]}\n"
-	"  ]\n"
-	"}\n";
+/* The default matrix's settings; its suites come from the catalogue (iob_matrix_default). */
+static const char default_settings[] =
+	"{\"repetitions\": 3, \"min_time\": 0.1, \"warmup\": 0.05, \"timeout\": 60,"
+	" \"placements\": [\"compact\"]}";
 
-static const char default_path[] = "<built-in default matrix>";
+static const char default_path[] = "<default matrix from the catalogue>";
 
 struct param {
 	char *name;
@@ -1029,18 +997,16 @@ int iob_matrix_load(const char *path, struct iob_matrix **out, char *err, size_t
 	return rc;
 }
 
-const char *iob_matrix_default_text(void)
+int iob_matrix_default(const struct iob_catalogue *cat, struct iob_matrix **out, char *err,
+		       size_t errlen)
 {
-	return default_text;
-}
+	char *text = iob_catalogue_matrix_text(cat, default_settings);
+	int rc;
 
-int iob_matrix_default(struct iob_matrix **out)
-{
-	char err[256];
-	int rc = iob_matrix_parse(default_text, default_path, out, err, sizeof(err));
-
-	if (rc && rc != -ENOMEM)
-		fprintf(stderr, "iobench: BUG: %s\n", err);
+	if (!text)
+		return -ENOMEM;
+	rc = iob_matrix_parse(text, default_path, out, err, errlen);
+	free(text);
 	return rc;
 }
 

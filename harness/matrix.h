@@ -85,10 +85,15 @@ int iob_matrix_parse(const char *text, const char *path, struct iob_matrix **out
  */
 int iob_matrix_load(const char *path, struct iob_matrix **out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
-/** The built-in matrix: every registered family (see matrix.c). */
-int iob_matrix_default(struct iob_matrix **out) __attribute__((warn_unused_result));
-/** The spec text of the built-in matrix (static). */
-const char *iob_matrix_default_text(void);
+struct iob_catalogue;
+/**
+ * The default matrix: every scenario the catalogue flags "default", at the thread counts and
+ * parameter values the benchmark binary registers (iob_catalogue_matrix_text()), with 3
+ * repetitions of 0.1 s, 0.05 s of warm-up, a 60 s timeout per cell and the compact placement.
+ * @return as iob_matrix_parse (an error there means the catalogue and the matrix disagree).
+ */
+int iob_matrix_default(const struct iob_catalogue *cat, struct iob_matrix **out, char *err,
+		       size_t errlen) __attribute__((warn_unused_result));
 void iob_matrix_free(struct iob_matrix *m);
 
 /**
