@@ -185,6 +185,10 @@ static struct rec_scenario *scenario_record(const struct bench_scenario *s)
 	if (!scenario_name_ok(s->name))
 		bug("scenario name '%s' is not <family>/<shape> in [a-z0-9_]",
 		    s->name ? s->name : "");
+	if ((s->flags & BENCH_GATE) && strncmp(s->name, "gate/", 5) != 0)
+		bug("%s: a gated scenario is named gate/<shape> (tier 2's default filter is "
+		    "^gate/)",
+		    s->name);
 	if (s->reference && !token_ok(s->reference, false))
 		bug("%s: reference '%s' is not an implementation name", s->name, s->reference);
 	cat.scenarios = grow(cat.scenarios, cat.nscenarios, sizeof(*cat.scenarios));

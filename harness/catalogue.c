@@ -104,10 +104,13 @@ static int check_impl_ref(struct check *k, const char *where, const json_t *io)
 	iob_fmt(w, sizeof(w), "%s.threads", where);
 	if (!json_is_array(th) || json_array_size(th) > 64)
 		return bad(k, w, "expected a list of at most 64 thread counts");
-	json_array_foreach(th, i, e)
-		if (!json_is_integer(e) || json_integer_value(e) < 1 ||
-		    json_integer_value(e) > 4096)
-			return bad(k, w, "element %zu is not a thread count from 1 to 4096", i);
+	json_array_foreach(
+		th, i,
+		e) if (!json_is_integer(e) || json_integer_value(e) < 1 ||
+		       json_integer_value(e) >
+			       4096) return bad(k, w,
+						"element %zu is not a thread count from 1 to 4096",
+						i);
 	return 0;
 }
 
@@ -120,7 +123,8 @@ static int check_params(struct check *k, const char *where, const json_t *params
 
 	if (!json_is_object(params) || json_object_size(params) > 16)
 		return bad(k, where, "expected an object of at most 16 parameters");
-	json_object_foreach((json_t *)params, key, vals) {
+	json_object_foreach((json_t *)params, key, vals)
+	{
 		json_t *kv = json_string(key);
 		int rc;
 
@@ -133,7 +137,8 @@ static int check_params(struct check *k, const char *where, const json_t *params
 		if (!json_is_array(vals) || json_array_size(vals) == 0 ||
 		    json_array_size(vals) > 8192)
 			return bad(k, w, "expected a list of 1 to 8192 values");
-		json_array_foreach(vals, i, e) {
+		json_array_foreach(vals, i, e)
+		{
 			if (json_is_integer(e) && json_integer_value(e) >= 0)
 				continue;
 			if (!json_is_null(e) && want_name(k, w, e, IOB_NAME_TOKEN, false))
@@ -147,7 +152,8 @@ static int check_scenario(struct check *k, const char *where, const json_t *s)
 {
 	static const char *const kinds[] = { "throughput", "latency", "time", NULL };
 	static const char *const timings[] = { "cpu_time", "real_time", "manual_time", NULL };
-	const json_t *impls = json_object_get(s, "impls"), *names = json_object_get(s, "benchmarks");
+	const json_t *impls = json_object_get(s, "impls"),
+		     *names = json_object_get(s, "benchmarks");
 	const json_t *e;
 	char w[300];
 	size_t i;
@@ -168,13 +174,15 @@ static int check_scenario(struct check *k, const char *where, const json_t *s)
 		return bad(k, SUB("gate"), "expected true or false");
 	if (!json_is_array(impls) || json_array_size(impls) > 4096)
 		return bad(k, SUB("impls"), "expected a list of at most 4096 implementations");
-	json_array_foreach(impls, i, e) {
+	json_array_foreach(impls, i, e)
+	{
 		iob_fmt(w, sizeof(w), "%s.impls[%zu]", where, i);
 		if (check_impl_ref(k, w, e))
 			return -EINVAL;
 		if (json_is_true(json_object_get(s, "default")) &&
 		    json_array_size(json_object_get(e, "threads")) == 0)
-			return bad(k, w, "a scenario in the default matrix must list thread counts");
+			return bad(k, w,
+				   "a scenario in the default matrix must list thread counts");
 	}
 	if (!json_is_array(names))
 		return bad(k, SUB("benchmarks"), "expected a list of names");
@@ -182,7 +190,8 @@ static int check_scenario(struct check *k, const char *where, const json_t *s)
 	if (k->benchmarks > IOB_CATALOGUE_MAX_BENCHMARKS)
 		return bad(k, SUB("benchmarks"), "more than %d benchmarks in all",
 			   IOB_CATALOGUE_MAX_BENCHMARKS);
-	json_array_foreach(names, i, e) {
+	json_array_foreach(names, i, e)
+	{
 		iob_fmt(w, sizeof(w), "%s.benchmarks[%zu]", where, i);
 		if (want_name(k, w, e, IOB_NAME_BENCH, false))
 			return -EINVAL;
@@ -193,9 +202,11 @@ static int check_scenario(struct check *k, const char *where, const json_t *s)
 
 static int check_root(struct check *k, const json_t *root)
 {
-	static const char *const origins[] = { "iort", "seed", "baseline", "system", "harness",
-					       NULL };
-	const json_t *fams = json_object_get(root, "families"), *impls = json_object_get(root, "impls");
+	static const char *const origins[] = {
+		"iort", "seed", "baseline", "system", "harness", NULL
+	};
+	const json_t *fams = json_object_get(root, "families"),
+		     *impls = json_object_get(root, "impls");
 	const json_t *f, *s, *m;
 	size_t i, j, nscn = 0;
 	char w[300];
@@ -204,11 +215,13 @@ static int check_root(struct check *k, const json_t *root)
 		return bad(k, "top level", "expected an object");
 	if (!json_is_integer(json_object_get(root, "iobench_catalogue")) ||
 	    json_integer_value(json_object_get(root, "iobench_catalogue")) != 1)
-		return bad(k, "iobench_catalogue", "expected 1 (the catalogue's version); is this "
-						    "an iobench-bench binary of this version?");
+		return bad(k, "iobench_catalogue",
+			   "expected 1 (the catalogue's version); is this "
+			   "an iobench-bench binary of this version?");
 	if (!json_is_array(fams))
 		return bad(k, "families", "expected a list");
-	json_array_foreach(fams, i, f) {
+	json_array_foreach(fams, i, f)
+	{
 		const json_t *scns = json_object_get(f, "scenarios");
 
 		iob_fmt(w, sizeof(w), "families[%zu]", i);
@@ -227,7 +240,8 @@ static int check_root(struct check *k, const json_t *root)
 		if (nscn > IOB_CATALOGUE_MAX_SCENARIOS)
 			return bad(k, w, "more than %d scenarios in all",
 				   IOB_CATALOGUE_MAX_SCENARIOS);
-		json_array_foreach(scns, j, s) {
+		json_array_foreach(scns, j, s)
+		{
 			iob_fmt(w, sizeof(w), "families[%zu].scenarios[%zu]", i, j);
 			if (check_scenario(k, w, s))
 				return -EINVAL;
@@ -235,7 +249,8 @@ static int check_root(struct check *k, const json_t *root)
 	}
 	if (!json_is_array(impls) || json_array_size(impls) > 4096)
 		return bad(k, "impls", "expected a list of at most 4096 implementations");
-	json_array_foreach(impls, i, m) {
+	json_array_foreach(impls, i, m)
+	{
 		iob_fmt(w, sizeof(w), "impls[%zu]", i);
 		if (!json_is_object(m))
 			return bad(k, w, "expected an object");
@@ -345,10 +360,9 @@ const json_t *iob_catalogue_scenario(const struct iob_catalogue *c, const char *
 	const json_t *f, *s;
 	size_t i, j;
 
-	json_array_foreach(json_object_get(c->root, "families"), i, f)
-		json_array_foreach(json_object_get(f, "scenarios"), j, s)
-			if (strcmp(json_string_value(json_object_get(s, "name")), name) == 0)
-				return s;
+	json_array_foreach(json_object_get(c->root, "families"), i, f) json_array_foreach(
+		json_object_get(f, "scenarios"), j,
+		s) if (strcmp(json_string_value(json_object_get(s, "name")), name) == 0) return s;
 	return NULL;
 }
 
@@ -396,8 +410,8 @@ static int add_suites(json_t *suites, const json_t *s)
 			if (done[j] || !json_equal((json_t *)a, (json_t *)b))
 				continue;
 			done[j] = true;
-			rc = json_array_append(names, json_object_get(json_array_get(impls, j),
-								      "name"));
+			rc = json_array_append(names,
+					       json_object_get(json_array_get(impls, j), "name"));
 		}
 		if (rc)
 			json_decref(suite);
@@ -417,9 +431,9 @@ char *iob_catalogue_matrix_text(const struct iob_catalogue *c, const char *defau
 	int rc = !root || !suites || !defs;
 
 	json_array_foreach(json_object_get(c->root, "families"), i, f)
-		json_array_foreach(json_object_get(f, "scenarios"), j, s)
-			if (!rc && json_is_true(json_object_get(s, "default")))
-				rc = add_suites(suites, s);
+		json_array_foreach(json_object_get(f, "scenarios"), j,
+				   s) if (!rc && json_is_true(json_object_get(s, "default"))) rc =
+			add_suites(suites, s);
 	if (!rc && !json_object_set_new(root, "name", json_string("default")) &&
 	    !json_object_set(root, "defaults", defs) && !json_object_set(root, "suites", suites))
 		text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -435,19 +449,17 @@ int iob_catalogue_gate_names(const struct iob_catalogue *c, const char ***names,
 	size_t i, j, k, count = 0;
 	const char **v;
 
-	json_array_foreach(json_object_get(c->root, "families"), i, f)
-		json_array_foreach(json_object_get(f, "scenarios"), j, s)
-			if (json_is_true(json_object_get(s, "gate")))
-				count += json_array_size(json_object_get(s, "benchmarks"));
+	json_array_foreach(json_object_get(c->root, "families"), i, f) json_array_foreach(
+		json_object_get(f, "scenarios"), j, s) if (json_is_true(json_object_get(s, "gate")))
+		count += json_array_size(json_object_get(s, "benchmarks"));
 	v = calloc(count + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	*n = 0;
-	json_array_foreach(json_object_get(c->root, "families"), i, f)
-		json_array_foreach(json_object_get(f, "scenarios"), j, s)
-			if (json_is_true(json_object_get(s, "gate")))
-				json_array_foreach(json_object_get(s, "benchmarks"), k, e)
-					v[(*n)++] = json_string_value(e);
+	json_array_foreach(json_object_get(c->root, "families"), i, f) json_array_foreach(
+		json_object_get(f, "scenarios"), j, s) if (json_is_true(json_object_get(s, "gate")))
+		json_array_foreach(json_object_get(s, "benchmarks"), k, e) v[(*n)++] =
+			json_string_value(e);
 	*names = v;
 	return 0;
 }

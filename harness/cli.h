@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -39,6 +41,14 @@ int iob_plot_run(const char *run_dir);
  * build tree, else the install's libexec folder. On failure prints why. @return 0 or -ENOENT.
  */
 int iob_find_bench(const char *given, char *out, size_t len);
+
+/**
+ * For a run that records no "iobench_references" (runs made before runs did): the catalogue of the
+ * benchmark binary found as iob_find_bench() finds it without --bench, so that references come
+ * from it. @return the catalogue to free, or NULL (the run records its own references, no binary,
+ * or one that fails: the last says why on stderr).
+ */
+struct iob_catalogue *iob_run_catalogue(const json_t *root);
 
 /** Parse a decimal integer in [lo, hi]; @return 0 or -EINVAL. */
 int iob_parse_long(const char *s, long lo, long hi, long *out);

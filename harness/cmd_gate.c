@@ -41,6 +41,7 @@
 
 #include <jansson.h>
 
+#include "catalogue.h"
 #include "cli.h"
 #include "context.h"
 #include "proc.h"
@@ -413,35 +414,37 @@ static json_t *baseline_load(const char *path, bool must_exist, int *status)
 	return b;
 }
 
-/* The registered gate benchmarks. @return how many, or -1 after a message. */
-static int list_gate(const char *bench, const char *tmp, char names[][128], int max)
+/* The benchmarks the gate counts: the catalogue's scenarios flagged "gate". @return how many, or
+ * -1 after a message. */
+static int list_gate(const char *bench, char names[][128], int max)
 {
-	char out[PATH_MAX], err[PATH_MAX], why[128], line[512];
-	char *argv[] = { (char *)bench, (char *)"--iobench_list",
-			 (char *)"--benchmark_filter=^gate/", NULL };
-	FILE *f;
-	int rc, n = 0;
+	struct iob_catalogue *cat;
+	const char **v = NULL;
+	char err[1024];
+	size_t n = 0;
+	int rc = iob_catalogue_load(bench, &cat, err, sizeof(err));
 
-	pathf(out, sizeof(out), "%s/list.out", tmp);
-	pathf(err, sizeof(err), "%s/list.err", tmp);
-	rc = iob_spawn_wait(argv, out, err);
 	if (rc) {
-		iob_describe_status(rc, why, sizeof(why));
-		fprintf(stderr, "iobench gate: listing the gate benchmarks of %s failed: %s\n",
-			bench, why);
-		tail_file(err, 5);
+		fprintf(stderr, "iobench gate: %s\n", rc == -ENOMEM ? "out of memory" : err);
 		return -1;
 	}
-	f = fopen(out, "r");
-	if (!f)
+	if (iob_catalogue_gate_names(cat, &v, &n)) {
+		fprintf(stderr, "iobench gate: out of memory\n");
+		iob_catalogue_free(cat);
 		return -1;
-	while (n < max && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (strncmp(line, "gate/", 5) == 0)
-			snprintf(names[n++], 128, "%.127s", line);
 	}
-	fclose(f);
-	return n;
+	if (n > (size_t)max || n == 0) {
+		fprintf(stderr,
+			"iobench gate: the catalogue of %s lists %zu gate benchmarks (1 to %d "
+			"can be checked)\n",
+			bench, n, max);
+		rc = -1;
+	}
+	for (size_t i = 0; !rc && i < n; i++)
+		snprintf(names[i], 128, "%.127s", v[i]);
+	free(v);
+	iob_catalogue_free(cat);
+	return rc ? -1 : (int)n;
 }
 
 /* Ir of the "totals:" (else "summary:") line of a callgrind output file; -1 when absent. */
@@ -683,7 +686,7 @@ static int tier1(const struct gate_opts *o)
 		goto out;
 	}
 	valgrind_version(valgrind, tmp, vver, sizeof(vver));
-	nreg = list_gate(bench, tmp, names, MAX_NAMES);
+	nreg = list_gate(bench, names, MAX_NAMES);
 	if (nreg < 0) {
 		status = IOB_EXIT_FAIL;
 		goto out_tmp;
@@ -1153,6 +1156,7 @@ static int tier3(const struct gate_opts *o)
 	char path[PATH_MAX], trend[PATH_MAX], root[PATH_MAX], err[PATH_MAX + 128], date[64];
 	struct iob_sample_set smp = { 0 };
 	struct iob_index ix = { 0 };
+	struct iob_catalogue *cat = NULL;
 	json_t *doc, *ctx, *ratios, *line = NULL;
 	const char *field = "items_per_second";
 	struct stat sb;
@@ -1182,6 +1186,7 @@ static int tier3(const struct gate_opts *o)
 		return IOB_EXIT_USAGE;
 	}
 	ctx = json_object_get(doc, "context");
+	cat = iob_run_catalogue(doc);
 	ratios = json_object();
 	nomem = !ratios || iob_index_build(doc, &ix) || iob_results_samples(&ix, field, &smp);
 	if (!nomem && smp.n == 0) {
@@ -1206,7 +1211,7 @@ static int tier3(const struct gate_opts *o)
 		if (iob_name_parse(mi->name, &nm))
 			continue;
 		snprintf(group, sizeof(group), "%s/%s", nm.family, nm.scenario);
-		if (!(ref = iob_reference_impl(doc, group)))
+		if (!(ref = iob_reference_impl(doc, cat, group)))
 			continue;
 		with_impl(mi->name, ref, refname, sizeof(refname));
 		if (!(ri = iob_samples_find(&smp, refname)))
@@ -1270,6 +1275,7 @@ out:
 	iob_index_free(&ix);
 	json_decref(line);
 	json_decref(ratios);
+	iob_catalogue_free(cat);
 	json_decref(doc);
 	return status;
 }

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalogue.h"
 #include "cli.h"
 #include "proc.h"
 #include "quote.h"
@@ -91,7 +92,8 @@ struct plot_ctx {
 	char gnuplot[PATH_MAX];
 	char footer[768];
 	json_t *root;
-	struct iob_index ix; /* root's rows by name */
+	struct iob_catalogue *cat; /* references for a run that records none; else NULL */
+	struct iob_index ix;	   /* root's rows by name */
 	int figures, failed;
 };
 
@@ -756,7 +758,7 @@ static int throughput_figure(struct plot_ctx *c, const struct point *p, size_t b
 static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e)
 {
 	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], dat[320];
-	const char *ref = iob_reference_impl(c->root, p[b].famscen);
+	const char *ref = iob_reference_impl(c->root, c->cat, p[b].famscen);
 	double xlo, xhi, ymin = 1, ymax = 1;
 	char note[320];
 	struct gpvars v;
@@ -1119,6 +1121,7 @@ int iob_plot_run(const char *run_dir)
 		err = -EINVAL;
 		goto out;
 	}
+	c->cat = iob_run_catalogue(c->root);
 	if (find_gnuplot(c->gnuplot, sizeof(c->gnuplot))) {
 		fprintf(stderr,
 			"iobench: gnuplot not found%s%s: install gnuplot-nox to render plots; "
@@ -1160,6 +1163,7 @@ int iob_plot_run(const char *run_dir)
 	}
 out:
 	iob_index_free(&c->ix);
+	iob_catalogue_free(c->cat);
 	json_decref(c->root);
 	free(c);
 	return err;

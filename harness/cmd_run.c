@@ -133,10 +133,12 @@ static const char run_usage[] =
 static const char list_usage[] =
 	"usage: iobench list [--filter REGEX] [--bench PATH]\n"
 	"       iobench list --json [--bench PATH]\n"
-	"       iobench list --cells | --matrix FILE [--filter REGEX] [--shard K/N] [--bench PATH]\n"
+	"       iobench list --cells | --matrix FILE [--filter REGEX] [--shard K/N] [--bench "
+	"PATH]\n"
 	"Print the registered benchmarks; or the catalogue (families, scenarios, implementations,\n"
 	"parameters, thread counts, references, which benchmarks the gate counts) as JSON; or the\n"
-	"cells a matrix expands to (the default one, derived from the catalogue, with --cells), one\n"
+	"cells a matrix expands to (the default one, derived from the catalogue, with --cells), "
+	"one\n"
 	"a line.\n";
 
 static volatile sig_atomic_t interrupted;
@@ -155,7 +157,7 @@ static double now_s(void)
 }
 
 /* The benchmark binary: --bench, $IOBENCH_BENCH, the build tree next to us, the install dir. */
-int iob_find_bench(const char *given, char *out, size_t len)
+static int find_bench(const char *given, char *out, size_t len, bool quiet)
 {
 	char self[PATH_MAX - 64], *slash;
 	const char *env = getenv("IOBENCH_BENCH");
@@ -165,8 +167,10 @@ int iob_find_bench(const char *given, char *out, size_t len)
 		snprintf(out, len, "%s", given ? given : env);
 		if (access(out, X_OK) == 0)
 			return 0;
-		fprintf(stderr, "iobench: benchmark binary '%s' is missing or not executable\n",
-			out);
+		if (!quiet)
+			fprintf(stderr,
+				"iobench: benchmark binary '%s' is missing or not executable\n",
+				out);
 		return -ENOENT;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -185,12 +189,31 @@ int iob_find_bench(const char *given, char *out, size_t len)
 	snprintf(out, len, "%s/iobench/iobench-bench", IOB_LIBEXECDIR);
 	if (access(out, X_OK) == 0)
 		return 0;
-	fprintf(stderr,
-		"iobench: benchmark binary iobench-bench not found next to iobench or in "
-		"%s/iobench "
-		"(build it: ninja -C build; or pass --bench PATH)\n",
-		IOB_LIBEXECDIR);
+	if (!quiet)
+		fprintf(stderr,
+			"iobench: benchmark binary iobench-bench not found next to iobench or in "
+			"%s/iobench (build it: ninja -C build; or pass --bench PATH)\n",
+			IOB_LIBEXECDIR);
 	return -ENOENT;
+}
+
+int iob_find_bench(const char *given, char *out, size_t len)
+{
+	return find_bench(given, out, len, false);
+}
+
+struct iob_catalogue *iob_run_catalogue(const json_t *root)
+{
+	struct iob_catalogue *cat = NULL;
+	char bench[PATH_MAX], err[1024];
+
+	if (json_is_object(json_object_get(json_object_get(root, "context"), "iobench_references")))
+		return NULL;
+	if (find_bench(NULL, bench, sizeof(bench), true))
+		return NULL;
+	if (iob_catalogue_load(bench, &cat, err, sizeof(err)))
+		fprintf(stderr, "iobench: no references for a run that records none: %s\n", err);
+	return cat;
 }
 
 /* How a cell's (or the calibration's) child ended. */
@@ -693,8 +716,9 @@ int iob_cmd_list(int argc, char **argv)
 		char *text;
 
 		if (o.cells || o.matrix || o.filter || o.shard_set) {
-			fprintf(stderr, "iobench list: --json prints the whole catalogue: it takes only "
-					"--bench\n");
+			fprintf(stderr,
+				"iobench list: --json prints the whole catalogue: it takes only "
+				"--bench\n");
 			return IOB_EXIT_USAGE;
 		}
 		rc = load_catalogue(&o, &cat);

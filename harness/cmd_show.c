@@ -7,7 +7,7 @@
  * measured in the same run with the same params, threads and placement:
  *   items/s:   median / reference median        real_time: reference median / median
  * so > 1 always means faster than the reference. The reference comes from the context's
- * iobench_references, else the built-in table (iob_reference_impl). Error rows (cells that crashed, timed out or
+ * iobench_references, else the benchmark binary's catalogue (iob_reference_impl). Error rows (cells that crashed, timed out or
  * matched nothing) are listed in the header with their messages.
  */
 #include <errno.h>
@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "catalogue.h"
 #include "cli.h"
 #include "quote.h"
 #include "results.h"
@@ -152,7 +153,8 @@ static int set_ratios(struct entry *e, long n)
 }
 
 /* Collect one entry per benchmark name; @return how many, or -ENOMEM. */
-static long collect(const json_t *root, const struct iob_index *ix, struct entry **out)
+static long collect(const json_t *root, const struct iob_catalogue *cat, const struct iob_index *ix,
+		    struct entry **out)
 {
 	struct iob_sample_set items = { 0 }, rt = { 0 }, p99 = { 0 };
 	long n = 0;
@@ -192,7 +194,7 @@ static long collect(const json_t *root, const struct iob_index *ix, struct entry
 		x->hi = s->v[s->n - 1] * scale;
 		x->p99 = q ? iob_median(q->v, q->n) : NAN;
 		x->ratio = NAN;
-		x->ref = iob_reference_impl(root, x->group);
+		x->ref = iob_reference_impl(root, cat, x->group);
 		n++;
 	}
 	if (set_ratios(e, n))
@@ -435,6 +437,7 @@ int iob_cmd_show(int argc, char **argv)
 	bool as_json = false;
 	struct entry *e = NULL;
 	struct iob_index ix;
+	struct iob_catalogue *cat;
 	json_t *root;
 	long n;
 	int c, rc;
@@ -466,10 +469,12 @@ int iob_cmd_show(int argc, char **argv)
 		fprintf(stderr, "iobench: %s\n", err);
 		return IOB_EXIT_USAGE;
 	}
-	n = iob_index_build(root, &ix) ? -ENOMEM : collect(root, &ix, &e);
+	cat = iob_run_catalogue(root);
+	n = iob_index_build(root, &ix) ? -ENOMEM : collect(root, cat, &ix, &e);
 	if (n < 0) {
 		fprintf(stderr, "iobench: out of memory\n");
 		iob_index_free(&ix);
+		iob_catalogue_free(cat);
 		json_decref(root);
 		return IOB_EXIT_FAIL;
 	}
@@ -481,6 +486,7 @@ int iob_cmd_show(int argc, char **argv)
 	}
 	free(e);
 	iob_index_free(&ix);
+	iob_catalogue_free(cat); /* after the output: e[].ref may point into it */
 	json_decref(root);
 	return rc;
 }

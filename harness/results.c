@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "quote.h"
+#include "catalogue.h"
 #include "results.h"
 
 static void copy_part(char *dst, size_t len, const char *src, size_t n)
@@ -754,23 +755,13 @@ void iob_fmt_metric(char *buf, size_t len, bool items, double v, int digits, boo
 		snprintf(buf, len, "%.*g ns", digits, v);
 }
 
-/* When a run does not record iobench_references (runs made before it did). */
-static const char *const builtin_refs[][2] = {
-	{ "queue/pairs", "rte_mpmc" },
-	{ "queue/spsc", "rte_spsc" },
-	{ "queue/mpsc", "urcu_wfcq_nosleep" },
-	{ "queue/handoff", "rte_spsc" },
-};
-
-const char *iob_reference_impl(const json_t *root, const char *family_scenario)
+const char *iob_reference_impl(const json_t *root, const struct iob_catalogue *cat,
+			       const char *family_scenario)
 {
 	const json_t *refs =
 		json_object_get(json_object_get(root, "context"), "iobench_references");
 
 	if (json_is_object(refs)) /* the run's table is authoritative: absent means none */
 		return json_string_value(json_object_get(refs, family_scenario));
-	for (size_t i = 0; i < sizeof(builtin_refs) / sizeof(builtin_refs[0]); i++)
-		if (strcmp(builtin_refs[i][0], family_scenario) == 0)
-			return builtin_refs[i][1];
-	return NULL;
+	return iob_catalogue_reference(cat, family_scenario);
 }

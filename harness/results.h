@@ -179,10 +179,13 @@ void iob_fmt_metric(char *buf, size_t len, bool items, double v, int digits, boo
 /**
  * The reference implementation of a "<family>/<scenario>" (e.g. "queue/pairs" -> "rte_mpmc"). When
  * @p root's context has an "iobench_references" object, that table is authoritative (a group it
- * does not name has no reference); otherwise the built-in table (the queue families) answers.
- * @return the impl name (borrowed from @p root or static), or NULL when there is none.
+ * does not name has no reference); otherwise (runs made before runs recorded it) the catalogue
+ * @p cat answers, when there is one (iob_run_catalogue()).
+ * @return the impl name (borrowed from @p root or @p cat), or NULL when there is none.
  */
-const char *iob_reference_impl(const json_t *root, const char *family_scenario);
+struct iob_catalogue;
+const char *iob_reference_impl(const json_t *root, const struct iob_catalogue *cat,
+			       const char *family_scenario);
 
 #ifdef __cplusplus
 }
