@@ -41,6 +41,7 @@
 
 #include "catalogue.h"
 #include "cli.h"
+#include "palette.h"
 #include "proc.h"
 #include "quote.h"
 #include "results.h"
@@ -92,8 +93,9 @@ struct plot_ctx {
 	char gnuplot[PATH_MAX];
 	char footer[768];
 	json_t *root;
-	struct iob_catalogue *cat; /* references for a run that records none; else NULL */
-	struct iob_index ix;	   /* root's rows by name */
+	struct iob_catalogue *cat;   /* references for a run that records none; else NULL */
+	struct iob_palette *palette; /* colours of every implementation the run names */
+	struct iob_index ix;	     /* root's rows by name */
 	int figures, failed;
 };
 
@@ -304,6 +306,68 @@ static int gp_str(FILE *f, const char *key, const char *v)
 	return rc;
 }
 
+/* One colour per implementation the run's rows name, the same in every figure. Past
+ * MAX_PALETTE_NAMES distinct names (a hostile file), the rest take their hash's colour. */
+#define MAX_PALETTE_NAMES 4096
+static int make_palette(struct plot_ctx *c)
+{
+	const json_t *rows = json_object_get(c->root, "benchmarks"), *row;
+	char(*impl)[64] = calloc(MAX_PALETTE_NAMES, sizeof(*impl));
+	const char **names = calloc(MAX_PALETTE_NAMES, sizeof(*names));
+	struct iob_name nm;
+	size_t i, n = 0;
+	int err = -ENOMEM;
+
+	if (!impl || !names)
+		goto out;
+	json_array_foreach(rows, i, row)
+	{
+		const char *s = json_string_value(json_object_get(row, "name"));
+		size_t k;
+
+		if (!s || iob_name_parse(s, &nm))
+			continue;
+		for (k = 0; k < n && strcmp(impl[k], nm.impl); k++)
+			;
+		if (k == n && n < MAX_PALETTE_NAMES) {
+			memcpy(impl[n], nm.impl, sizeof(impl[n]));
+			names[n] = impl[n];
+			n++;
+		}
+	}
+	err = iob_palette_build(names, n, &c->palette);
+out:
+	free(names);
+	free(impl);
+	return err;
+}
+
+/* `colors = '#rrggbb ...'`: the colour of each word of @p impls (palette.h), in order. */
+static int gp_colors(FILE *f, const struct iob_palette *pal, const char *impls)
+{
+	size_t n = strlen(impls), len = 0;
+	char *list = malloc(n / 2 * 8 + 9), name[256], color[8];
+	int rc;
+
+	if (!list)
+		return -ENOMEM;
+	list[0] = '\0';
+	for (const char *p = impls; *p;) {
+		size_t k = strcspn(p, " ");
+
+		if (k && k < sizeof(name)) {
+			memcpy(name, p, k);
+			name[k] = '\0';
+			iob_palette_color(pal, name, color);
+			len += (size_t)sprintf(list + len, "%s%s", len ? " " : "", color);
+		}
+		p += k + (p[k] == ' ');
+	}
+	rc = gp_str(f, "colors", list);
+	free(list);
+	return rc;
+}
+
 /* A path for gnuplot: its literal must name the same file, so no control characters. */
 static int gp_path(FILE *f, const char *key, const char *v)
 {
@@ -501,6 +565,8 @@ static int figure(struct plot_ctx *c, const char *fig, const char *tpl, const ch
 		err = gp_str(a.f, "fig_footer", c->footer);
 	if (err >= 0)
 		err = gp_str(a.f, "impls", impls);
+	if (err >= 0)
+		err = gp_colors(a.f, c->palette, impls);
 	fputs(vars, a.f);
 	free(vars);
 	fputs("load plotsdir . ", a.f);
@@ -757,7 +823,7 @@ static int throughput_figure(struct plot_ctx *c, const struct point *p, size_t b
 
 static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e)
 {
-	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], dat[320];
+	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], dat[320], color[8];
 	const char *ref = iob_reference_impl(c->root, c->cat, p[b].famscen);
 	double xlo, xhi, ymin = 1, ymax = 1;
 	char note[320];
@@ -842,6 +908,8 @@ static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, siz
 			fprintf(v.f, "x_lo = %g\nx_hi = %g\nlogy = %d\n", xlo, xhi,
 				ymax / ymin > 100 ? 1 : 0);
 			gp_str(v.f, "reference", ref);
+			iob_palette_color(c->palette, ref, color);
+			gp_str(v.f, "reference_color", color);
 			gp_str(v.f, "ylabel",
 			       p[b].ips ? "throughput / reference throughput (>1 = faster)"
 					: "reference time / time (>1 = faster)");
@@ -1122,6 +1190,9 @@ int iob_plot_run(const char *run_dir)
 		goto out;
 	}
 	c->cat = iob_run_catalogue(c->root);
+	err = make_palette(c);
+	if (err)
+		goto out;
 	if (find_gnuplot(c->gnuplot, sizeof(c->gnuplot))) {
 		fprintf(stderr,
 			"iobench: gnuplot not found%s%s: install gnuplot-nox to render plots; "
@@ -1164,6 +1235,7 @@ int iob_plot_run(const char *run_dir)
 out:
 	iob_index_free(&c->ix);
 	iob_catalogue_free(c->cat);
+	iob_palette_free(c->palette);
 	json_decref(c->root);
 	free(c);
 	return err;

@@ -22,7 +22,7 @@ set key left top inside opaque
 eval term_png
 set output outbase . ".png"
 plot for [i = 1:nimpl] datafile index (i - 1) using 1:2 \
-	with steps lc rgb impl_color(word(impls, i)) lw impl_lw(word(impls, i)) \
+	with steps lc rgb word(colors, i) lw impl_lw(word(impls, i)) \
 	dt impl_dt(word(impls, i)) title word(impls, i)
 eval term_svg
 set output outbase . ".svg"

@@ -23,9 +23,9 @@ set offsets 0, 0, graph 0.05, graph 0.05
 
 eval term_png
 set output outbase . ".png"
-plot 1 with lines lc rgb impl_color(reference) lw 2 dt 1 title reference . " = 1 (reference)", \
+plot 1 with lines lc rgb reference_color lw 2 dt 1 title reference . " = 1 (reference)", \
 	for [i = 1:nimpl] datafile index (i - 1) using (jitter($1, i)):2 \
-	with linespoints lc rgb impl_color(word(impls, i)) lw impl_lw(word(impls, i)) \
+	with linespoints lc rgb word(colors, i) lw impl_lw(word(impls, i)) \
 	dt impl_dt(word(impls, i)) pt impl_pt(word(impls, i)) ps impl_ps(word(impls, i)) \
 	title word(impls, i)
 eval term_svg

@@ -26,10 +26,10 @@ eval term_png
 set output outbase . ".png"
 # Error bars solid and thin for everyone; the line through the medians carries the style.
 plot for [i = 1:nimpl] datafile index (i - 1) using (jitter($1, i)):2:3:4 \
-	with yerrorbars lc rgb impl_color(word(impls, i)) lw 1 dt 1 pt impl_pt(word(impls, i)) \
+	with yerrorbars lc rgb word(colors, i) lw 1 dt 1 pt impl_pt(word(impls, i)) \
 	ps impl_ps(word(impls, i)) notitle, \
 	for [i = 1:nimpl] datafile index (i - 1) using (jitter($1, i)):2 \
-	with linespoints lc rgb impl_color(word(impls, i)) lw impl_lw(word(impls, i)) \
+	with linespoints lc rgb word(colors, i) lw impl_lw(word(impls, i)) \
 	dt impl_dt(word(impls, i)) pt impl_pt(word(impls, i)) ps impl_ps(word(impls, i)) \
 	title word(impls, i)
 eval term_svg
