@@ -18,7 +18,7 @@
 
 #include <iort/mpmc.h>
 
-#include "../../runtime/mpmc-private.h"
+#include "mpmc-private.h"
 
 #define ITEM(i) ((void *)(uintptr_t)(i))
 

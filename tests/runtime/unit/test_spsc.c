@@ -15,7 +15,7 @@
 
 #include <iort/spsc.h>
 
-#include "../../runtime/spsc-private.h"
+#include "spsc-private.h"
 
 #define ITEM(i) ((void *)(uintptr_t)(i))
 /* The model's value for item number i: NULL for every 5th. */
