@@ -16,7 +16,7 @@
  * use it, so whoever takes the item in front passes a wake-up on. The mirror: senders sleep on a
  * full channel, receiver A claims a slot and is preempted, receiver B frees the next one and
  * wakes sender S1, which finds A's slot still held; when A releases, the sender that fills it
- * wakes the other. Test: tests/windows/win_chan.c drives both through the mpmc test points.
+ * wakes the other. Test: tests/runtime/windows/win_chan.c drives both through the mpmc test points.
  *
  * Claim (no stranded waiter): take any execution that becomes quiescent: from some point on no
  * channel call is in progress except waits that never return, and no call returns. Then no

@@ -40,7 +40,7 @@
  *      scans P's slot (no longer seg), resets seg as free, and T fetch-adds seg->tail of a
  *      segment no list leads to (its item is lost). The same gap broke the epoch-based version
  *      (seg stamped E while q->tail == seg; T enters at E + 1 and loads it; the epoch reaches
- *      E + 2 and seg is reused under T). tests/windows/win_segq.c drives the sequence.
+ *      E + 2 and seg is reused under T). tests/runtime/windows/win_segq.c drives the sequence.
  *  I3. q->spare is a stack of segments no list leads to: retired (maybe still held under a
  *      hazard) or fresh (reset since, never published). Only whole chains leave it (exchange),
  *      so the thread that took a chain owns it: it resets a retired segment only when no hazard
@@ -56,7 +56,7 @@
  * q->spare after a recycle <= SEGQ_CACHE + t (hazards) + what was pushed meanwhile (<= t); in
  * hand <= 1 per producer (between getting and linking a segment) + one taken chain per thread.
  * So segments <= n / S + 3 + t * (SEGQ_CACHE + 2 t + 1): O(n / S + t^2), in practice
- * n / S + a few (tests/stress/stress_segq.c measures it with 2-slot segments on 2 cores).
+ * n / S + a few (tests/runtime/stress/stress_segq.c measures it with 2-slot segments on 2 cores).
  * Steady state allocates nothing.
  */
 #include <iort/segq.h>

@@ -60,8 +60,8 @@
  * token cannot register; it sleeps in slices of SHARED_SLICE_NS and polls the state, so it still
  * sees cancellation promptly (within a slice), only not instantly.
  *
- * Test points (tests/windows/win_wait.c): wait.registered (announced and registered, before the
- * first check), wait.sleep (about to futex_wait), wait.woken (futex_wait returned 0),
+ * Test points (tests/runtime/windows/win_wait.c): wait.registered (announced and registered,
+ * before the first check), wait.sleep (about to futex_wait), wait.woken (futex_wait returned 0),
  * wait.waking (unregistered, waiting for the canceller), cancel.waking (the canceller holds w).
  */
 #include <iort/clock.h>

@@ -2,7 +2,7 @@
  * iort_mpmc, single-threaded: FIFO order, full and empty, capacity rounding (at least 2), bulk
  * calls that move exactly min(n, room) / min(n, items) across many laps, NULL items, -EINVAL,
  * destroy(NULL), positions that wrap around SIZE_MAX. The multi-threaded checks are in
- * tests/stress/stress_mpmc.c.
+ * tests/runtime/stress/stress_mpmc.c.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,7 +18,7 @@
 
 #include <iort/mpmc.h>
 
-#include "../../runtime/mpmc-private.h"
+#include "mpmc-private.h"
 
 #define ITEM(i) ((void *)(uintptr_t)(i))
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # iobench show / compare / merge on synthetic results files with known samples (the expected
-# p-values are scipy's, see tests/unit/test_stats.c), bad input (exit 2 naming the file), and
-# show on a real run when `iobench run` works.
+# p-values are scipy's, see tests/harness/unit/test_stats.c), bad input (exit 2 naming the
+# file), and show on a real run when `iobench run` works.
 set -uo pipefail
 iobench=${IOBENCH:?set by meson}
 py=/usr/bin/python3

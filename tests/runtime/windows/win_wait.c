@@ -18,7 +18,7 @@
 #include <iort/clock.h>
 #include <iort/wait.h>
 
-#include "../lib/tp.h"
+#include "tp.h"
 
 #define HANG_NS (20ull * 1000000000ull)
 

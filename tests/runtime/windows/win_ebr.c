@@ -14,7 +14,7 @@
 #include <iort/clock.h>
 #include <iort/ebr.h>
 
-#include "../lib/tp.h"
+#include "tp.h"
 
 enum { TAG_BARRIER = 1 };
 

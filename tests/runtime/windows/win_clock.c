@@ -16,8 +16,8 @@
 
 #include <iort/clock.h>
 
-#include "../../runtime/clock-private.h"
-#include "../lib/tp.h"
+#include "clock-private.h"
+#include "tp.h"
 
 enum { TAG_REBASE = 1, TAG_READER = 2 };
 

@@ -19,7 +19,7 @@
 
 #include <iort/ebr.h>
 
-#include "../../runtime/ebr-private.h"
+#include "ebr-private.h"
 
 struct obj {
 	atomic_int freed;

@@ -33,7 +33,7 @@
 #include <iort/compiler.h>
 #include <iort/spsc.h>
 
-#include "../../runtime/spsc-private.h"
+#include "spsc-private.h"
 #include "stress.h"
 
 #define MAX_BURST     64

@@ -17,7 +17,7 @@
 
 #include <iort/segq.h>
 
-#include "../lib/tp.h"
+#include "tp.h"
 
 #define ITEM(i) ((void *)(uintptr_t)(i))
 

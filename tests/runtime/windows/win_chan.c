@@ -18,7 +18,7 @@
 
 #include <iort/chan.h>
 
-#include "../lib/tp.h"
+#include "tp.h"
 
 #define TAG_WAITER 1
 #define TAG_HOLDER 2

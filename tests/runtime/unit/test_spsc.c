@@ -3,7 +3,7 @@
  * that move exactly min(n, room) / min(n, items) across many laps, NULL items, -EINVAL and
  * destroy(NULL); the same model from positions just below SIZE_MAX (iort__spsc_create_at), so
  * the free-running counters wrap during the test.
- * The two-thread checks are in tests/stress/stress_spsc.c.
+ * The two-thread checks are in tests/runtime/stress/stress_spsc.c.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 
 #include <iort/spsc.h>
 
-#include "../../runtime/spsc-private.h"
+#include "spsc-private.h"
 
 #define ITEM(i) ((void *)(uintptr_t)(i))
 /* The model's value for item number i: NULL for every 5th. */

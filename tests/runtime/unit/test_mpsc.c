@@ -1,6 +1,6 @@
 /*
  * iort_mpsc single-threaded behaviour: FIFO, empty, "was empty" returns, pop_all batches,
- * node reuse. Concurrency is in tests/stress/stress_mpsc.c.
+ * node reuse. Concurrency is in tests/runtime/stress/stress_mpsc.c.
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -11,8 +11,8 @@
 
 #include <iort/mpsc.h>
 
-#include "../lib/tp.h"
-#include "../stress/stress.h"
+#include "tp.h"
+#include "stress.h"
 
 enum { PRODUCER = 1, CONSUMER = 2 };
 

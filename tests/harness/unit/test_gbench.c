@@ -1,8 +1,8 @@
 /*
- * The Google Benchmark shim, end to end: run tests/unit/gbench_fixture.c (argv[1]) as a child
- * with --benchmark_out=<tmp> --benchmark_out_format=json and check that the JSON carries exactly
- * what the fixture set: names and suffixes, thread counts, counters and their flags, manual and
- * paused timing, batches, the skip error, the custom context, fixed-iterations mode, the name
+ * The Google Benchmark shim, end to end: run tests/harness/unit/gbench_fixture.c (argv[1]) as a
+ * child with --benchmark_out=<tmp> --benchmark_out_format=json and check that the JSON carries
+ * exactly what the fixture set: names and suffixes, thread counts, counters and their flags, manual
+ * and paused timing, batches, the skip error, the custom context, fixed-iterations mode, the name
  * list, and the refusal of unknown arguments. The constants mirror the fixture's.
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
  * iort_chan single-threaded behaviour: argument checks, FIFO, full/empty with try_*, timed calls
- * that time out (never early), cancellation. Concurrency is in tests/stress/stress_chan.c.
+ * that time out (never early), cancellation. Concurrency is in tests/runtime/stress/stress_chan.c.
  */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 /*
- * A C benchmark program that uses harness/gbench.h only; tests/unit/test_gbench.c runs it and
- * checks the JSON Google Benchmark writes against the values set here.
+ * A C benchmark program that uses harness/gbench.h only; tests/harness/unit/test_gbench.c runs
+ * it and checks the JSON Google Benchmark writes against the values set here.
  *
  * Own flags, parsed (and removed) before iob_bench_initialize():
  *   --fixed-iterations=N   every benchmark runs exactly N iterations, once
