@@ -7,18 +7,18 @@ cd "$root"
 cc=${CC:-cc}
 cxx=${CXX:-c++}
 # Public runtime headers and the harness's C interfaces (bench/ headers are workload-private).
-mapfile -t headers < <(ls runtime/include/iort/*.h harness/*.h 2>/dev/null | sort)
+mapfile -t headers < <(ls runtime/include/iort/*.h harness/*/*.h 2>/dev/null | sort)
 [ ${#headers[@]} -gt 0 ] || { echo "no headers found"; exit 1; }
 bad=0
 for h in "${headers[@]}"; do
 	inc="#include \"$root/$h\""
 	if ! printf '%s\n' "$inc" | "$cc" -std=gnu11 -Wall -Wextra -Wpedantic -Werror \
-		-Iruntime/include -Iharness -fsyntax-only -x c -; then
+		-Iruntime/include -Iharness/lib -Iharness/gbench -Iharness/cmd -fsyntax-only -x c -; then
 		echo "FAIL (C): $h"
 		bad=$((bad + 1))
 	fi
 	if ! printf '%s\n' "$inc" | "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror \
-		-Iruntime/include -Iharness -fsyntax-only -x c++ -; then
+		-Iruntime/include -Iharness/lib -Iharness/gbench -Iharness/cmd -fsyntax-only -x c++ -; then
 		echo "FAIL (C++): $h"
 		bad=$((bad + 1))
 	fi
