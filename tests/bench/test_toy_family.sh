@@ -49,4 +49,14 @@ if command -v gnuplot >/dev/null; then
 else
 	echo "SKIP: gnuplot not installed"
 fi
+
+# A workload file's registration mistakes stop the binary at startup with one line naming them.
+for bug in "twice:is registered twice" \
+	"ragged:register every implementation with every combination" \
+	"threads:two different lists of thread counts" \
+	"name:'Toy-Bad' is not in [a-z0-9_]" \
+	"package:baseline toy_nopkg does not name its package"; do
+	IOBENCH_TOY_BUG=${bug%%:*} expect_status_err "registration bug ${bug%%:*}" 1 "${bug#*:}" \
+		"$toy" --iobench_catalogue
+done
 finish
