@@ -12,6 +12,7 @@
 
 #include "catalogue.h"
 #include "proc.h"
+#include "quote.h"
 #include "results.h"
 
 struct iob_catalogue {
@@ -289,9 +290,11 @@ int iob_catalogue_parse(const char *text, size_t len, const char *origin,
 	if (!root) {
 		snprintf(err, errlen, "%s: malformed catalogue at line %d: %s", origin, jerr.line,
 			 jerr.text);
+		iob_one_line(err); /* one line, whatever it quotes */
 		return -EINVAL;
 	}
 	if (check_root(&k, root)) {
+		iob_one_line(err);
 		json_decref(root);
 		return -EINVAL;
 	}

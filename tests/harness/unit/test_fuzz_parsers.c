@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "catalogue.h"
 #include "matrix.h"
 #include "results.h"
 
@@ -535,6 +536,68 @@ static void test_fuzz_matrix(void **state)
 	free(b.s);
 }
 
+/* A catalogue's shape (tests/harness/unit/test_catalogue.c has a fuller one). */
+static const char catalogue_text[] =
+	"{\"iobench_catalogue\": 1, \"families\": [{\"name\": \"queue\", \"about\": \"q\",\n"
+	" \"scenarios\": [{\"name\": \"queue/handoff\", \"about\": \"l\", \"kind\": \"latency\",\n"
+	"  \"timing\": \"real_time\", \"default\": true, \"gate\": false, \"reference\": \"b\",\n"
+	"  \"params\": {\"w\": [1, \"x\", null]}, \"impls\": [{\"name\": \"a\", \"threads\": "
+	"[2]},\n"
+	"  {\"name\": \"b\", \"threads\": [2, 3]}], \"benchmarks\": [\"queue/handoff/a/w:1\"]},\n"
+	" {\"name\": \"gate/x\", \"about\": null, \"kind\": \"time\", \"timing\": \"cpu_time\",\n"
+	"  \"default\": false, \"gate\": true, \"reference\": null, \"params\": {},\n"
+	"  \"impls\": [{\"name\": \"a\", \"threads\": []}], \"benchmarks\": [\"gate/x/a\"]}]}],\n"
+	" \"impls\": [{\"name\": \"a\", \"origin\": \"iort\", \"package\": null,\n"
+	"  \"available\": true, \"missing\": null, \"about\": \"z\"}]}\n";
+
+/* The catalogue comes from a binary the user may point at (--bench): parse it, derive the
+ * default matrix and the gate's list from whatever is accepted. */
+static void test_fuzz_catalogue(void **state)
+{
+	const char *corpus[] = { catalogue_text, default_spec };
+	size_t iter, parsed = 0;
+	double end = now() + FUZZ_SECONDS;
+	struct buf b = { 0 };
+
+	(void)state;
+	for (iter = 0; iter < FUZZ_ITERATIONS && (iter % 16 || now() < end); iter++) {
+		uint64_t x = g_seed ^ (0x636174616c6f0000ull + iter); /* "catalo" */
+		struct iob_catalogue *c = (struct iob_catalogue *)&b; /* must stay untouched */
+		struct iob_matrix *m;
+		const char **names;
+		size_t n;
+		char err[1024];
+		int rc;
+
+		set(&b, catalogue_text);
+		mutate(&b, &x, corpus, 2);
+		memset(err, 'Z', sizeof(err));
+		rc = iob_catalogue_parse(b.s, strlen(b.s), "fuzz.json", &c, err, sizeof(err));
+		FUZZ_CHECK(rc == 0 || rc == -EINVAL, "catalogue", iter, &b, "rc %d", rc);
+		if (rc) {
+			FUZZ_CHECK(memchr(err, '\0', sizeof(err)) &&
+					   good_message(err, "fuzz.json:"),
+				   "catalogue", iter, &b, "message '%.200s'", err);
+			FUZZ_CHECK(c == (struct iob_catalogue *)&b, "catalogue", iter, &b, "%s",
+				   "*out written");
+			continue;
+		}
+		parsed++;
+		rc = iob_matrix_default(c, &m, err, sizeof(err));
+		FUZZ_CHECK(rc == 0 || rc == -EINVAL, "catalogue", iter, &b, "matrix rc %d", rc);
+		if (!rc) {
+			check_cells(m, iter, &b);
+			iob_matrix_free(m);
+		}
+		FUZZ_CHECK(iob_catalogue_gate_names(c, &names, &n) == 0, "catalogue", iter, &b,
+			   "%s", "gate names");
+		free(names);
+		iob_catalogue_free(c);
+	}
+	printf("  catalogue: %zu inputs, %zu parsed (seed %" PRIu64 ")\n", iter, parsed, g_seed);
+	free(b.s);
+}
+
 static void test_fuzz_results(void **state)
 {
 	const char *corpus[] = { results_text, specs[1] };
@@ -625,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_results_limits),
 		cmocka_unit_test(test_fuzz_matrix),
 		cmocka_unit_test(test_fuzz_results),
+		cmocka_unit_test(test_fuzz_catalogue),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
