@@ -50,6 +50,16 @@ else
 	echo "SKIP: gnuplot not installed"
 fi
 
+# A binary that does not describe itself properly: one line naming it, exit 2, nothing run.
+printf '#!/bin/sh\necho "{\\"iobench_catalogue\\": 1, \\"families\\": 3}"\n' >"$tmp/fake"
+printf '#!/bin/sh\nexit 3\n' >"$tmp/fails"
+chmod +x "$tmp/fake" "$tmp/fails"
+expect_err "a catalogue of the wrong shape" "--iobench_catalogue: families: expected a list" \
+	"$iobench" list --json --bench "$tmp/fake"
+expect_err "a binary that fails" "--iobench_catalogue failed: exit status 3" \
+	"$iobench" run --bench "$tmp/fails" --out "$tmp/never"
+[ ! -e "$tmp/never" ] && echo "ok: no run folder" || fail "a run folder was made"
+
 # A workload file's registration mistakes stop the binary at startup with one line naming them.
 for bug in "twice:is registered twice" \
 	"ragged:register every implementation with every combination" \
