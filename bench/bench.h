@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gbench.h"
 #include "topo.h"
@@ -66,6 +67,13 @@ int bench_slot_pu(int slot);
  * Creates DIR. @return 0, or -ENOENT when no latency folder was given (write nothing).
  */
 int bench_latency_csv_path(const char *name, char *out, size_t len);
+
+/**
+ * A BENCH_TIME scenario's figure: the counter "ns", thread 0's wall time from @p t0 to @p t1
+ * (iort_clock_ns()) over its iterations. Set by thread 0 alone, so Google Benchmark reports it
+ * unchanged. Call after the loop.
+ */
+void bench_report_ns(struct iob_state *st, uint64_t t0, uint64_t t1);
 
 /* --- the catalogue --- */
 

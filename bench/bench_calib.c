@@ -31,14 +31,6 @@
 
 #define MAX_PAIR_PUS 12
 
-static void report_ns(struct iob_state *st, uint64_t t0, uint64_t t1)
-{
-	int64_t n = iob_state_iterations(st);
-
-	if (iob_state_thread_index(st) == 0 && n > 0)
-		iob_state_counter(st, "ns", (double)(t1 - t0) / (double)n, IOB_COUNTER_DEFAULT);
-}
-
 static void bm_clock_gettime(struct iob_state *st, void *arg)
 {
 	struct timespec ts;
@@ -53,7 +45,7 @@ static void bm_clock_gettime(struct iob_state *st, void *arg)
 		__asm__ __volatile__("" : : "r"(&ts) : "memory");
 	}
 	t1 = iort_clock_ns();
-	report_ns(st, t0, t1);
+	bench_report_ns(st, t0, t1);
 }
 
 static void bm_rdtsc(struct iob_state *st, void *arg)
@@ -68,7 +60,7 @@ static void bm_rdtsc(struct iob_state *st, void *arg)
 		sink += iort_clock_ticks();
 	t1 = iort_clock_ns();
 	__asm__ __volatile__("" : : "r"(sink));
-	report_ns(st, t0, t1);
+	bench_report_ns(st, t0, t1);
 }
 
 static void bm_fast_clock(struct iob_state *st, void *arg)
@@ -84,7 +76,7 @@ static void bm_fast_clock(struct iob_state *st, void *arg)
 		sink += iort_clock_fast_ns();
 	t1 = iort_clock_ns();
 	__asm__ __volatile__("" : : "r"(sink));
-	report_ns(st, t0, t1);
+	bench_report_ns(st, t0, t1);
 }
 
 static void bm_syscall(struct iob_state *st, void *arg)
@@ -98,7 +90,7 @@ static void bm_syscall(struct iob_state *st, void *arg)
 	while (iob_state_keep_running(st))
 		syscall(SYS_getppid);
 	t1 = iort_clock_ns();
-	report_ns(st, t0, t1);
+	bench_report_ns(st, t0, t1);
 }
 
 /*
@@ -156,7 +148,7 @@ static void bm_futex_roundtrip(struct iob_state *st, void *arg)
 		i++;
 	}
 	t1 = iort_clock_ns();
-	report_ns(st, t0, t1);
+	bench_report_ns(st, t0, t1);
 }
 
 /* As above, but both threads spin on the line: one round trip = the line moving there and back. */
@@ -190,7 +182,7 @@ static void bm_cacheline_roundtrip(struct iob_state *st, void *arg)
 		i++;
 	}
 	t1 = iort_clock_ns();
-	report_ns(st, t0, t1);
+	bench_report_ns(st, t0, t1);
 }
 
 static const struct bench_impl impl_clock_gettime = {

@@ -34,9 +34,7 @@ static void bm_hist_record(struct iob_state *st, void *arg)
 		iob_hist_record(h, (x & 0xfffff) << (x >> 60)); /* up to ~2^35 */
 	}
 	t1 = iort_clock_ns();
-	if (iob_state_iterations(st) > 0)
-		iob_state_counter(st, "ns", (double)(t1 - t0) / (double)iob_state_iterations(st),
-				  IOB_COUNTER_DEFAULT);
+	bench_report_ns(st, t0, t1);
 	iob_hist_destroy(h);
 }
 

@@ -78,6 +78,14 @@ int bench_latency_csv_path(const char *name, char *out, size_t len)
 	return 0;
 }
 
+void bench_report_ns(struct iob_state *st, uint64_t t0, uint64_t t1)
+{
+	int64_t n = iob_state_iterations(st);
+
+	if (iob_state_thread_index(st) == 0 && n > 0)
+		iob_state_counter(st, "ns", (double)(t1 - t0) / (double)n, IOB_COUNTER_DEFAULT);
+}
+
 /* --- the catalogue's record --- */
 
 struct rec_impl {
