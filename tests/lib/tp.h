@@ -1,6 +1,6 @@
 /**
- * The test side of the runtime's test points (runtime/testpoint-private.h): stop a thread at a
- * named point, wait until it is there, run other threads, release it. Link with iort_tp_dep.
+ * The test side of the runtime's test points (runtime/src/base/testpoint-private.h): stop a thread
+ * at a named point, wait until it is there, run other threads, release it. Link with iort_tp_dep.
  *
  *   tp_install();
  *   thread A: tp_tag(1); iort_chan_send(...)          main: int s = tp_stop_at("mpmc.push_claimed", 1, 0);

@@ -12,7 +12,7 @@
  * after it; a small per-queue cache keeps steady state free of allocation (one allocation per
  * segment at most, none per operation), and segments beyond it are freed, so memory returns as
  * the queue drains: segments owned <= items / segment_slots + 3 + t * (5 + 2 t) for t threads
- * using the queue (runtime/segq.c). destroy frees everything.
+ * using the queue (runtime/src/queues/segq.c). destroy frees everything.
  *
  * Synchronization ("-" safe together, "X" caller must serialize):
  *               push   try_pop   segments   destroy

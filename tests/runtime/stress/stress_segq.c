@@ -172,9 +172,9 @@ static int run_one(int producers, int consumers, size_t slots, long per_producer
  */
 enum { LIMIT = 64, SPINNERS = 2, QUEUE_THREADS = 4, CACHE = 4 };
 
-/* runtime/segq.c's stated bound, n / S + 3 + t * (SEGQ_CACHE + 2 t + 1), with n <= LIMIT + 2 items
- * (producers count an item before pushing it), S = 2 and t = 4 threads: 88. Before hazard
- * pointers a preempted thread pinned every segment retired after it: thousands. */
+/* runtime/src/queues/segq.c's stated bound, n / S + 3 + t * (SEGQ_CACHE + 2 t + 1), with
+ * n <= LIMIT + 2 items (producers count an item before pushing it), S = 2 and t = 4 threads: 88.
+ * Before hazard pointers a preempted thread pinned every segment retired after it: thousands. */
 #define SEGQ_BOUND ((LIMIT + 2) / 2 + 3 + QUEUE_THREADS * (CACHE + 2 * QUEUE_THREADS + 1))
 
 struct bounded {

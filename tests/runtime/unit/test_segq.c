@@ -13,7 +13,8 @@
 
 #include <iort/segq.h>
 
-/* Must match SEGQ_CACHE in runtime/segq.c: the bound below is cache + linked + awaiting. */
+/* Must match SEGQ_CACHE in runtime/src/queues/segq.c: the bound below is cache + linked +
+ * awaiting. */
 #define CACHE	 4
 #define AT_REST	 (CACHE + 4)
 #define ITEM(i)	 ((void *)(uintptr_t)(i))
