@@ -8,13 +8,11 @@
 
 #include <stddef.h>
 
+#include "opt.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define IOB_EXIT_OK    0
-#define IOB_EXIT_FAIL  1
-#define IOB_EXIT_USAGE 2
 
 int iob_cmd_topo(int argc, char **argv);
 int iob_cmd_list(int argc, char **argv);
@@ -39,9 +37,6 @@ int iob_plot_run(const char *run_dir);
  * build tree, else the install's libexec folder. On failure prints why. @return 0 or -ENOENT.
  */
 int iob_find_bench(const char *given, char *out, size_t len);
-
-/** Parse a decimal integer in [lo, hi]; @return 0 or -EINVAL. */
-int iob_parse_long(const char *s, long lo, long hi, long *out);
 
 #ifdef __cplusplus
 }

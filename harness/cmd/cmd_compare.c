@@ -121,19 +121,6 @@ static void free_side(struct side *s)
 	json_decref(s->root);
 }
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 int iob_cmd_compare(int argc, char **argv)
 {
 	enum { O_ALPHA = 1, O_THRESHOLD, O_HELP };
@@ -149,44 +136,26 @@ int iob_cmd_compare(int argc, char **argv)
 	size_t improved = 0, regressed = 0, same = 0, na_count = 0, added = 0, removed = 0;
 	int c, rc = IOB_EXIT_USAGE, wn = 9;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next("compare", argc, argv, NULL, opts)) != -1) {
 		switch (c) {
 		case O_ALPHA:
-			if (parse_double(optarg, 0, 1, &alpha)) {
-				fprintf(stderr, "iobench: --alpha must be in [0, 1], not '%s'\n",
-					optarg);
-				return IOB_EXIT_USAGE;
-			}
+			if (iob_parse_double(optarg, 0, 1, &alpha))
+				return iob_bad_value("compare", "--alpha", "in [0, 1]", optarg);
 			break;
 		case O_THRESHOLD:
-			if (parse_double(optarg, 0, 1e9, &threshold)) {
-				fprintf(stderr,
-					"iobench: --threshold must be a percentage >= 0, not "
-					"'%s'\n",
-					optarg);
-				return IOB_EXIT_USAGE;
-			}
+			if (iob_parse_double(optarg, 0, 1e9, &threshold))
+				return iob_bad_value("compare", "--threshold", "a percentage >= 0",
+						     optarg);
 			break;
 		case O_HELP:
-			fputs(compare_usage, stdout);
-			return IOB_EXIT_OK;
-		case ':':
-			fprintf(stderr, "iobench: option '%s' needs a value\n%s", argv[optind - 1],
-				compare_usage);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(compare_usage);
 		default:
-			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
-				compare_usage);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "iobench compare: expected two runs A B, got %d\n%s", argc - optind,
-			compare_usage);
-		return IOB_EXIT_USAGE;
-	}
+	if (argc - optind != 2)
+		return iob_usage_error("compare", "expected two runs A B, got %d", argc - optind);
 	if (load_side(&a, argv[optind], bufa, sizeof(bufa)) ||
 	    load_side(&b, argv[optind + 1], bufb, sizeof(bufb)))
 		goto out;

@@ -991,11 +991,8 @@ static int tier2(const struct gate_opts *o)
 	regex_t re;
 
 	if (!o->base_bench || !o->cand_bench) {
-		fprintf(stderr,
-			"iobench gate: tier 2 needs --baseline-bench PATH and "
-			"--candidate-bench PATH\n%s",
-			gate_usage);
-		return IOB_EXIT_USAGE;
+		return iob_usage_error("gate", "tier 2 needs --baseline-bench PATH and "
+					       "--candidate-bench PATH");
 	}
 	if (!regex_ok(filter[0] == '-' ? filter + 1 : filter, &re)) {
 		fprintf(stderr, "iobench gate: --filter '%s' is not a valid regular expression\n",
@@ -1161,8 +1158,7 @@ static int tier3(const struct gate_opts *o)
 	char *text;
 
 	if (!o->run) {
-		fprintf(stderr, "iobench gate: tier 3 needs --run RUN\n%s", gate_usage);
-		return IOB_EXIT_USAGE;
+		return iob_usage_error("gate", "tier 3 needs --run RUN");
 	}
 	if (stat(o->run, &sb) == 0 && S_ISDIR(sb.st_mode))
 		snprintf(path, sizeof(path), "%s/results.json", o->run);
@@ -1276,19 +1272,6 @@ out:
 
 /* --- options --- */
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || end == s || !(v >= lo) || !(v <= hi))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_gate_opts(int argc, char **argv, struct gate_opts *o)
 {
 	enum {
@@ -1337,34 +1320,33 @@ static int parse_gate_opts(int argc, char **argv, struct gate_opts *o)
 				 .rounds = DEFAULT_ROUNDS,
 				 .reps = DEFAULT_REPS,
 				 .min_time = DEFAULT_MIN_TIME };
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		const char *bad = NULL;
+	iob_opt_begin();
+	while ((c = iob_opt_next("gate", argc, argv, NULL, opts)) != -1) {
+		const char *bad = NULL; /* what the value must be */
 
 		switch (c) {
 		case O_TIER:
 			if (iob_parse_long(optarg, 1, 3, &v))
-				bad = "--tier must be 1, 2 or 3";
+				bad = "1, 2 or 3";
 			o->tier = (int)v;
 			break;
 		case O_BASELINE:
 			o->baseline = optarg;
 			break;
 		case O_THRESHOLD:
-			if (parse_double(optarg, 0, 1000, &o->threshold))
-				bad = "--threshold must be a percentage from 0 to 1000";
+			if (iob_parse_double(optarg, 0, 1000, &o->threshold))
+				bad = "a percentage from 0 to 1000";
 			break;
 		case O_FILTER:
 			o->filter = optarg;
 			break;
 		case O_ITER:
 			if (iob_parse_long(optarg, 1, 1000000000L, &o->iterations))
-				bad = "--iterations must be 1..1000000000";
+				bad = "1..1000000000";
 			break;
 		case O_REPEAT:
 			if (iob_parse_long(optarg, 1, 64, &o->repeat))
-				bad = "--repeat must be 1..64";
+				bad = "1..64";
 			break;
 		case O_BENCH:
 			o->bench = optarg;
@@ -1380,15 +1362,15 @@ static int parse_gate_opts(int argc, char **argv, struct gate_opts *o)
 			break;
 		case O_ROUNDS:
 			if (iob_parse_long(optarg, 1, 1000, &o->rounds))
-				bad = "--rounds must be 1..1000";
+				bad = "1..1000";
 			break;
 		case O_REPS:
 			if (iob_parse_long(optarg, 1, 1000, &o->reps))
-				bad = "--repetitions must be 1..1000";
+				bad = "1..1000";
 			break;
 		case O_MINTIME:
-			if (parse_double(optarg, 1e-6, 3600, &o->min_time))
-				bad = "--min-time must be seconds in (0, 3600]";
+			if (iob_parse_double(optarg, 1e-6, 3600, &o->min_time))
+				bad = "seconds in (0, 3600]";
 			break;
 		case O_RUN:
 			o->run = optarg;
@@ -1397,31 +1379,23 @@ static int parse_gate_opts(int argc, char **argv, struct gate_opts *o)
 			o->trend = optarg;
 			break;
 		case O_HELP:
-			fputs(gate_usage, stdout);
-			return -1;
-		case ':':
-			fprintf(stderr, "iobench gate: option '%s' needs a value\n%s",
-				argv[optind - 1], gate_usage);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(gate_usage) == IOB_EXIT_OK ? -1 : IOB_EXIT_FAIL;
 		default:
-			fprintf(stderr, "iobench gate: unknown option '%s'\n%s", argv[optind - 1],
-				gate_usage);
 			return IOB_EXIT_USAGE;
 		}
 		if (bad) {
-			fprintf(stderr, "iobench gate: %s, not '%s'\n", bad, optarg);
-			return IOB_EXIT_USAGE;
+			char name[32] = "";
+
+			for (const struct option *p = opts; p->name; p++)
+				if (p->val == c)
+					snprintf(name, sizeof(name), "--%s", p->name);
+			return iob_bad_value("gate", name, bad, optarg);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iobench gate: unexpected argument '%s'\n%s", argv[optind],
-			gate_usage);
-		return IOB_EXIT_USAGE;
-	}
-	if (o->update && o->tier != 1) {
-		fprintf(stderr, "iobench gate: --update-baseline is for tier 1\n");
-		return IOB_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return iob_unexpected_arg("gate", argv[optind]);
+	if (o->update && o->tier != 1)
+		return iob_usage_error("gate", "--update-baseline is for tier 1");
 	return 0;
 }
 

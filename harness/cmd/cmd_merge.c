@@ -417,9 +417,8 @@ int iob_cmd_merge(int argc, char **argv)
 	char path[PATH_MAX + 32], latency[PATH_MAX + 32], err[4096];
 	int c, n = 0, rc = IOB_EXIT_USAGE, e;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next("merge", argc, argv, NULL, opts)) != -1) {
 		switch (c) {
 		case O_OUT:
 			out = optarg;
@@ -428,26 +427,15 @@ int iob_cmd_merge(int argc, char **argv)
 			force = true;
 			break;
 		case O_HELP:
-			fputs(merge_usage, stdout);
-			return IOB_EXIT_OK;
-		case ':':
-			fprintf(stderr, "iobench: option '%s' needs a value\n%s", argv[optind - 1],
-				merge_usage);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(merge_usage);
 		default:
-			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
-				merge_usage);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (!out || !*out) {
-		fprintf(stderr, "iobench merge: --out DIR is required\n%s", merge_usage);
-		return IOB_EXIT_USAGE;
-	}
-	if (argc - optind < 1) {
-		fprintf(stderr, "iobench merge: no shard runs given\n%s", merge_usage);
-		return IOB_EXIT_USAGE;
-	}
+	if (!out || !*out)
+		return iob_usage_error("merge", "--out DIR is required");
+	if (argc - optind < 1)
+		return iob_usage_error("merge", "no shard runs given");
 	snprintf(path, sizeof(path), "%s/results.json", out);
 	if (access(path, F_OK) == 0) {
 		fprintf(stderr,

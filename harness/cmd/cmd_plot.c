@@ -1174,30 +1174,17 @@ int iob_cmd_plot(int argc, char **argv)
 	char dir[PATH_MAX], json[PATH_MAX];
 	int c, err;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(plot_usage, stdout);
-			return IOB_EXIT_OK;
-		case ':':
-			fprintf(stderr, "iobench plot: option '%s' needs a value\n%s",
-				argv[optind - 1], plot_usage);
-			return IOB_EXIT_USAGE;
-		default:
-			fprintf(stderr, "iobench plot: unknown option '%s'\n%s", argv[optind - 1],
-				plot_usage);
-			return IOB_EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "iobench plot: %s\n%s",
-			argc - optind < 1 ? "which run? give a run folder or results.json"
-					  : "give exactly one run",
-			plot_usage);
+	iob_opt_begin();
+	while ((c = iob_opt_next("plot", argc, argv, "h", opts)) != -1) {
+		if (c == 'h')
+			return iob_print_usage(plot_usage);
 		return IOB_EXIT_USAGE;
 	}
+	if (argc - optind != 1)
+		return iob_usage_error("plot", "%s",
+				       argc - optind < 1
+					       ? "which run? give a run folder or results.json"
+					       : "give exactly one run");
 	if (resolve_run(argv[optind], dir, json))
 		return IOB_EXIT_USAGE;
 	err = iob_plot_run(argv[optind]);

@@ -47,6 +47,7 @@
 #include "context.h"
 #include "matrix.h"
 #include "proc.h"
+#include "quote.h"
 #include "results.h"
 #include "topo.h"
 
@@ -340,22 +341,10 @@ static void default_out(char *out, size_t len)
 	snprintf(out, len, "results/%s-%.12s", stamp, sha);
 }
 
-static int bad_value(const char *opt, const char *what, const char *v, const char *usage)
+/* Seconds in (0, @p max]. @return 0 or -EINVAL. */
+static int parse_secs(const char *s, double max, double *out)
 {
-	(void)usage;
-	fprintf(stderr, "iobench: %s must be %s, not '%s'\n", opt, what, v);
-	return IOB_EXIT_USAGE;
-}
-
-static int parse_secs(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	if (errno || *end || end == s || !(*out > 0) || *out > 86400)
-		return -EINVAL;
-	return 0;
+	return iob_parse_double(s, 0, max, out) || !(*out > 0) ? -EINVAL : 0;
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
@@ -405,49 +394,49 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *usage = list ? list_usage : run_usage;
+	const char *cmd = list ? "list" : "run";
 	struct filter f;
 	char *end;
 	int c;
 
 	*o = (struct run_opts){ .calibrate = true, .random_order = true, .plots = true };
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next(cmd, argc, argv, NULL, opts)) != -1) {
 		bool list_ok = c == O_FILTER || c == O_BENCH || c == O_HELP || c == O_MATRIX ||
-			       c == O_CELLS || c == O_SHARD || c == '?' || c == ':';
+			       c == O_CELLS || c == O_SHARD || c == IOB_OPT_ERROR;
 
 		if ((list && !list_ok) || (!list && c == O_CELLS)) {
-			fprintf(stderr, "iobench %s: option '%s' is for iobench %s\n%s",
-				list ? "list" : "run", argv[optind - 1], list ? "run" : "list",
-				usage);
-			return IOB_EXIT_USAGE;
+			char shown[256];
+
+			return iob_usage_error(cmd, "option '%s' is for iobench %s",
+					       iob_escape(shown, sizeof(shown), argv[optind - 1]),
+					       list ? "run" : "list");
 		}
 		switch (c) {
 		case O_FILTER:
 			o->filter = optarg;
 			if (filter_init(&f, optarg)) {
-				fprintf(stderr,
-					"iobench: --filter '%s' is not a valid regular "
-					"expression\n",
-					optarg);
-				return IOB_EXIT_USAGE;
+				char shown[256];
+
+				return iob_usage_error(
+					cmd, "--filter '%s' is not a valid regular expression",
+					iob_escape(shown, sizeof(shown), optarg));
 			}
 			filter_fini(&f);
 			break;
 		case O_REPS:
 			if (iob_parse_long(optarg, 1, 1000, &o->repetitions))
-				return bad_value("--repetitions", "1..1000", optarg, usage);
+				return iob_bad_value(cmd, "--repetitions", "1..1000", optarg);
 			break;
 		case O_MINTIME:
-			if (parse_secs(optarg, &o->min_time) || o->min_time > 3600)
-				return bad_value("--min-time", "seconds in (0, 3600]", optarg,
-						 usage);
+			if (parse_secs(optarg, 3600, &o->min_time))
+				return iob_bad_value(cmd, "--min-time", "seconds in (0, 3600]",
+						     optarg);
 			break;
 		case O_TIMEOUT:
-			if (parse_secs(optarg, &o->timeout))
-				return bad_value("--timeout", "seconds in (0, 86400]", optarg,
-						 usage);
+			if (parse_secs(optarg, 86400, &o->timeout))
+				return iob_bad_value(cmd, "--timeout", "seconds in (0, 86400]",
+						     optarg);
 			break;
 		case O_OUT:
 			o->out = optarg;
@@ -457,7 +446,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			break;
 		case O_THREADS:
 			if (iob_parse_long(optarg, 1, 4096, &o->threads))
-				return bad_value("--threads", "1..4096", optarg, usage);
+				return iob_bad_value(cmd, "--threads", "1..4096", optarg);
 			break;
 		case O_SYNTH:
 			o->synthetic = optarg;
@@ -476,7 +465,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			break;
 		case O_ORDER:
 			if (strcmp(optarg, "random") && strcmp(optarg, "sorted"))
-				return bad_value("--order", "random or sorted", optarg, usage);
+				return iob_bad_value(cmd, "--order", "random or sorted", optarg);
 			o->order = optarg;
 			o->random_order = strcmp(optarg, "random") == 0;
 			break;
@@ -491,14 +480,14 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			o->seed = strtoull(optarg, &end, 10);
 			if (errno || *end || !*optarg || *optarg == '-' ||
 			    o->seed > (unsigned long long)INT64_MAX)
-				return bad_value("--seed", "a whole number 0..2^63-1", optarg,
-						 usage);
+				return iob_bad_value(cmd, "--seed", "a whole number 0..2^63-1",
+						     optarg);
 			o->seed_set = true;
 			break;
 		case O_SHARD:
 			if (iob_shard_parse(optarg, &o->shard_k, &o->shard_n))
-				return bad_value("--shard", "K/N with 0 <= K < N (e.g. 0/4)",
-						 optarg, usage);
+				return iob_bad_value(cmd, "--shard",
+						     "K/N with 0 <= K < N (e.g. 0/4)", optarg);
 			o->shard_set = true;
 			break;
 		case O_RESUME:
@@ -506,36 +495,25 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			break;
 		case O_INTERLEAVE:
 			if (strcmp(optarg, "rounds") && strcmp(optarg, "cells"))
-				return bad_value("--interleave", "rounds or cells", optarg, usage);
+				return iob_bad_value(cmd, "--interleave", "rounds or cells",
+						     optarg);
 			o->interleave = optarg;
 			break;
 		case O_HELP:
-			fputs(usage, stdout);
-			return -1;
-		case ':':
-			fprintf(stderr, "iobench: option '%s' needs a value\n%s", argv[optind - 1],
-				usage);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(list ? list_usage : run_usage) == IOB_EXIT_OK
+				       ? -1
+				       : IOB_EXIT_FAIL;
 		default:
-			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
-				usage);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iobench: unexpected argument '%s'\n%s", argv[optind], usage);
-		return IOB_EXIT_USAGE;
-	}
-	if (o->synthetic && o->xml) {
-		fprintf(stderr, "iobench: --synthetic and --xml exclude each other\n");
-		return IOB_EXIT_USAGE;
-	}
-	if (o->cells && o->matrix) {
-		fprintf(stderr,
-			"iobench: --cells lists the built-in matrix; --matrix FILE another: "
-			"give one\n");
-		return IOB_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return iob_unexpected_arg(cmd, argv[optind]);
+	if (o->synthetic && o->xml)
+		return iob_usage_error(cmd, "--synthetic and --xml exclude each other");
+	if (o->cells && o->matrix)
+		return iob_usage_error(cmd, "--cells lists the built-in matrix; --matrix FILE "
+					    "another: give one");
 	if (o->resume) {
 		const char *clash = o->matrix	      ? "--matrix"
 				    : o->filter	      ? "--filter"
@@ -554,13 +532,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 				    : !o->calibrate   ? "--no-calibration"
 						      : NULL;
 
-		if (clash) {
-			fprintf(stderr,
-				"iobench: --resume continues a run with the settings it recorded; "
-				"%s cannot change them\n",
-				clash);
-			return IOB_EXIT_USAGE;
-		}
+		if (clash)
+			return iob_usage_error(cmd,
+					       "--resume continues a run with the settings it "
+					       "recorded; %s cannot change them",
+					       clash);
 	}
 	return 0;
 }
@@ -653,10 +629,8 @@ int iob_cmd_list(int argc, char **argv)
 		return rc < 0 ? IOB_EXIT_OK : rc;
 	if (o.cells || o.matrix)
 		return list_cells(&o);
-	if (o.shard_set) {
-		fprintf(stderr, "iobench list: --shard needs --cells or --matrix FILE\n");
-		return IOB_EXIT_USAGE;
-	}
+	if (o.shard_set)
+		return iob_usage_error("list", "--shard needs --cells or --matrix FILE");
 	if (iob_find_bench(o.bench, bench, sizeof(bench)))
 		return IOB_EXIT_USAGE;
 	snprintf(filter, sizeof(filter), "--benchmark_filter=%s", o.filter ? o.filter : ".");

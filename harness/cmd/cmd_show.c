@@ -439,27 +439,20 @@ int iob_cmd_show(int argc, char **argv)
 	long n;
 	int c, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next("show", argc, argv, NULL, opts)) != -1) {
 		switch (c) {
 		case O_JSON:
 			as_json = true;
 			break;
 		case O_HELP:
-			fputs(show_usage, stdout);
-			return IOB_EXIT_OK;
+			return iob_print_usage(show_usage);
 		default:
-			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
-				show_usage);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "iobench show: expected one RUN, got %d\n%s", argc - optind,
-			show_usage);
-		return IOB_EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return iob_usage_error("show", "expected one RUN, got %d", argc - optind);
 	path = iob_results_path(argv[optind], buf, sizeof(buf));
 	root = iob_results_load(path, err, sizeof(err));
 	if (!root) {
