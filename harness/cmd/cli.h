@@ -32,12 +32,6 @@ int iob_cmd_gate(int argc, char **argv);
  */
 int iob_plot_run(const char *run_dir);
 
-/**
- * Find the benchmark binary: @p given (--bench), else $IOBENCH_BENCH, else next to iobench in a
- * build tree, else the install's libexec folder. On failure prints why. @return 0 or -ENOENT.
- */
-int iob_find_bench(const char *given, char *out, size_t len);
-
 #ifdef __cplusplus
 }
 #endif

@@ -23,23 +23,25 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "locate.h"
 #include "results.h"
 #include "stats.h"
 
 static const char compare_usage[] =
 	"usage: iobench compare [--alpha P] [--threshold PCT] A B\n"
-	"Compare two runs (run folders or results.json files), benchmark by benchmark: median of\n"
-	"A, median of B, change %, the two-sided Mann-Whitney U p-value over the repetitions and "
-	"a\n"
-	"verdict. The metric is items/s (higher is better) when both runs count items, else real\n"
-	"time (lower is better). Benchmarks in one run only are listed as added / removed.\n"
+	"Compare two runs (run folders, results.json files or run names under results/),\n"
+	"benchmark by benchmark: median of A, median of B, change %, the two-sided Mann-Whitney U\n"
+	"p-value over the repetitions and a verdict. The metric is items/s (higher is better)\n"
+	"when both runs count items, else real time (lower is better). Benchmarks in one run\n"
+	"only are listed as added / removed.\n"
 	"Exit status 0 whatever the verdicts (iobench gate is the check that blocks).\n"
 	"\n"
 	"  --alpha P        significance level (default 0.05)\n"
 	"  --threshold PCT  smallest change that counts, in % (default 5)\n";
 
 struct side {
-	const char *path;
+	struct iob_run_path run;
+	const char *path; /* run.file */
 	json_t *root;
 	struct iob_index ix;
 	struct iob_sample_set items, rt;
@@ -93,11 +95,15 @@ static bool has_name(const struct side *s, const char *name)
 	return false;
 }
 
-static int load_side(struct side *s, const char *arg, char *buf, size_t len)
+static int load_side(struct side *s, const char *arg)
 {
 	char err[4096];
 
-	s->path = iob_results_path(arg, buf, len);
+	if (iob_run_resolve(arg, &s->run, err, sizeof(err))) {
+		fprintf(stderr, "iobench: %s\n", err);
+		return -EINVAL;
+	}
+	s->path = s->run.file;
 	s->root = iob_results_load(s->path, err, sizeof(err));
 	if (!s->root) {
 		fprintf(stderr, "iobench: %s\n", err);
@@ -132,7 +138,6 @@ int iob_cmd_compare(int argc, char **argv)
 	};
 	double alpha = 0.05, threshold = 5;
 	struct side a = { 0 }, b = { 0 };
-	char bufa[4096], bufb[4096];
 	size_t improved = 0, regressed = 0, same = 0, na_count = 0, added = 0, removed = 0;
 	int c, rc = IOB_EXIT_USAGE, wn = 9;
 
@@ -156,8 +161,7 @@ int iob_cmd_compare(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return iob_usage_error("compare", "expected two runs A B, got %d", argc - optind);
-	if (load_side(&a, argv[optind], bufa, sizeof(bufa)) ||
-	    load_side(&b, argv[optind + 1], bufb, sizeof(bufb)))
+	if (load_side(&a, argv[optind]) || load_side(&b, argv[optind + 1]))
 		goto out;
 	for (const struct iob_bench **p = a.names; *p; p++)
 		if ((int)strlen((*p)->name) > wn)

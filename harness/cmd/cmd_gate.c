@@ -43,6 +43,7 @@
 
 #include "cli.h"
 #include "context.h"
+#include "locate.h"
 #include "proc.h"
 #include "results.h"
 #include "stats.h"
@@ -88,7 +89,7 @@ static const char gate_usage[] =
 	"compiler and build type: the baseline records them and the gate warns when they differ.\n"
 	"  --baseline FILE      default $IOBENCH_SOURCE_ROOT/results/baselines/gate.json (else "
 	"the\n"
-	"                       source tree above the build folder iobench runs from)\n"
+	"                       source tree of the build iobench runs from)\n"
 	"  --threshold PCT      allowed increase for benchmarks without their own threshold_pct\n"
 	"                       (default: the file's default_threshold_pct, else 3)\n"
 	"  --filter REGEX       gate benchmarks to check (extended regex; default all gate/)\n"
@@ -114,7 +115,7 @@ static const char gate_usage[] =
 	"  > 5 % and p < 0.05 (advisory). 'GROSS' (blocking, exit 1): both slowdowns > 25 %,\n"
 	"  p < 0.01, >= 80 % of rounds agree, and load1 <= 0.3 x CPUs before the rounds.\n"
 	"\n"
-	"Tier 3 (never blocks): --run RUN (folder or results.json) [--trend FILE]\n"
+	"Tier 3 (never blocks): --run RUN (run folder, results.json or run name) [--trend FILE]\n"
 	"  appends {sha, date, quiet, run, ratios} to FILE (default\n"
 	"  <source root>/results/trends.jsonl): each benchmark's median ratio to its family's\n"
 	"  reference (context iobench_references); > 1 means faster than the reference.\n";
@@ -135,56 +136,23 @@ __attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t len, co
 	return rc;
 }
 
-/* $IOBENCH_SOURCE_ROOT, else two folders above this executable (<root>/<build>/harness/). */
-static int source_root(char *out, size_t len)
-{
-	const char *env = getenv("IOBENCH_SOURCE_ROOT");
-	char self[PATH_MAX - 16], *slash;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -ENOENT;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return -ENOENT;
-	*slash = '\0';
-	snprintf(out, len, "%s/../..", self);
-	return 0;
-}
-
-/* valgrind: $IOBENCH_VALGRIND, else the first on PATH. */
+/* valgrind: $IOBENCH_VALGRIND, else the first on PATH; says so when it is missing. */
 static int find_valgrind(char *out, size_t len)
 {
-	const char *env = getenv("IOBENCH_VALGRIND"), *path = getenv("PATH");
+	bool from_env;
 
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		if (access(out, X_OK) == 0)
-			return 0;
+	if (iob_locate_tool("IOBENCH_VALGRIND", "valgrind", out, len, &from_env) == 0)
+		return 0;
+	if (from_env)
 		fprintf(stderr,
 			"iobench gate: valgrind '%s' ($IOBENCH_VALGRIND) is missing or not "
 			"executable\n",
 			out);
-		return -ENOENT;
-	}
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-		size_t k = strcspn(p, ":");
-
-		snprintf(out, len, "%.*s/valgrind", (int)k, k ? p : ".");
-		if (access(out, X_OK) == 0)
-			return 0;
-		p += k;
-		if (*p)
-			p++;
-	}
-	fprintf(stderr, "iobench gate: valgrind not found on PATH; tier 1 counts instructions "
-			"with valgrind's callgrind (install it: apt-get install valgrind)\n");
+	else
+		fprintf(stderr,
+			"iobench gate: valgrind not found on PATH; tier 1 counts "
+			"instructions with valgrind's callgrind (install it: apt-get install "
+			"valgrind)\n");
 	return -ENOENT;
 }
 
@@ -624,7 +592,7 @@ static int tier1(const struct gate_opts *o)
 	if (o->baseline) {
 		snprintf(path, sizeof(path), "%s", o->baseline);
 	} else {
-		if (source_root(root, sizeof(root))) {
+		if (iob_locate_source_root(root, sizeof(root))) {
 			fprintf(stderr, "iobench gate: cannot locate the source tree; pass "
 					"--baseline FILE or set IOBENCH_SOURCE_ROOT\n");
 			return IOB_EXIT_USAGE;
@@ -643,7 +611,7 @@ static int tier1(const struct gate_opts *o)
 	b = baseline_load(path, !o->update, &status);
 	if (status)
 		goto out;
-	if (iob_find_bench(o->bench, bench, sizeof(bench)) ||
+	if (iob_locate_bench(o->bench, bench, sizeof(bench)) ||
 	    find_valgrind(valgrind, sizeof(valgrind))) {
 		status = IOB_EXIT_USAGE;
 		goto out;
@@ -1147,12 +1115,13 @@ static void with_impl(const char *name, const char *impl, char *out, size_t len)
 
 static int tier3(const struct gate_opts *o)
 {
-	char path[PATH_MAX], trend[PATH_MAX], root[PATH_MAX], err[PATH_MAX + 128], date[64];
+	char trend[PATH_MAX], root[PATH_MAX], err[PATH_MAX + 128], date[64];
+	struct iob_run_path run;
+	const char *path;
 	struct iob_sample_set smp = { 0 };
 	struct iob_index ix = { 0 };
 	json_t *doc, *ctx, *ratios, *line = NULL;
 	const char *field = "items_per_second";
-	struct stat sb;
 	bool nomem;
 	int passed = 0, status = IOB_EXIT_OK, fd;
 	char *text;
@@ -1160,13 +1129,14 @@ static int tier3(const struct gate_opts *o)
 	if (!o->run) {
 		return iob_usage_error("gate", "tier 3 needs --run RUN");
 	}
-	if (stat(o->run, &sb) == 0 && S_ISDIR(sb.st_mode))
-		snprintf(path, sizeof(path), "%s/results.json", o->run);
-	else
-		snprintf(path, sizeof(path), "%s", o->run);
+	if (iob_run_resolve(o->run, &run, err, sizeof(err))) {
+		fprintf(stderr, "iobench gate: --run %s\n", err);
+		return IOB_EXIT_USAGE;
+	}
+	path = run.file;
 	if (o->trend) {
 		snprintf(trend, sizeof(trend), "%s", o->trend);
-	} else if (source_root(root, sizeof(root)) == 0) {
+	} else if (iob_locate_source_root(root, sizeof(root)) == 0) {
 		pathf(trend, sizeof(trend), "%s/results/trends.jsonl", root);
 	} else {
 		fprintf(stderr, "iobench gate: cannot locate the source tree; pass --trend FILE\n");

@@ -22,9 +22,7 @@
  *       latency/<name>.csv files, or, when the group has none, the p50/p99/p99.9/max counters
  * calib rows (machine calibration) are not plotted.
  *
- * Templates: $IOBENCH_PLOTS, IOB_PLOTS_DIR (when the build defines it), <exe dir>/../share/
- * iobench/plots (installed), <exe dir>/../../plots (build tree beside the sources).
- * gnuplot: $IOBENCH_GNUPLOT (a path), else "gnuplot" on PATH.
+ * Templates and gnuplot: iob_locate_plots() and iob_locate_tool() (harness/lib/locate.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +38,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "locate.h"
 #include "proc.h"
 #include "quote.h"
 #include "results.h"
@@ -47,8 +46,8 @@
 static const char plot_usage[] =
 	"usage: iobench plot [--help] RUN\n"
 	"\n"
-	"Render the figures of RUN (a run folder, or its results.json) into RUN/plots/ as PNG and\n"
-	"SVG, with gnuplot:\n"
+	"Render the figures of RUN (a run folder, its results.json, or a run name under results/)\n"
+	"into RUN/plots/ as PNG and SVG, with gnuplot:\n"
 	"  throughput_<family>_<scenario>[_<params>]   median throughput against threads, "
 	"min..max\n"
 	"                                              bars, one fixed colour per implementation\n"
@@ -62,7 +61,9 @@ static const char plot_usage[] =
 	"\n"
 	"environment:\n"
 	"  IOBENCH_GNUPLOT   gnuplot to run (default: gnuplot on PATH)\n"
-	"  IOBENCH_PLOTS     folder of the gnuplot templates (default: installed or source tree)\n"
+	"  IOBENCH_PLOTS     folder of the gnuplot templates (default: "
+	"$IOBENCH_SOURCE_ROOT/plots,\n"
+	"                    the build's source tree, or the installed ones)\n"
 	"\n"
 	"exit status: 0 rendered; 1 gnuplot missing or a figure failed (results are unaffected);\n"
 	"2 bad usage or RUN is not a run folder / results file.\n";
@@ -94,129 +95,6 @@ struct plot_ctx {
 	struct iob_index ix; /* root's rows by name */
 	int figures, failed;
 };
-
-/* --- locating things ------------------------------------------------------------------------ */
-
-/* @p arg is a run folder or a results file: fill the folder and the results path. */
-static int resolve_run(const char *arg, char *dir, char *json)
-{
-	struct stat st;
-
-	if (!arg || !*arg || stat(arg, &st) != 0) {
-		fprintf(stderr, "iobench plot: '%s': %s\n", arg ? arg : "",
-			arg && *arg ? strerror(errno) : "empty run path");
-		return -EINVAL;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(dir, PATH_MAX, "%s", arg);
-		if (snprintf(json, PATH_MAX, "%s/results.json", arg) >= PATH_MAX)
-			return -ENAMETOOLONG;
-		if (access(json, R_OK) != 0) {
-			fprintf(stderr,
-				"iobench plot: '%s' is not a run folder (no results.json)\n", arg);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	snprintf(json, PATH_MAX, "%s", arg);
-	snprintf(dir, PATH_MAX, "%s", arg);
-	{
-		char *slash = strrchr(dir, '/');
-
-		if (slash == dir)
-			dir[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		else
-			snprintf(dir, PATH_MAX, ".");
-	}
-	return 0;
-}
-
-static bool executable_file(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
-}
-
-static int find_gnuplot(char *out, size_t len)
-{
-	const char *env = getenv("IOBENCH_GNUPLOT");
-	const char *path = getenv("PATH");
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return executable_file(out) ? 0 : -ENOENT;
-	}
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-
-		if (n && (size_t)snprintf(out, len, "%.*s/gnuplot", (int)n, path) < len &&
-		    executable_file(out))
-			return 0;
-		path += n;
-		if (*path == ':')
-			path++;
-	}
-	return -ENOENT;
-}
-
-static bool has_templates(const char *dir)
-{
-	char p[PATH_MAX];
-
-	return (size_t)snprintf(p, sizeof(p), "%s/throughput.gp", dir) < sizeof(p) &&
-	       access(p, R_OK) == 0;
-}
-
-static int find_templates(char *out, size_t len)
-{
-	const char *env = getenv("IOBENCH_PLOTS");
-	char exe[PATH_MAX], tried[4 * PATH_MAX] = "";
-	const char *cand[3];
-	size_t nc = 0;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		if (has_templates(out))
-			return 0;
-		fprintf(stderr, "iobench plot: IOBENCH_PLOTS='%s' holds no throughput.gp\n", env);
-		return -ENOENT;
-	}
-#ifdef IOB_PLOTS_DIR
-	cand[nc++] = IOB_PLOTS_DIR;
-#endif
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		cand[nc++] = "../share/iobench/plots";
-		cand[nc++] = "../../plots";
-	}
-	for (size_t i = 0; i < nc; i++) {
-		if (cand[i][0] == '/')
-			snprintf(out, len, "%s", cand[i]);
-		else
-			(void)iob_fmt(out, len, "%s/%s", exe, cand[i]);
-		if (has_templates(out))
-			return 0;
-		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
-			 *tried ? ", " : "", out);
-	}
-	fprintf(stderr,
-		"iobench plot: gnuplot templates not found (tried %s); set IOBENCH_PLOTS to the "
-		"plots/ folder of the sources\n",
-		*tried ? tried : "nothing");
-	return -ENOENT;
-}
 
 /* --- output files ---------------------------------------------------------------------------- */
 
@@ -1105,30 +983,36 @@ out:
 int iob_plot_run(const char *run_dir)
 {
 	struct plot_ctx *c = calloc(1, sizeof(*c));
-	char json[PATH_MAX], msg[PATH_MAX + 256];
+	struct iob_run_path run;
+	char msg[PATH_MAX + 256];
+	bool from_env;
 	int err;
 
 	if (!c)
 		return -ENOMEM;
-	err = resolve_run(run_dir, c->run, json);
-	if (err)
+	err = iob_run_resolve(run_dir, &run, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "iobench plot: %s\n", msg);
+		err = -EINVAL;
 		goto out;
-	c->root = iob_results_load(json, msg, sizeof(msg));
+	}
+	snprintf(c->run, sizeof(c->run), "%s", run.dir);
+	c->root = iob_results_load(run.file, msg, sizeof(msg));
 	if (!c->root) {
 		fprintf(stderr, "iobench plot: %s\n", msg);
 		err = -EINVAL;
 		goto out;
 	}
-	if (find_gnuplot(c->gnuplot, sizeof(c->gnuplot))) {
+	if (iob_locate_tool("IOBENCH_GNUPLOT", "gnuplot", c->gnuplot, sizeof(c->gnuplot),
+			    &from_env)) {
 		fprintf(stderr,
 			"iobench: gnuplot not found%s%s: install gnuplot-nox to render plots; "
 			"results are unaffected\n",
-			getenv("IOBENCH_GNUPLOT") ? " at IOBENCH_GNUPLOT=" : "",
-			getenv("IOBENCH_GNUPLOT") ? getenv("IOBENCH_GNUPLOT") : "");
+			from_env ? " at IOBENCH_GNUPLOT=" : "", from_env ? c->gnuplot : "");
 		err = -ENOENT;
 		goto out;
 	}
-	err = find_templates(c->tpl, sizeof(c->tpl));
+	err = iob_locate_plots(c->tpl, sizeof(c->tpl));
 	if (err)
 		goto out;
 	if (!gp_path_ok(c->run) || !gp_path_ok(c->tpl)) {
@@ -1171,7 +1055,6 @@ int iob_cmd_plot(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char dir[PATH_MAX], json[PATH_MAX];
 	int c, err;
 
 	iob_opt_begin();
@@ -1185,8 +1068,6 @@ int iob_cmd_plot(int argc, char **argv)
 				       argc - optind < 1
 					       ? "which run? give a run folder or results.json"
 					       : "give exactly one run");
-	if (resolve_run(argv[optind], dir, json))
-		return IOB_EXIT_USAGE;
 	err = iob_plot_run(argv[optind]);
 	if (err == -EINVAL)
 		return IOB_EXIT_USAGE;

@@ -45,15 +45,12 @@
 
 #include "cli.h"
 #include "context.h"
+#include "locate.h"
 #include "matrix.h"
 #include "proc.h"
 #include "quote.h"
 #include "results.h"
 #include "topo.h"
-
-#ifndef IOB_LIBEXECDIR
-#define IOB_LIBEXECDIR "/usr/local/libexec"
-#endif
 
 #define EXIT_INTERRUPTED 130
 #define KILL_GRACE_S	 2.0		  /* SIGTERM, then SIGKILL after this long */
@@ -114,8 +111,9 @@ static const char run_usage[] =
 	"  --out DIR            output folder (default results/<UTC time>-<sha>); must not "
 	"already\n"
 	"                       hold a results.json\n"
-	"  --resume DIR         finish an interrupted run: the pending cells of DIR/results.json,\n"
-	"                       with its matrix, order and options\n"
+	"  --resume RUN         finish an interrupted run (its folder, results.json or run name\n"
+	"                       under results/): its pending cells, with its matrix, order and\n"
+	"                       options\n"
 	"  --threads N          size of the placement plan (default: every PU)\n"
 	"  --synthetic S | --xml FILE\n"
 	"                       plan on another topology: nothing is pinned, results marked "
@@ -148,45 +146,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The benchmark binary: --bench, $IOBENCH_BENCH, the build tree next to us, the install dir. */
-int iob_find_bench(const char *given, char *out, size_t len)
-{
-	char self[PATH_MAX - 64], *slash;
-	const char *env = getenv("IOBENCH_BENCH");
-	ssize_t n;
-
-	if (given || (env && *env)) {
-		snprintf(out, len, "%s", given ? given : env);
-		if (access(out, X_OK) == 0)
-			return 0;
-		fprintf(stderr, "iobench: benchmark binary '%s' is missing or not executable\n",
-			out);
-		return -ENOENT;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash)
-			*slash = '\0';
-		snprintf(out, len, "%s/../bench/iobench-bench", self);
-		if (access(out, X_OK) == 0)
-			return 0;
-		snprintf(out, len, "%s/iobench-bench", self);
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	snprintf(out, len, "%s/iobench/iobench-bench", IOB_LIBEXECDIR);
-	if (access(out, X_OK) == 0)
-		return 0;
-	fprintf(stderr,
-		"iobench: benchmark binary iobench-bench not found next to iobench or in "
-		"%s/iobench "
-		"(build it: ninja -C build; or pass --bench PATH)\n",
-		IOB_LIBEXECDIR);
-	return -ENOENT;
 }
 
 /* How a cell's (or the calibration's) child ended. */
@@ -631,7 +590,7 @@ int iob_cmd_list(int argc, char **argv)
 		return list_cells(&o);
 	if (o.shard_set)
 		return iob_usage_error("list", "--shard needs --cells or --matrix FILE");
-	if (iob_find_bench(o.bench, bench, sizeof(bench)))
+	if (iob_locate_bench(o.bench, bench, sizeof(bench)))
 		return IOB_EXIT_USAGE;
 	snprintf(filter, sizeof(filter), "--benchmark_filter=%s", o.filter ? o.filter : ".");
 	cargv[0] = bench;
@@ -1672,24 +1631,24 @@ out:
 	return rc;
 }
 
-/* --resume DIR: the recorded matrix, order and options; pending cells only. */
-static int start_resume(struct run *r, const char *dir, int argc, char **argv)
+/* --resume RUN: the recorded matrix, order and options; pending cells only. */
+static int start_resume(struct run *r, const char *arg, int argc, char **argv)
 {
 	char err[768], where[PATH_MAX + 32];
+	struct iob_run_path run;
 	struct iob_matrix *m = NULL;
 	json_t *mj, *ro;
 	char *text;
 	int rc;
 
-	if (strlen(dir) >= sizeof(r->dir)) {
-		fprintf(stderr, "iobench: --resume path is too long\n");
+	if (iob_run_resolve(arg, &run, err, sizeof(err))) {
+		fprintf(stderr, "iobench: --resume %s%s; nothing to resume\n", err,
+			strstr(err, "no results.json") ? "" : " (no results.json there)");
 		return IOB_EXIT_USAGE;
 	}
-	snprintf(r->dir, sizeof(r->dir), "%s", dir);
-	snprintf(r->path, sizeof(r->path), "%s/results.json", dir);
-	if (access(r->path, F_OK) != 0) {
-		fprintf(stderr, "iobench: --resume %s: no results.json there, nothing to resume\n",
-			dir);
+	if (iob_fmt(r->dir, sizeof(r->dir), "%s", run.dir) ||
+	    iob_fmt(r->path, sizeof(r->path), "%s", run.file)) {
+		fprintf(stderr, "iobench: --resume path is too long\n");
 		return IOB_EXIT_USAGE;
 	}
 	r->resuming = true;
@@ -1787,7 +1746,7 @@ int iob_cmd_run(int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? IOB_EXIT_OK : rc;
-	if (iob_find_bench(o.bench, r.bench, sizeof(r.bench)))
+	if (iob_locate_bench(o.bench, r.bench, sizeof(r.bench)))
 		return IOB_EXIT_USAGE;
 	r.tty = isatty(STDERR_FILENO);
 

@@ -21,19 +21,19 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "locate.h"
 #include "quote.h"
 #include "results.h"
 
 static const char show_usage[] =
 	"usage: iobench show [--json] RUN\n"
-	"Tables of a run (RUN = a run folder or its results.json): per family/scenario, each\n"
-	"implementation's median throughput (items/s, or real time when no items are counted) "
-	"with\n"
-	"its min-max spread, the median p99 latency when measured, and the speedup over the\n"
-	"family's reference implementation in the same run (same params, threads and placement;\n"
-	"> 1 = faster, '-' when the reference did not run). The header names the run, build, "
-	"host,\n"
-	"whether the machine was quiet, and the cells that failed.\n"
+	"Tables of a run (RUN = a run folder, its results.json, or a run name under results/):\n"
+	"per family/scenario, each implementation's median throughput (items/s, or real time\n"
+	"when no items are counted) with its min-max spread, the median p99 latency when\n"
+	"measured, and the speedup over the family's reference implementation in the same run\n"
+	"(same params, threads and placement; > 1 = faster, '-' when the reference did not run).\n"
+	"The header names the run, build, host, whether the machine was quiet, and the cells\n"
+	"that failed.\n"
 	"\n"
 	"  --json   the same as one JSON object on stdout\n";
 
@@ -430,7 +430,8 @@ int iob_cmd_show(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	char buf[4096], err[4096];
+	struct iob_run_path run;
+	char err[4096];
 	const char *path;
 	bool as_json = false;
 	struct entry *e = NULL;
@@ -453,7 +454,11 @@ int iob_cmd_show(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return iob_usage_error("show", "expected one RUN, got %d", argc - optind);
-	path = iob_results_path(argv[optind], buf, sizeof(buf));
+	if (iob_run_resolve(argv[optind], &run, err, sizeof(err))) {
+		fprintf(stderr, "iobench: %s\n", err);
+		return IOB_EXIT_USAGE;
+	}
+	path = run.file;
 	root = iob_results_load(path, err, sizeof(err));
 	if (!root) {
 		fprintf(stderr, "iobench: %s\n", err);

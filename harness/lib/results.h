@@ -151,12 +151,6 @@ void iob_samples_free(struct iob_sample_set *set);
 /** The entry of @p name in @p set. @return it, or NULL when @p name has no sample. O(log n). */
 const struct iob_samples *iob_samples_find(const struct iob_sample_set *set, const char *name);
 
-/**
- * A RUN argument as a results file: a folder means its results.json (formatted into @p buf), else
- * @p arg itself. @return @p buf or @p arg; it is not checked that the file exists.
- */
-const char *iob_results_path(const char *arg, char *buf, size_t len);
-
 /** Median of @p v (sorted in place). NAN when n == 0. */
 double iob_median(double *v, size_t n);
 
