@@ -140,83 +140,20 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* How a cell's (or the calibration's) child ended. */
-struct child_end {
-	int start_err; /* -errno: it did not start */
-	int status;    /* exit status when it exited */
-	int sig;       /* the signal that killed it (0: it exited) */
-	bool timed_out;
-	bool interrupted; /* we stopped it because of SIGINT/SIGTERM */
-	double seconds;
-};
-
 /*
- * Run argv in its own process group (iob_child_spawn: the group dies with us, grandchildren
- * included) with stdout and stderr to @p log, under a time limit of @p timeout seconds. The group
- * is stopped with SIGTERM, then SIGKILL after KILL_GRACE_S, on timeout or when we are interrupted.
- * Whatever is left in the group when the child ends is killed before the child is reaped.
+ * Run a cell's (or the calibration's) child: the benchmark binary in its own process group that
+ * dies with us, stdout and stderr to @p log, stopped (SIGTERM, SIGKILL after KILL_GRACE_S) on
+ * timeout or when we are interrupted.
  */
-static void run_child(char *const argv[], const char *log, double timeout, struct child_end *e)
+static void run_child(char *const argv[], const char *log, double timeout, struct iob_child_end *e)
 {
-	double start = now_s(), kill_at = 0;
-	bool stopping = false, killed = false;
-	siginfo_t info;
-	pid_t pid;
-	int status, err, w;
+	const struct iob_child_opts o = { .out = log,
+					  .err = log,
+					  .timeout = timeout,
+					  .grace = KILL_GRACE_S,
+					  .stop = &interrupted };
 
-	memset(e, 0, sizeof(*e));
-	err = iob_child_spawn(argv, log, &pid);
-	if (err) {
-		e->start_err = err;
-		return;
-	}
-	for (;;) {
-		struct timespec tick = { 0, 10 * 1000 * 1000 };
-		double t;
-
-		/* WNOWAIT: the ended child stays a zombie, so its group id cannot be reused yet. */
-		memset(&info, 0, sizeof(info));
-		w = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
-		if (w == 0 && info.si_pid == pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			e->start_err = -errno;
-			kill(-pid, SIGKILL);
-			return;
-		}
-		t = now_s();
-		if (!stopping && (interrupted || t - start > timeout)) {
-			e->interrupted = interrupted != 0;
-			e->timed_out = !e->interrupted;
-			kill(-pid, SIGTERM);
-			stopping = true;
-			kill_at = t + KILL_GRACE_S;
-		} else if (stopping && !killed && t > kill_at) {
-			kill(-pid, SIGKILL);
-			killed = true;
-		}
-		nanosleep(&tick, NULL);
-	}
-	kill(-pid, SIGKILL); /* whatever the child left in its group */
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			e->start_err = -errno;
-			return;
-		}
-	}
-	e->seconds = now_s() - start;
-	if (WIFSIGNALED(status))
-		e->sig = WTERMSIG(status);
-	else
-		e->status = WEXITSTATUS(status);
+	iob_child_run(argv, &o, e);
 }
 
 /*
@@ -790,7 +727,7 @@ static int bench_args(const struct run *r, const char *placement, char *argv[],
 	return n;
 }
 
-static void describe_end(const struct child_end *e, double timeout, char *msg, size_t len)
+static void describe_end(const struct iob_child_end *e, double timeout, char *msg, size_t len)
 {
 	if (e->start_err)
 		snprintf(msg, len, "cell failed: cannot start: %s", strerror(-e->start_err));
@@ -815,7 +752,7 @@ static int calibrate(struct run *r)
 		json_object_get(json_object_get(r->ctx, "iobench_matrix"), "suites"), 0);
 	const char *placement =
 		json_string_value(json_array_get(json_object_get(suite0, "placements"), 0));
-	struct child_end e;
+	struct iob_child_end e;
 	json_t *j, *row, *cal;
 	size_t i;
 	int n = 0;
@@ -841,7 +778,7 @@ static int calibrate(struct run *r)
 	run_child(argv, log, CALIB_TIMEOUT_S, &e);
 	if (r->tty)
 		fprintf(stderr, "\r\033[K");
-	if (e.interrupted)
+	if (e.stopped)
 		return EXIT_INTERRUPTED;
 	describe_end(&e, CALIB_TIMEOUT_S, msg, sizeof(msg));
 	if (e.status == 2 || e.status == 127) {
@@ -1126,7 +1063,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj, int rnd)
 	const struct iob_cell *c = &r->cells[index];
 	char bufs[10][ARG_MAX_LEN], raw[PATH_MAX], log[PATH_MAX], msg[256];
 	char *argv[20];
-	struct child_end e;
+	struct iob_child_end e;
 	json_t *j = NULL, *rows, *row, *err_row;
 	const char *first_err = NULL;
 	size_t i, nrows, pos, have;
@@ -1152,7 +1089,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj, int rnd)
 	unlink(raw);
 	progress_start(r, c);
 	run_child(argv, log, c->timeout, &e);
-	if (e.interrupted) { /* the cell stays pending, its finished repetitions kept */
+	if (e.stopped) { /* the cell stays pending, its finished repetitions kept */
 		if (r->tty)
 			fprintf(stderr, "\r\033[K");
 		return EXIT_INTERRUPTED;
