@@ -23,15 +23,6 @@ int iob_cmd_compare(int argc, char **argv);
 int iob_cmd_plot(int argc, char **argv);
 int iob_cmd_gate(int argc, char **argv);
 
-/**
- * Render the plots of the run in @p run_dir into run_dir/plots/ (PNG and SVG). Called by
- * `iobench plot` and at the end of `iobench run`.
- * @return 0, -ENOENT when gnuplot or the templates are missing (a message says so), or another
- * negative errno
- * (a message names the problem).
- */
-int iob_plot_run(const char *run_dir);
-
 #ifdef __cplusplus
 }
 #endif

@@ -47,6 +47,7 @@
 #include "context.h"
 #include "locate.h"
 #include "matrix.h"
+#include "plot.h"
 #include "proc.h"
 #include "quote.h"
 #include "results.h"
