@@ -8,15 +8,11 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
+#include "opt.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define IOB_EXIT_OK    0
-#define IOB_EXIT_FAIL  1
-#define IOB_EXIT_USAGE 2
 
 int iob_cmd_topo(int argc, char **argv);
 int iob_cmd_list(int argc, char **argv);
@@ -26,32 +22,6 @@ int iob_cmd_show(int argc, char **argv);
 int iob_cmd_compare(int argc, char **argv);
 int iob_cmd_plot(int argc, char **argv);
 int iob_cmd_gate(int argc, char **argv);
-
-/**
- * Render the plots of the run in @p run_dir into run_dir/plots/ (PNG and SVG). Called by
- * `iobench plot` and at the end of `iobench run`.
- * @return 0, -ENOENT when gnuplot or the templates are missing (a message says so), or another
- * negative errno
- * (a message names the problem).
- */
-int iob_plot_run(const char *run_dir);
-
-/**
- * Find the benchmark binary: @p given (--bench), else $IOBENCH_BENCH, else next to iobench in a
- * build tree, else the install's libexec folder. On failure prints why. @return 0 or -ENOENT.
- */
-int iob_find_bench(const char *given, char *out, size_t len);
-
-/**
- * For a run that records no "iobench_references" (runs made before runs did): the catalogue of the
- * benchmark binary found as iob_find_bench() finds it without --bench, so that references come
- * from it. @return the catalogue to free, or NULL (the run records its own references, no binary,
- * or one that fails: the last says why on stderr).
- */
-struct iob_catalogue *iob_run_catalogue(const json_t *root);
-
-/** Parse a decimal integer in [lo, hi]; @return 0 or -EINVAL. */
-int iob_parse_long(const char *s, long lo, long hi, long *out);
 
 #ifdef __cplusplus
 }

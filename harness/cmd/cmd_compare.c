@@ -23,23 +23,25 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "locate.h"
 #include "results.h"
 #include "stats.h"
 
 static const char compare_usage[] =
 	"usage: iobench compare [--alpha P] [--threshold PCT] A B\n"
-	"Compare two runs (run folders or results.json files), benchmark by benchmark: median of\n"
-	"A, median of B, change %, the two-sided Mann-Whitney U p-value over the repetitions and "
-	"a\n"
-	"verdict. The metric is items/s (higher is better) when both runs count items, else real\n"
-	"time (lower is better). Benchmarks in one run only are listed as added / removed.\n"
+	"Compare two runs (run folders, results.json files or run names under results/),\n"
+	"benchmark by benchmark: median of A, median of B, change %, the two-sided Mann-Whitney U\n"
+	"p-value over the repetitions and a verdict. The metric is items/s (higher is better)\n"
+	"when both runs count items, else real time (lower is better). Benchmarks in one run\n"
+	"only are listed as added / removed.\n"
 	"Exit status 0 whatever the verdicts (iobench gate is the check that blocks).\n"
 	"\n"
 	"  --alpha P        significance level (default 0.05)\n"
 	"  --threshold PCT  smallest change that counts, in % (default 5)\n";
 
 struct side {
-	const char *path;
+	struct iob_run_path run;
+	const char *path; /* run.file */
 	json_t *root;
 	struct iob_index ix;
 	struct iob_sample_set items, rt;
@@ -93,11 +95,15 @@ static bool has_name(const struct side *s, const char *name)
 	return false;
 }
 
-static int load_side(struct side *s, const char *arg, char *buf, size_t len)
+static int load_side(struct side *s, const char *arg)
 {
 	char err[4096];
 
-	s->path = iob_results_path(arg, buf, len);
+	if (iob_run_resolve(arg, &s->run, err, sizeof(err))) {
+		fprintf(stderr, "iobench: %s\n", err);
+		return -EINVAL;
+	}
+	s->path = s->run.file;
 	s->root = iob_results_load(s->path, err, sizeof(err));
 	if (!s->root) {
 		fprintf(stderr, "iobench: %s\n", err);
@@ -121,19 +127,6 @@ static void free_side(struct side *s)
 	json_decref(s->root);
 }
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 int iob_cmd_compare(int argc, char **argv)
 {
 	enum { O_ALPHA = 1, O_THRESHOLD, O_HELP };
@@ -145,50 +138,30 @@ int iob_cmd_compare(int argc, char **argv)
 	};
 	double alpha = 0.05, threshold = 5;
 	struct side a = { 0 }, b = { 0 };
-	char bufa[4096], bufb[4096];
 	size_t improved = 0, regressed = 0, same = 0, na_count = 0, added = 0, removed = 0;
 	int c, rc = IOB_EXIT_USAGE, wn = 9;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next("compare", argc, argv, NULL, opts)) != -1) {
 		switch (c) {
 		case O_ALPHA:
-			if (parse_double(optarg, 0, 1, &alpha)) {
-				fprintf(stderr, "iobench: --alpha must be in [0, 1], not '%s'\n",
-					optarg);
-				return IOB_EXIT_USAGE;
-			}
+			if (iob_parse_double(optarg, 0, 1, &alpha))
+				return iob_bad_value("compare", "--alpha", "in [0, 1]", optarg);
 			break;
 		case O_THRESHOLD:
-			if (parse_double(optarg, 0, 1e9, &threshold)) {
-				fprintf(stderr,
-					"iobench: --threshold must be a percentage >= 0, not "
-					"'%s'\n",
-					optarg);
-				return IOB_EXIT_USAGE;
-			}
+			if (iob_parse_double(optarg, 0, 1e9, &threshold))
+				return iob_bad_value("compare", "--threshold", "a percentage >= 0",
+						     optarg);
 			break;
 		case O_HELP:
-			fputs(compare_usage, stdout);
-			return IOB_EXIT_OK;
-		case ':':
-			fprintf(stderr, "iobench: option '%s' needs a value\n%s", argv[optind - 1],
-				compare_usage);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(compare_usage);
 		default:
-			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
-				compare_usage);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "iobench compare: expected two runs A B, got %d\n%s", argc - optind,
-			compare_usage);
-		return IOB_EXIT_USAGE;
-	}
-	if (load_side(&a, argv[optind], bufa, sizeof(bufa)) ||
-	    load_side(&b, argv[optind + 1], bufb, sizeof(bufb)))
+	if (argc - optind != 2)
+		return iob_usage_error("compare", "expected two runs A B, got %d", argc - optind);
+	if (load_side(&a, argv[optind]) || load_side(&b, argv[optind + 1]))
 		goto out;
 	for (const struct iob_bench **p = a.names; *p; p++)
 		if ((int)strlen((*p)->name) > wn)

@@ -44,6 +44,7 @@
 #include "catalogue.h"
 #include "cli.h"
 #include "context.h"
+#include "locate.h"
 #include "proc.h"
 #include "results.h"
 #include "stats.h"
@@ -89,7 +90,7 @@ static const char gate_usage[] =
 	"compiler and build type: the baseline records them and the gate warns when they differ.\n"
 	"  --baseline FILE      default $IOBENCH_SOURCE_ROOT/results/baselines/gate.json (else "
 	"the\n"
-	"                       source tree above the build folder iobench runs from)\n"
+	"                       source tree of the build iobench runs from)\n"
 	"  --threshold PCT      allowed increase for benchmarks without their own threshold_pct\n"
 	"                       (default: the file's default_threshold_pct, else 3)\n"
 	"  --filter REGEX       gate benchmarks to check (extended regex; default all gate/)\n"
@@ -115,7 +116,7 @@ static const char gate_usage[] =
 	"  > 5 % and p < 0.05 (advisory). 'GROSS' (blocking, exit 1): both slowdowns > 25 %,\n"
 	"  p < 0.01, >= 80 % of rounds agree, and load1 <= 0.3 x CPUs before the rounds.\n"
 	"\n"
-	"Tier 3 (never blocks): --run RUN (folder or results.json) [--trend FILE]\n"
+	"Tier 3 (never blocks): --run RUN (run folder, results.json or run name) [--trend FILE]\n"
 	"  appends {sha, date, quiet, run, ratios} to FILE (default\n"
 	"  <source root>/results/trends.jsonl): each benchmark's median ratio to its family's\n"
 	"  reference (context iobench_references); > 1 means faster than the reference.\n";
@@ -136,56 +137,23 @@ __attribute__((format(printf, 3, 4))) static int pathf(char *out, size_t len, co
 	return rc;
 }
 
-/* $IOBENCH_SOURCE_ROOT, else two folders above this executable (<root>/<build>/harness/). */
-static int source_root(char *out, size_t len)
-{
-	const char *env = getenv("IOBENCH_SOURCE_ROOT");
-	char self[PATH_MAX - 16], *slash;
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return -ENOENT;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return -ENOENT;
-	*slash = '\0';
-	snprintf(out, len, "%s/../..", self);
-	return 0;
-}
-
-/* valgrind: $IOBENCH_VALGRIND, else the first on PATH. */
+/* valgrind: $IOBENCH_VALGRIND, else the first on PATH; says so when it is missing. */
 static int find_valgrind(char *out, size_t len)
 {
-	const char *env = getenv("IOBENCH_VALGRIND"), *path = getenv("PATH");
+	bool from_env;
 
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		if (access(out, X_OK) == 0)
-			return 0;
+	if (iob_locate_tool("IOBENCH_VALGRIND", "valgrind", out, len, &from_env) == 0)
+		return 0;
+	if (from_env)
 		fprintf(stderr,
 			"iobench gate: valgrind '%s' ($IOBENCH_VALGRIND) is missing or not "
 			"executable\n",
 			out);
-		return -ENOENT;
-	}
-	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
-		size_t k = strcspn(p, ":");
-
-		snprintf(out, len, "%.*s/valgrind", (int)k, k ? p : ".");
-		if (access(out, X_OK) == 0)
-			return 0;
-		p += k;
-		if (*p)
-			p++;
-	}
-	fprintf(stderr, "iobench gate: valgrind not found on PATH; tier 1 counts instructions "
-			"with valgrind's callgrind (install it: apt-get install valgrind)\n");
+	else
+		fprintf(stderr,
+			"iobench gate: valgrind not found on PATH; tier 1 counts "
+			"instructions with valgrind's callgrind (install it: apt-get install "
+			"valgrind)\n");
 	return -ENOENT;
 }
 
@@ -627,7 +595,7 @@ static int tier1(const struct gate_opts *o)
 	if (o->baseline) {
 		snprintf(path, sizeof(path), "%s", o->baseline);
 	} else {
-		if (source_root(root, sizeof(root))) {
+		if (iob_locate_source_root(root, sizeof(root))) {
 			fprintf(stderr, "iobench gate: cannot locate the source tree; pass "
 					"--baseline FILE or set IOBENCH_SOURCE_ROOT\n");
 			return IOB_EXIT_USAGE;
@@ -646,7 +614,7 @@ static int tier1(const struct gate_opts *o)
 	b = baseline_load(path, !o->update, &status);
 	if (status)
 		goto out;
-	if (iob_find_bench(o->bench, bench, sizeof(bench)) ||
+	if (iob_locate_bench(o->bench, bench, sizeof(bench)) ||
 	    find_valgrind(valgrind, sizeof(valgrind))) {
 		status = IOB_EXIT_USAGE;
 		goto out;
@@ -994,11 +962,8 @@ static int tier2(const struct gate_opts *o)
 	regex_t re;
 
 	if (!o->base_bench || !o->cand_bench) {
-		fprintf(stderr,
-			"iobench gate: tier 2 needs --baseline-bench PATH and "
-			"--candidate-bench PATH\n%s",
-			gate_usage);
-		return IOB_EXIT_USAGE;
+		return iob_usage_error("gate", "tier 2 needs --baseline-bench PATH and "
+					       "--candidate-bench PATH");
 	}
 	if (!regex_ok(filter[0] == '-' ? filter + 1 : filter, &re)) {
 		fprintf(stderr, "iobench gate: --filter '%s' is not a valid regular expression\n",
@@ -1153,28 +1118,29 @@ static void with_impl(const char *name, const char *impl, char *out, size_t len)
 
 static int tier3(const struct gate_opts *o)
 {
-	char path[PATH_MAX], trend[PATH_MAX], root[PATH_MAX], err[PATH_MAX + 128], date[64];
+	char trend[PATH_MAX], root[PATH_MAX], err[PATH_MAX + 128], date[64];
+	struct iob_run_path run;
+	const char *path;
 	struct iob_sample_set smp = { 0 };
 	struct iob_index ix = { 0 };
 	struct iob_catalogue *cat = NULL;
 	json_t *doc, *ctx, *ratios, *line = NULL;
 	const char *field = "items_per_second";
-	struct stat sb;
 	bool nomem;
 	int passed = 0, status = IOB_EXIT_OK, fd;
 	char *text;
 
 	if (!o->run) {
-		fprintf(stderr, "iobench gate: tier 3 needs --run RUN\n%s", gate_usage);
+		return iob_usage_error("gate", "tier 3 needs --run RUN");
+	}
+	if (iob_run_resolve(o->run, &run, err, sizeof(err))) {
+		fprintf(stderr, "iobench gate: --run %s\n", err);
 		return IOB_EXIT_USAGE;
 	}
-	if (stat(o->run, &sb) == 0 && S_ISDIR(sb.st_mode))
-		snprintf(path, sizeof(path), "%s/results.json", o->run);
-	else
-		snprintf(path, sizeof(path), "%s", o->run);
+	path = run.file;
 	if (o->trend) {
 		snprintf(trend, sizeof(trend), "%s", o->trend);
-	} else if (source_root(root, sizeof(root)) == 0) {
+	} else if (iob_locate_source_root(root, sizeof(root)) == 0) {
 		pathf(trend, sizeof(trend), "%s/results/trends.jsonl", root);
 	} else {
 		fprintf(stderr, "iobench gate: cannot locate the source tree; pass --trend FILE\n");
@@ -1186,7 +1152,7 @@ static int tier3(const struct gate_opts *o)
 		return IOB_EXIT_USAGE;
 	}
 	ctx = json_object_get(doc, "context");
-	cat = iob_run_catalogue(doc);
+	cat = iob_catalogue_for_run(doc);
 	ratios = json_object();
 	nomem = !ratios || iob_index_build(doc, &ix) || iob_results_samples(&ix, field, &smp);
 	if (!nomem && smp.n == 0) {
@@ -1282,19 +1248,6 @@ out:
 
 /* --- options --- */
 
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || end == s || !(v >= lo) || !(v <= hi))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_gate_opts(int argc, char **argv, struct gate_opts *o)
 {
 	enum {
@@ -1343,34 +1296,33 @@ static int parse_gate_opts(int argc, char **argv, struct gate_opts *o)
 				 .rounds = DEFAULT_ROUNDS,
 				 .reps = DEFAULT_REPS,
 				 .min_time = DEFAULT_MIN_TIME };
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		const char *bad = NULL;
+	iob_opt_begin();
+	while ((c = iob_opt_next("gate", argc, argv, NULL, opts)) != -1) {
+		const char *bad = NULL; /* what the value must be */
 
 		switch (c) {
 		case O_TIER:
 			if (iob_parse_long(optarg, 1, 3, &v))
-				bad = "--tier must be 1, 2 or 3";
+				bad = "1, 2 or 3";
 			o->tier = (int)v;
 			break;
 		case O_BASELINE:
 			o->baseline = optarg;
 			break;
 		case O_THRESHOLD:
-			if (parse_double(optarg, 0, 1000, &o->threshold))
-				bad = "--threshold must be a percentage from 0 to 1000";
+			if (iob_parse_double(optarg, 0, 1000, &o->threshold))
+				bad = "a percentage from 0 to 1000";
 			break;
 		case O_FILTER:
 			o->filter = optarg;
 			break;
 		case O_ITER:
 			if (iob_parse_long(optarg, 1, 1000000000L, &o->iterations))
-				bad = "--iterations must be 1..1000000000";
+				bad = "1..1000000000";
 			break;
 		case O_REPEAT:
 			if (iob_parse_long(optarg, 1, 64, &o->repeat))
-				bad = "--repeat must be 1..64";
+				bad = "1..64";
 			break;
 		case O_BENCH:
 			o->bench = optarg;
@@ -1386,15 +1338,15 @@ static int parse_gate_opts(int argc, char **argv, struct gate_opts *o)
 			break;
 		case O_ROUNDS:
 			if (iob_parse_long(optarg, 1, 1000, &o->rounds))
-				bad = "--rounds must be 1..1000";
+				bad = "1..1000";
 			break;
 		case O_REPS:
 			if (iob_parse_long(optarg, 1, 1000, &o->reps))
-				bad = "--repetitions must be 1..1000";
+				bad = "1..1000";
 			break;
 		case O_MINTIME:
-			if (parse_double(optarg, 1e-6, 3600, &o->min_time))
-				bad = "--min-time must be seconds in (0, 3600]";
+			if (iob_parse_double(optarg, 1e-6, 3600, &o->min_time))
+				bad = "seconds in (0, 3600]";
 			break;
 		case O_RUN:
 			o->run = optarg;
@@ -1403,31 +1355,23 @@ static int parse_gate_opts(int argc, char **argv, struct gate_opts *o)
 			o->trend = optarg;
 			break;
 		case O_HELP:
-			fputs(gate_usage, stdout);
-			return -1;
-		case ':':
-			fprintf(stderr, "iobench gate: option '%s' needs a value\n%s",
-				argv[optind - 1], gate_usage);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(gate_usage) == IOB_EXIT_OK ? -1 : IOB_EXIT_FAIL;
 		default:
-			fprintf(stderr, "iobench gate: unknown option '%s'\n%s", argv[optind - 1],
-				gate_usage);
 			return IOB_EXIT_USAGE;
 		}
 		if (bad) {
-			fprintf(stderr, "iobench gate: %s, not '%s'\n", bad, optarg);
-			return IOB_EXIT_USAGE;
+			char name[32] = "";
+
+			for (const struct option *p = opts; p->name; p++)
+				if (p->val == c)
+					snprintf(name, sizeof(name), "--%s", p->name);
+			return iob_bad_value("gate", name, bad, optarg);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iobench gate: unexpected argument '%s'\n%s", argv[optind],
-			gate_usage);
-		return IOB_EXIT_USAGE;
-	}
-	if (o->update && o->tier != 1) {
-		fprintf(stderr, "iobench gate: --update-baseline is for tier 1\n");
-		return IOB_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return iob_unexpected_arg("gate", argv[optind]);
+	if (o->update && o->tier != 1)
+		return iob_usage_error("gate", "--update-baseline is for tier 1");
 	return 0;
 }
 

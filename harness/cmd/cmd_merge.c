@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "locate.h"
 #include "proc.h"
 #include "quote.h"
 #include "results.h"
@@ -49,28 +50,9 @@ static const char *const shard_keys[] = {
 };
 
 struct shard {
-	char path[PATH_MAX];
-	char dir[PATH_MAX];
+	struct iob_run_path run; /* run.file: its results file; run.dir: its folder */
 	json_t *root;
 };
-
-static void shard_paths(struct shard *s, const char *arg)
-{
-	struct stat st;
-	const char *slash;
-
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(s->path, sizeof(s->path), "%s/results.json", arg);
-		snprintf(s->dir, sizeof(s->dir), "%s", arg);
-		return;
-	}
-	snprintf(s->path, sizeof(s->path), "%s", arg);
-	slash = strrchr(arg, '/');
-	if (slash)
-		snprintf(s->dir, sizeof(s->dir), "%.*s", (int)(slash - arg), arg);
-	else
-		snprintf(s->dir, sizeof(s->dir), ".");
-}
 
 /*
  * Copy @p src to @p dst without ever replacing an existing @p dst: write a temporary file,
@@ -123,7 +105,7 @@ static int copy_latency(const struct shard *s, const char *out_latency)
 	DIR *dir;
 	int rc = 0, err;
 
-	snprintf(src_dir, sizeof(src_dir), "%s/latency", s->dir);
+	snprintf(src_dir, sizeof(src_dir), "%s/latency", s->run.dir);
 	dir = opendir(src_dir);
 	if (!dir)
 		return 0; /* a run without latency benchmarks has no folder */
@@ -203,14 +185,14 @@ static int check_cells(struct shard *s, int n)
 
 		if (ci && !json_is_array(ci)) {
 			fprintf(stderr, "iobench: %s: context iobench_cells is not an array\n",
-				s[i].path);
+				s[i].run.file);
 			return IOB_EXIT_USAGE;
 		}
 		json_array_foreach(ci, k, cell)
 		{
 			if (!json_string_value(json_object_get(cell, "id"))) {
 				fprintf(stderr, "iobench: %s: iobench_cells[%zu] has no \"id\"\n",
-					s[i].path, k);
+					s[i].run.file, k);
 				return IOB_EXIT_USAGE;
 			}
 		}
@@ -245,7 +227,7 @@ static int check_cells(struct shard *s, int n)
 	if (dup)
 		fprintf(stderr,
 			"iobench: cell '%s' is in both %s and %s; shards must not overlap\n",
-			dup->id, s[dup[-1].shard].path, s[dup->shard].path);
+			dup->id, s[dup[-1].shard].run.file, s[dup->shard].run.file);
 	free(v);
 	return dup ? IOB_EXIT_USAGE : 0;
 }
@@ -330,8 +312,8 @@ static int merged_root(struct shard *s, int n, json_t **out, const char **what)
 		size_t k;
 
 		if (!one || json_array_append_new(sctx, one) ||
-		    json_object_set_new(one, "source", json_string(s[i].path)) ||
-		    json_array_append_new(from, json_string(s[i].path)))
+		    json_object_set_new(one, "source", json_string(s[i].run.file)) ||
+		    json_array_append_new(from, json_string(s[i].run.file)))
 			goto nomem;
 		for (size_t j = 0; j < sizeof(shard_keys) / sizeof(shard_keys[0]); j++)
 			if ((v = json_object_get(c, shard_keys[j])) &&
@@ -346,14 +328,14 @@ static int merged_root(struct shard *s, int n, json_t **out, const char **what)
 				json_string_value(json_object_get(c, "iobench_quiet_reason"));
 
 			quiet = false;
-			text_add(&reason, s[i].path);
+			text_add(&reason, s[i].run.file);
 			text_add(&reason, ": ");
 			text_add(&reason, why ? why : "not quiet");
 		}
 		if (inc && *inc) {
 			if (*incomplete.buf)
 				text_add(&incomplete, "; ");
-			text_add(&incomplete, s[i].path);
+			text_add(&incomplete, s[i].run.file);
 			text_add(&incomplete, ": ");
 			text_add(&incomplete, inc);
 		}
@@ -417,9 +399,8 @@ int iob_cmd_merge(int argc, char **argv)
 	char path[PATH_MAX + 32], latency[PATH_MAX + 32], err[4096];
 	int c, n = 0, rc = IOB_EXIT_USAGE, e;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next("merge", argc, argv, NULL, opts)) != -1) {
 		switch (c) {
 		case O_OUT:
 			out = optarg;
@@ -428,26 +409,15 @@ int iob_cmd_merge(int argc, char **argv)
 			force = true;
 			break;
 		case O_HELP:
-			fputs(merge_usage, stdout);
-			return IOB_EXIT_OK;
-		case ':':
-			fprintf(stderr, "iobench: option '%s' needs a value\n%s", argv[optind - 1],
-				merge_usage);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(merge_usage);
 		default:
-			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
-				merge_usage);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (!out || !*out) {
-		fprintf(stderr, "iobench merge: --out DIR is required\n%s", merge_usage);
-		return IOB_EXIT_USAGE;
-	}
-	if (argc - optind < 1) {
-		fprintf(stderr, "iobench merge: no shard runs given\n%s", merge_usage);
-		return IOB_EXIT_USAGE;
-	}
+	if (!out || !*out)
+		return iob_usage_error("merge", "--out DIR is required");
+	if (argc - optind < 1)
+		return iob_usage_error("merge", "no shard runs given");
 	snprintf(path, sizeof(path), "%s/results.json", out);
 	if (access(path, F_OK) == 0) {
 		fprintf(stderr,
@@ -464,11 +434,14 @@ int iob_cmd_merge(int argc, char **argv)
 		const json_t *c0, *ci;
 		const char *sha0, *shai;
 
-		shard_paths(&s[n], argv[i]);
-		if (!utf8_valid(s[n].path)) {
+		if (iob_run_resolve(argv[i], &s[n].run, err, sizeof(err))) {
+			fprintf(stderr, "iobench: %s\n", err);
+			goto out;
+		}
+		if (!utf8_valid(s[n].run.file)) {
 			char shown[PATH_MAX * 4];
 
-			iob_escape(shown, sizeof(shown), s[n].path);
+			iob_escape(shown, sizeof(shown), s[n].run.file);
 			fputs("iobench: ", stderr);
 			for (const char *ch = shown; *ch; ch++) /* the stray bytes as \xNN */
 				fprintf(stderr, (unsigned char)*ch < 0x80 ? "%c" : "\\x%02x",
@@ -478,7 +451,7 @@ int iob_cmd_merge(int argc, char **argv)
 			      stderr);
 			goto out;
 		}
-		s[n].root = iob_results_load(s[n].path, err, sizeof(err));
+		s[n].root = iob_results_load(s[n].run.file, err, sizeof(err));
 		if (!s[n].root) {
 			fprintf(stderr, "iobench: %s\n", err);
 			goto out;
@@ -490,7 +463,7 @@ int iob_cmd_merge(int argc, char **argv)
 			fprintf(stderr,
 				"iobench: %s: iobench_matrix differs from %s's; shards of one run "
 				"share the matrix\n",
-				s[n].path, s[0].path);
+				s[n].run.file, s[0].run.file);
 			goto out;
 		}
 		sha0 = json_string_value(json_object_get(c0, "iobench_git_sha"));
@@ -499,8 +472,8 @@ int iob_cmd_merge(int argc, char **argv)
 			char e0[128], ei[128]; /* shas are free text from the files */
 
 			fprintf(stderr, "iobench: %s%s: git sha %s differs from %s's %s%s\n",
-				force ? "warning: " : "", s[n].path,
-				iob_escape(ei, sizeof(ei), shai ? shai : "(none)"), s[0].path,
+				force ? "warning: " : "", s[n].run.file,
+				iob_escape(ei, sizeof(ei), shai ? shai : "(none)"), s[0].run.file,
 				iob_escape(e0, sizeof(e0), sha0 ? sha0 : "(none)"),
 				force ? "" : " (--force merges anyway)");
 			if (!force)

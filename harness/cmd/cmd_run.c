@@ -46,14 +46,13 @@
 #include "catalogue.h"
 #include "cli.h"
 #include "context.h"
+#include "locate.h"
 #include "matrix.h"
+#include "plot.h"
 #include "proc.h"
+#include "quote.h"
 #include "results.h"
 #include "topo.h"
-
-#ifndef IOB_LIBEXECDIR
-#define IOB_LIBEXECDIR "/usr/local/libexec"
-#endif
 
 #define EXIT_INTERRUPTED 130
 #define KILL_GRACE_S	 2.0		  /* SIGTERM, then SIGKILL after this long */
@@ -115,8 +114,9 @@ static const char run_usage[] =
 	"  --out DIR            output folder (default results/<UTC time>-<sha>); must not "
 	"already\n"
 	"                       hold a results.json\n"
-	"  --resume DIR         finish an interrupted run: the pending cells of DIR/results.json,\n"
-	"                       with its matrix, order and options\n"
+	"  --resume RUN         finish an interrupted run (its folder, results.json or run name\n"
+	"                       under results/): its pending cells, with its matrix, order and\n"
+	"                       options\n"
 	"  --threads N          size of the placement plan (default: every PU)\n"
 	"  --synthetic S | --xml FILE\n"
 	"                       plan on another topology: nothing is pinned, results marked "
@@ -148,143 +148,20 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The benchmark binary: --bench, $IOBENCH_BENCH, the build tree next to us, the install dir. */
-static int find_bench(const char *given, char *out, size_t len, bool quiet)
-{
-	char self[PATH_MAX - 64], *slash;
-	const char *env = getenv("IOBENCH_BENCH");
-	ssize_t n;
-
-	if (given || (env && *env)) {
-		snprintf(out, len, "%s", given ? given : env);
-		if (access(out, X_OK) == 0)
-			return 0;
-		if (!quiet)
-			fprintf(stderr,
-				"iobench: benchmark binary '%s' is missing or not executable\n",
-				out);
-		return -ENOENT;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash)
-			*slash = '\0';
-		snprintf(out, len, "%s/../bench/iobench-bench", self);
-		if (access(out, X_OK) == 0)
-			return 0;
-		snprintf(out, len, "%s/iobench-bench", self);
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	snprintf(out, len, "%s/iobench/iobench-bench", IOB_LIBEXECDIR);
-	if (access(out, X_OK) == 0)
-		return 0;
-	if (!quiet)
-		fprintf(stderr,
-			"iobench: benchmark binary iobench-bench not found next to iobench or in "
-			"%s/iobench (build it: ninja -C build; or pass --bench PATH)\n",
-			IOB_LIBEXECDIR);
-	return -ENOENT;
-}
-
-int iob_find_bench(const char *given, char *out, size_t len)
-{
-	return find_bench(given, out, len, false);
-}
-
-struct iob_catalogue *iob_run_catalogue(const json_t *root)
-{
-	struct iob_catalogue *cat = NULL;
-	char bench[PATH_MAX], err[1024];
-
-	if (json_is_object(json_object_get(json_object_get(root, "context"), "iobench_references")))
-		return NULL;
-	if (find_bench(NULL, bench, sizeof(bench), true))
-		return NULL;
-	if (iob_catalogue_load(bench, &cat, err, sizeof(err)))
-		fprintf(stderr, "iobench: no references for a run that records none: %s\n", err);
-	return cat;
-}
-
-/* How a cell's (or the calibration's) child ended. */
-struct child_end {
-	int start_err; /* -errno: it did not start */
-	int status;    /* exit status when it exited */
-	int sig;       /* the signal that killed it (0: it exited) */
-	bool timed_out;
-	bool interrupted; /* we stopped it because of SIGINT/SIGTERM */
-	double seconds;
-};
-
 /*
- * Run argv in its own process group (iob_child_spawn: the group dies with us, grandchildren
- * included) with stdout and stderr to @p log, under a time limit of @p timeout seconds. The group
- * is stopped with SIGTERM, then SIGKILL after KILL_GRACE_S, on timeout or when we are interrupted.
- * Whatever is left in the group when the child ends is killed before the child is reaped.
+ * Run a cell's (or the calibration's) child: the benchmark binary in its own process group that
+ * dies with us, stdout and stderr to @p log, stopped (SIGTERM, SIGKILL after KILL_GRACE_S) on
+ * timeout or when we are interrupted.
  */
-static void run_child(char *const argv[], const char *log, double timeout, struct child_end *e)
+static void run_child(char *const argv[], const char *log, double timeout, struct iob_child_end *e)
 {
-	double start = now_s(), kill_at = 0;
-	bool stopping = false, killed = false;
-	siginfo_t info;
-	pid_t pid;
-	int status, err, w;
+	const struct iob_child_opts o = { .out = log,
+					  .err = log,
+					  .timeout = timeout,
+					  .grace = KILL_GRACE_S,
+					  .stop = &interrupted };
 
-	memset(e, 0, sizeof(*e));
-	err = iob_child_spawn(argv, log, &pid);
-	if (err) {
-		e->start_err = err;
-		return;
-	}
-	for (;;) {
-		struct timespec tick = { 0, 10 * 1000 * 1000 };
-		double t;
-
-		/* WNOWAIT: the ended child stays a zombie, so its group id cannot be reused yet. */
-		memset(&info, 0, sizeof(info));
-		w = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT);
-		if (w == 0 && info.si_pid == pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			e->start_err = -errno;
-			kill(-pid, SIGKILL);
-			return;
-		}
-		t = now_s();
-		if (!stopping && (interrupted || t - start > timeout)) {
-			e->interrupted = interrupted != 0;
-			e->timed_out = !e->interrupted;
-			kill(-pid, SIGTERM);
-			stopping = true;
-			kill_at = t + KILL_GRACE_S;
-		} else if (stopping && !killed && t > kill_at) {
-			kill(-pid, SIGKILL);
-			killed = true;
-		}
-		nanosleep(&tick, NULL);
-	}
-	kill(-pid, SIGKILL); /* whatever the child left in its group */
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			e->start_err = -errno;
-			return;
-		}
-	}
-	e->seconds = now_s() - start;
-	if (WIFSIGNALED(status))
-		e->sig = WTERMSIG(status);
-	else
-		e->status = WEXITSTATUS(status);
+	iob_child_run(argv, &o, e);
 }
 
 /*
@@ -368,22 +245,10 @@ static void default_out(char *out, size_t len)
 	snprintf(out, len, "results/%s-%.12s", stamp, sha);
 }
 
-static int bad_value(const char *opt, const char *what, const char *v, const char *usage)
+/* Seconds in (0, @p max]. @return 0 or -EINVAL. */
+static int parse_secs(const char *s, double max, double *out)
 {
-	(void)usage;
-	fprintf(stderr, "iobench: %s must be %s, not '%s'\n", opt, what, v);
-	return IOB_EXIT_USAGE;
-}
-
-static int parse_secs(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	if (errno || *end || end == s || !(*out > 0) || *out > 86400)
-		return -EINVAL;
-	return 0;
+	return iob_parse_double(s, 0, max, out) || !(*out > 0) ? -EINVAL : 0;
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
@@ -435,49 +300,49 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *usage = list ? list_usage : run_usage;
+	const char *cmd = list ? "list" : "run";
 	struct filter f;
 	char *end;
 	int c;
 
 	*o = (struct run_opts){ .calibrate = true, .random_order = true, .plots = true };
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next(cmd, argc, argv, NULL, opts)) != -1) {
 		bool list_ok = c == O_FILTER || c == O_BENCH || c == O_HELP || c == O_MATRIX ||
-			       c == O_CELLS || c == O_SHARD || c == O_JSON || c == '?' || c == ':';
+			       c == O_CELLS || c == O_SHARD || c == O_JSON || c == IOB_OPT_ERROR;
 
 		if ((list && !list_ok) || (!list && (c == O_CELLS || c == O_JSON))) {
-			fprintf(stderr, "iobench %s: option '%s' is for iobench %s\n%s",
-				list ? "list" : "run", argv[optind - 1], list ? "run" : "list",
-				usage);
-			return IOB_EXIT_USAGE;
+			char shown[256];
+
+			return iob_usage_error(cmd, "option '%s' is for iobench %s",
+					       iob_escape(shown, sizeof(shown), argv[optind - 1]),
+					       list ? "run" : "list");
 		}
 		switch (c) {
 		case O_FILTER:
 			o->filter = optarg;
 			if (filter_init(&f, optarg)) {
-				fprintf(stderr,
-					"iobench: --filter '%s' is not a valid regular "
-					"expression\n",
-					optarg);
-				return IOB_EXIT_USAGE;
+				char shown[256];
+
+				return iob_usage_error(
+					cmd, "--filter '%s' is not a valid regular expression",
+					iob_escape(shown, sizeof(shown), optarg));
 			}
 			filter_fini(&f);
 			break;
 		case O_REPS:
 			if (iob_parse_long(optarg, 1, 1000, &o->repetitions))
-				return bad_value("--repetitions", "1..1000", optarg, usage);
+				return iob_bad_value(cmd, "--repetitions", "1..1000", optarg);
 			break;
 		case O_MINTIME:
-			if (parse_secs(optarg, &o->min_time) || o->min_time > 3600)
-				return bad_value("--min-time", "seconds in (0, 3600]", optarg,
-						 usage);
+			if (parse_secs(optarg, 3600, &o->min_time))
+				return iob_bad_value(cmd, "--min-time", "seconds in (0, 3600]",
+						     optarg);
 			break;
 		case O_TIMEOUT:
-			if (parse_secs(optarg, &o->timeout))
-				return bad_value("--timeout", "seconds in (0, 86400]", optarg,
-						 usage);
+			if (parse_secs(optarg, 86400, &o->timeout))
+				return iob_bad_value(cmd, "--timeout", "seconds in (0, 86400]",
+						     optarg);
 			break;
 		case O_OUT:
 			o->out = optarg;
@@ -487,7 +352,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			break;
 		case O_THREADS:
 			if (iob_parse_long(optarg, 1, 4096, &o->threads))
-				return bad_value("--threads", "1..4096", optarg, usage);
+				return iob_bad_value(cmd, "--threads", "1..4096", optarg);
 			break;
 		case O_SYNTH:
 			o->synthetic = optarg;
@@ -506,7 +371,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			break;
 		case O_ORDER:
 			if (strcmp(optarg, "random") && strcmp(optarg, "sorted"))
-				return bad_value("--order", "random or sorted", optarg, usage);
+				return iob_bad_value(cmd, "--order", "random or sorted", optarg);
 			o->order = optarg;
 			o->random_order = strcmp(optarg, "random") == 0;
 			break;
@@ -524,14 +389,14 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			o->seed = strtoull(optarg, &end, 10);
 			if (errno || *end || !*optarg || *optarg == '-' ||
 			    o->seed > (unsigned long long)INT64_MAX)
-				return bad_value("--seed", "a whole number 0..2^63-1", optarg,
-						 usage);
+				return iob_bad_value(cmd, "--seed", "a whole number 0..2^63-1",
+						     optarg);
 			o->seed_set = true;
 			break;
 		case O_SHARD:
 			if (iob_shard_parse(optarg, &o->shard_k, &o->shard_n))
-				return bad_value("--shard", "K/N with 0 <= K < N (e.g. 0/4)",
-						 optarg, usage);
+				return iob_bad_value(cmd, "--shard",
+						     "K/N with 0 <= K < N (e.g. 0/4)", optarg);
 			o->shard_set = true;
 			break;
 		case O_RESUME:
@@ -539,36 +404,25 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 			break;
 		case O_INTERLEAVE:
 			if (strcmp(optarg, "rounds") && strcmp(optarg, "cells"))
-				return bad_value("--interleave", "rounds or cells", optarg, usage);
+				return iob_bad_value(cmd, "--interleave", "rounds or cells",
+						     optarg);
 			o->interleave = optarg;
 			break;
 		case O_HELP:
-			fputs(usage, stdout);
-			return -1;
-		case ':':
-			fprintf(stderr, "iobench: option '%s' needs a value\n%s", argv[optind - 1],
-				usage);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(list ? list_usage : run_usage) == IOB_EXIT_OK
+				       ? -1
+				       : IOB_EXIT_FAIL;
 		default:
-			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
-				usage);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iobench: unexpected argument '%s'\n%s", argv[optind], usage);
-		return IOB_EXIT_USAGE;
-	}
-	if (o->synthetic && o->xml) {
-		fprintf(stderr, "iobench: --synthetic and --xml exclude each other\n");
-		return IOB_EXIT_USAGE;
-	}
-	if (o->cells && o->matrix) {
-		fprintf(stderr,
-			"iobench: --cells lists the built-in matrix; --matrix FILE another: "
-			"give one\n");
-		return IOB_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return iob_unexpected_arg(cmd, argv[optind]);
+	if (o->synthetic && o->xml)
+		return iob_usage_error(cmd, "--synthetic and --xml exclude each other");
+	if (o->cells && o->matrix)
+		return iob_usage_error(cmd, "--cells lists the built-in matrix; --matrix FILE "
+					    "another: give one");
 	if (o->resume) {
 		const char *clash = o->matrix	      ? "--matrix"
 				    : o->filter	      ? "--filter"
@@ -587,13 +441,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, bool list)
 				    : !o->calibrate   ? "--no-calibration"
 						      : NULL;
 
-		if (clash) {
-			fprintf(stderr,
-				"iobench: --resume continues a run with the settings it recorded; "
-				"%s cannot change them\n",
-				clash);
-			return IOB_EXIT_USAGE;
-		}
+		if (clash)
+			return iob_usage_error(cmd,
+					       "--resume continues a run with the settings it "
+					       "recorded; %s cannot change them",
+					       clash);
 	}
 	return 0;
 }
@@ -606,7 +458,7 @@ static int load_catalogue(const struct run_opts *o, struct iob_catalogue **cat)
 	char bench[PATH_MAX], err[1024];
 	int rc;
 
-	if (iob_find_bench(o->bench, bench, sizeof(bench)))
+	if (iob_locate_bench(o->bench, bench, sizeof(bench)))
 		return IOB_EXIT_USAGE;
 	rc = iob_catalogue_load(bench, cat, err, sizeof(err));
 	if (rc) {
@@ -715,12 +567,10 @@ int iob_cmd_list(int argc, char **argv)
 		struct iob_catalogue *cat;
 		char *text;
 
-		if (o.cells || o.matrix || o.filter || o.shard_set) {
-			fprintf(stderr,
-				"iobench list: --json prints the whole catalogue: it takes only "
-				"--bench\n");
-			return IOB_EXIT_USAGE;
-		}
+		if (o.cells || o.matrix || o.filter || o.shard_set)
+			return iob_usage_error("list",
+					       "--json prints the whole catalogue: it takes "
+					       "only --bench");
 		rc = load_catalogue(&o, &cat);
 		if (rc)
 			return rc;
@@ -736,11 +586,9 @@ int iob_cmd_list(int argc, char **argv)
 	}
 	if (o.cells || o.matrix)
 		return list_cells(&o);
-	if (o.shard_set) {
-		fprintf(stderr, "iobench list: --shard needs --cells or --matrix FILE\n");
-		return IOB_EXIT_USAGE;
-	}
-	if (iob_find_bench(o.bench, bench, sizeof(bench)))
+	if (o.shard_set)
+		return iob_usage_error("list", "--shard needs --cells or --matrix FILE");
+	if (iob_locate_bench(o.bench, bench, sizeof(bench)))
 		return IOB_EXIT_USAGE;
 	snprintf(filter, sizeof(filter), "--benchmark_filter=%s", o.filter ? o.filter : ".");
 	cargv[0] = bench;
@@ -940,7 +788,7 @@ static int bench_args(const struct run *r, const char *placement, char *argv[],
 	return n;
 }
 
-static void describe_end(const struct child_end *e, double timeout, char *msg, size_t len)
+static void describe_end(const struct iob_child_end *e, double timeout, char *msg, size_t len)
 {
 	if (e->start_err)
 		snprintf(msg, len, "cell failed: cannot start: %s", strerror(-e->start_err));
@@ -965,7 +813,7 @@ static int calibrate(struct run *r)
 		json_object_get(json_object_get(r->ctx, "iobench_matrix"), "suites"), 0);
 	const char *placement =
 		json_string_value(json_array_get(json_object_get(suite0, "placements"), 0));
-	struct child_end e;
+	struct iob_child_end e;
 	json_t *j, *row, *cal;
 	size_t i;
 	int n = 0;
@@ -991,7 +839,7 @@ static int calibrate(struct run *r)
 	run_child(argv, log, CALIB_TIMEOUT_S, &e);
 	if (r->tty)
 		fprintf(stderr, "\r\033[K");
-	if (e.interrupted)
+	if (e.stopped)
 		return EXIT_INTERRUPTED;
 	describe_end(&e, CALIB_TIMEOUT_S, msg, sizeof(msg));
 	if (e.status == 2 || e.status == 127) {
@@ -1276,7 +1124,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj, int rnd)
 	const struct iob_cell *c = &r->cells[index];
 	char bufs[10][ARG_MAX_LEN], raw[PATH_MAX], log[PATH_MAX], msg[256];
 	char *argv[20];
-	struct child_end e;
+	struct iob_child_end e;
 	json_t *j = NULL, *rows, *row, *err_row;
 	const char *first_err = NULL;
 	size_t i, nrows, pos, have;
@@ -1302,7 +1150,7 @@ static int run_cell(struct run *r, size_t index, json_t *cj, int rnd)
 	unlink(raw);
 	progress_start(r, c);
 	run_child(argv, log, c->timeout, &e);
-	if (e.interrupted) { /* the cell stays pending, its finished repetitions kept */
+	if (e.stopped) { /* the cell stays pending, its finished repetitions kept */
 		if (r->tty)
 			fprintf(stderr, "\r\033[K");
 		return EXIT_INTERRUPTED;
@@ -1781,24 +1629,24 @@ out:
 	return rc;
 }
 
-/* --resume DIR: the recorded matrix, order and options; pending cells only. */
-static int start_resume(struct run *r, const char *dir, int argc, char **argv)
+/* --resume RUN: the recorded matrix, order and options; pending cells only. */
+static int start_resume(struct run *r, const char *arg, int argc, char **argv)
 {
 	char err[768], where[PATH_MAX + 32];
+	struct iob_run_path run;
 	struct iob_matrix *m = NULL;
 	json_t *mj, *ro;
 	char *text;
 	int rc;
 
-	if (strlen(dir) >= sizeof(r->dir)) {
-		fprintf(stderr, "iobench: --resume path is too long\n");
+	if (iob_run_resolve(arg, &run, err, sizeof(err))) {
+		fprintf(stderr, "iobench: --resume %s%s; nothing to resume\n", err,
+			strstr(err, "no results.json") ? "" : " (no results.json there)");
 		return IOB_EXIT_USAGE;
 	}
-	snprintf(r->dir, sizeof(r->dir), "%s", dir);
-	snprintf(r->path, sizeof(r->path), "%s/results.json", dir);
-	if (access(r->path, F_OK) != 0) {
-		fprintf(stderr, "iobench: --resume %s: no results.json there, nothing to resume\n",
-			dir);
+	if (iob_fmt(r->dir, sizeof(r->dir), "%s", run.dir) ||
+	    iob_fmt(r->path, sizeof(r->path), "%s", run.file)) {
+		fprintf(stderr, "iobench: --resume path is too long\n");
 		return IOB_EXIT_USAGE;
 	}
 	r->resuming = true;
@@ -1896,7 +1744,7 @@ int iob_cmd_run(int argc, char **argv)
 
 	if (rc)
 		return rc < 0 ? IOB_EXIT_OK : rc;
-	if (iob_find_bench(o.bench, r.bench, sizeof(r.bench)))
+	if (iob_locate_bench(o.bench, r.bench, sizeof(r.bench)))
 		return IOB_EXIT_USAGE;
 	r.tty = isatty(STDERR_FILENO);
 

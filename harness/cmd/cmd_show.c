@@ -22,19 +22,19 @@
 
 #include "catalogue.h"
 #include "cli.h"
+#include "locate.h"
 #include "quote.h"
 #include "results.h"
 
 static const char show_usage[] =
 	"usage: iobench show [--json] RUN\n"
-	"Tables of a run (RUN = a run folder or its results.json): per family/scenario, each\n"
-	"implementation's median throughput (items/s, or real time when no items are counted) "
-	"with\n"
-	"its min-max spread, the median p99 latency when measured, and the speedup over the\n"
-	"family's reference implementation in the same run (same params, threads and placement;\n"
-	"> 1 = faster, '-' when the reference did not run). The header names the run, build, "
-	"host,\n"
-	"whether the machine was quiet, and the cells that failed.\n"
+	"Tables of a run (RUN = a run folder, its results.json, or a run name under results/):\n"
+	"per family/scenario, each implementation's median throughput (items/s, or real time\n"
+	"when no items are counted) with its min-max spread, the median p99 latency when\n"
+	"measured, and the speedup over the family's reference implementation in the same run\n"
+	"(same params, threads and placement; > 1 = faster, '-' when the reference did not run).\n"
+	"The header names the run, build, host, whether the machine was quiet, and the cells\n"
+	"that failed.\n"
 	"\n"
 	"  --json   the same as one JSON object on stdout\n";
 
@@ -432,7 +432,8 @@ int iob_cmd_show(int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	char buf[4096], err[4096];
+	struct iob_run_path run;
+	char err[4096];
 	const char *path;
 	bool as_json = false;
 	struct entry *e = NULL;
@@ -442,34 +443,31 @@ int iob_cmd_show(int argc, char **argv)
 	long n;
 	int c, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next("show", argc, argv, NULL, opts)) != -1) {
 		switch (c) {
 		case O_JSON:
 			as_json = true;
 			break;
 		case O_HELP:
-			fputs(show_usage, stdout);
-			return IOB_EXIT_OK;
+			return iob_print_usage(show_usage);
 		default:
-			fprintf(stderr, "iobench: unknown option '%s'\n%s", argv[optind - 1],
-				show_usage);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "iobench show: expected one RUN, got %d\n%s", argc - optind,
-			show_usage);
+	if (argc - optind != 1)
+		return iob_usage_error("show", "expected one RUN, got %d", argc - optind);
+	if (iob_run_resolve(argv[optind], &run, err, sizeof(err))) {
+		fprintf(stderr, "iobench: %s\n", err);
 		return IOB_EXIT_USAGE;
 	}
-	path = iob_results_path(argv[optind], buf, sizeof(buf));
+	path = run.file;
 	root = iob_results_load(path, err, sizeof(err));
 	if (!root) {
 		fprintf(stderr, "iobench: %s\n", err);
 		return IOB_EXIT_USAGE;
 	}
-	cat = iob_run_catalogue(root);
+	cat = iob_catalogue_for_run(root);
 	n = iob_index_build(root, &ix) ? -ENOMEM : collect(root, cat, &ix, &e);
 	if (n < 0) {
 		fprintf(stderr, "iobench: out of memory\n");

@@ -13,8 +13,7 @@
 #include "cli.h"
 #include "topo.h"
 
-#define MAX_THREADS 65536
-#define TRY_HELP    "try 'iobench topo --help'\n"
+#define MAX_THREADS 65536 /* the usage error says 1..65536 */
 
 static const char usage_text[] =
 	"usage: iobench topo [--synthetic S | --xml FILE] [--threads N] [--placement P]\n"
@@ -63,33 +62,21 @@ int iob_cmd_topo(int argc, char **argv)
 	long nthreads = 0; /* 0: as many as the placement has PUs */
 	int c, ret, status = IOB_EXIT_USAGE;
 
-	/*
-	 * argv[0] is "topo". optind = 0 is glibc's full reset (it also clears the state of a
-	 * half-parsed short-option cluster from an earlier getopt user); scanning starts at 1.
-	 * Messages are ours (opterr = 0, ':' first) so they say "iobench topo", not "topo".
-	 */
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:x:t:p:ojh", long_opts, NULL)) != -1) {
+	iob_opt_begin();
+	while ((c = iob_opt_next("topo", argc, argv, "s:x:t:p:ojh", long_opts)) != -1) {
 		switch (c) {
 		case 's':
 		case 'x':
-			if (src != IOB_TOPO_SYSTEM) {
-				fprintf(stderr,
-					"iobench topo: use only one of --synthetic and --xml\n");
-				return IOB_EXIT_USAGE;
-			}
+			if (src != IOB_TOPO_SYSTEM)
+				return iob_usage_error("topo",
+						       "use only one of --synthetic and --xml");
 			src = c == 's' ? IOB_TOPO_SYNTHETIC : IOB_TOPO_XML;
 			src_arg = optarg;
 			break;
 		case 't':
-			if (iob_parse_long(optarg, 1, MAX_THREADS, &nthreads)) {
-				fprintf(stderr,
-					"iobench topo: --threads '%s': expected a number in "
-					"1..%d\n",
-					optarg, MAX_THREADS);
-				return IOB_EXIT_USAGE;
-			}
+			if (iob_parse_long(optarg, 1, MAX_THREADS, &nthreads))
+				return iob_bad_value("topo", "--threads", "a number in 1..65536",
+						     optarg);
 			break;
 		case 'p':
 			placement = optarg;
@@ -101,26 +88,13 @@ int iob_cmd_topo(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			return IOB_EXIT_OK;
-		case ':':
-			fprintf(stderr, "iobench topo: option '%s' needs an argument\n" TRY_HELP,
-				argv[optind - 1]);
-			return IOB_EXIT_USAGE;
+			return iob_print_usage(usage_text);
 		default:
-			if (optopt)
-				fprintf(stderr, "iobench topo: unknown option '-%c'\n" TRY_HELP,
-					optopt);
-			else
-				fprintf(stderr, "iobench topo: unknown option '%s'\n" TRY_HELP,
-					argv[optind - 1]);
 			return IOB_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iobench topo: unexpected argument '%s'\n" TRY_HELP, argv[optind]);
-		return IOB_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return iob_unexpected_arg("topo", argv[optind]);
 
 	ret = iob_topo_load(src, src_arg, &t, err, sizeof(err));
 	if (ret) {

@@ -1,16 +1,15 @@
 /*
  * iobench: run benchmark matrices over libiort and its baselines, keep the results, compare them.
  *
- * Commands are dispatched to iob_cmd_*(); each parses its own options with getopt_long and returns
- * 0 (ok), 1 (ran, found a failure) or 2 (bad input).
+ * Commands are dispatched to iob_cmd_*(); each parses its own options (harness/lib/opt.h) and
+ * returns 0 (ok), 1 (ran, found a failure) or 2 (bad input).
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "context.h"
+#include "quote.h"
 
 static const char usage_text[] =
 	"usage: iobench <command> [options]\n"
@@ -25,22 +24,8 @@ static const char usage_text[] =
 	"  merge   join shard runs into one run\n"
 	"  topo    print the machine topology and a thread placement plan\n"
 	"  help    this text; 'iobench help <command>' or 'iobench <command> --help' for one "
-	"command\n";
-
-int iob_parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (!s || !*s)
-		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
+	"command\n"
+	"  version the version and the git sha it was built from (also --version)\n";
 
 struct command {
 	const char *name;
@@ -61,13 +46,35 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* "iobench: unknown command 'x'; see 'iobench help'" (one line, the name escaped). */
+static int unknown_command(const char *name)
+{
+	char shown[256];
+
+	fprintf(stderr, "iobench: unknown command '%s'; see 'iobench help'\n",
+		iob_escape(shown, sizeof(shown), name));
+	return IOB_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
 
 	if (argc < 2) {
-		fputs(usage_text, stderr);
+		fputs("iobench: no command given; see 'iobench help'\n", stderr);
 		return IOB_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		if (argc > 2) {
+			char shown[256];
+
+			fprintf(stderr,
+				"iobench: %s takes no arguments, not '%s'; see 'iobench help'\n",
+				argv[1], iob_escape(shown, sizeof(shown), argv[2]));
+			return IOB_EXIT_USAGE;
+		}
+		printf("iobench %s (%s)\n", iob_build_version(), iob_build_sha());
+		return fflush(stdout) ? IOB_EXIT_FAIL : IOB_EXIT_OK;
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
@@ -75,20 +82,14 @@ int main(int argc, char **argv)
 			char *help_argv[] = { argv[2], (char *)"--help", NULL };
 
 			cmd = find_command(argv[2]);
-			if (!cmd) {
-				fprintf(stderr, "iobench: unknown command '%s'\n%s", argv[2],
-					usage_text);
-				return IOB_EXIT_USAGE;
-			}
+			if (!cmd)
+				return unknown_command(argv[2]);
 			return cmd->fn(2, help_argv);
 		}
-		fputs(usage_text, stdout);
-		return IOB_EXIT_OK;
+		return iob_print_usage(usage_text);
 	}
 	cmd = find_command(argv[1]);
-	if (!cmd) {
-		fprintf(stderr, "iobench: unknown command '%s'\n%s", argv[1], usage_text);
-		return IOB_EXIT_USAGE;
-	}
+	if (!cmd)
+		return unknown_command(argv[1]);
 	return cmd->fn(argc - 1, argv + 1);
 }

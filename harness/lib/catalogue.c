@@ -3,6 +3,7 @@
  * matrix, the references and the gate's list from it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "catalogue.h"
+#include "locate.h"
 #include "proc.h"
 #include "quote.h"
 #include "results.h"
@@ -324,12 +326,24 @@ int iob_catalogue_load(const char *bench, struct iob_catalogue **out, char *err,
 		return rc;
 	}
 	close(fd);
-	rc = iob_spawn_wait(argv, path, NULL);
-	if (rc) {
-		iob_describe_status(rc, why, sizeof(why));
-		snprintf(err, errlen, "%s --iobench_catalogue failed: %s", bench, why);
-		unlink(path);
-		return rc < 0 ? rc : -EIO;
+	{
+		const struct iob_child_opts o = { .in = "/dev/null",
+						  .out = path,
+						  .timeout = IOB_CATALOGUE_TIMEOUT_S };
+		struct iob_child_end e;
+
+		iob_child_run(argv, &o, &e);
+		rc = e.start_err ? e.start_err : e.sig ? 128 + e.sig : e.status;
+		if (rc || e.timed_out) {
+			if (e.timed_out)
+				snprintf(why, sizeof(why), "no answer in %d s",
+					 IOB_CATALOGUE_TIMEOUT_S);
+			else
+				iob_describe_status(rc, why, sizeof(why));
+			snprintf(err, errlen, "%s --iobench_catalogue failed: %s", bench, why);
+			unlink(path);
+			return rc < 0 ? rc : -EIO;
+		}
 	}
 	text = iob_read_file_max(path, IOB_CATALOGUE_MAX_BYTES, &len);
 	rc = text ? 0 : -errno;
@@ -343,6 +357,20 @@ int iob_catalogue_load(const char *bench, struct iob_catalogue **out, char *err,
 	rc = iob_catalogue_parse(text, len, origin, out, err, errlen);
 	free(text);
 	return rc;
+}
+
+struct iob_catalogue *iob_catalogue_for_run(const json_t *root)
+{
+	struct iob_catalogue *cat = NULL;
+	char bench[PATH_MAX], err[1024];
+
+	if (json_is_object(json_object_get(json_object_get(root, "context"), "iobench_references")))
+		return NULL;
+	if (iob_locate_bench_quiet(bench, sizeof(bench)))
+		return NULL;
+	if (iob_catalogue_load(bench, &cat, err, sizeof(err)))
+		fprintf(stderr, "iobench: no references for a run that records none: %s\n", err);
+	return cat;
 }
 
 void iob_catalogue_free(struct iob_catalogue *c)

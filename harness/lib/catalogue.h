@@ -55,6 +55,14 @@ int iob_catalogue_parse(const char *text, size_t len, const char *origin,
 int iob_catalogue_load(const char *bench, struct iob_catalogue **out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/**
+ * For a run that records no "iobench_references" (runs made before runs did): the catalogue of the
+ * benchmark binary iob_locate_bench() finds without --bench, so that its references answer.
+ * @return the catalogue to free, or NULL: the run records its own references, there is no binary,
+ * or it fails (that one says why on stderr).
+ */
+struct iob_catalogue *iob_catalogue_for_run(const json_t *root);
+
 void iob_catalogue_free(struct iob_catalogue *c);
 
 /** The validated document (borrowed). */

@@ -67,6 +67,11 @@ const char *iob_build_sha(void)
 	return IOB_BUILD_SHA;
 }
 
+const char *iob_build_version(void)
+{
+	return IOB_VERSION;
+}
+
 static void cpu_model(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/cpuinfo", "r");

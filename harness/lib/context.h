@@ -30,6 +30,9 @@ void iob_sysstat_read(struct iob_sysstat *out);
 /** The short git sha this binary was built from ("unknown" outside a checkout). */
 const char *iob_build_sha(void);
 
+/** The project's version (meson's project version, e.g. "0.1.0"). */
+const char *iob_build_version(void);
+
 /** Add build and machine facts (iobench_* keys) to @p ctx. @return 0 or -ENOMEM. */
 int iob_context_add_static(json_t *ctx);
 

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -39,7 +40,8 @@ static void keeper_on_parent_death(int sig)
 }
 
 /* spawn_kept()'s keeper: the group leader between iobench and argv[0]. Never returns. */
-static void keeper(char *const argv[], const struct spawn_io *io, pid_t parent)
+__attribute__((noreturn)) static void keeper(char *const argv[], const struct spawn_io *io,
+					     pid_t parent)
 {
 	const int wr = O_WRONLY | O_CREAT | O_TRUNC;
 	struct sigaction sa;
@@ -110,57 +112,104 @@ static void keeper(char *const argv[], const struct spawn_io *io, pid_t parent)
 	_exit(128 + sig); /* a signal whose default is not to terminate: cannot have killed it */
 }
 
-/* Start argv[0] under a keeper (iob_child_spawn() tells the story). @return 0 or -errno. */
-static int spawn_kept(char *const argv[], const struct spawn_io *io, pid_t *pid)
+/* Start argv[0] under a keeper (iob_child_run() tells the story). @return its pid or -errno. */
+static pid_t spawn_kept(char *const argv[], const struct spawn_io *io)
 {
 	pid_t parent = getpid(), p;
 
 	fflush(NULL);
 	p = fork();
 	if (p < 0)
-		return -errno;
+		return errno ? -errno : -EAGAIN;
 	if (p == 0)
 		keeper(argv, io, parent);
 	setpgid(p, p); /* also here: no window where a signal to the group misses it */
-	*pid = p;
-	return 0;
+	return p;
 }
 
-int iob_child_spawn(char *const argv[], const char *log_path, pid_t *pid)
+static double now_s(void)
 {
-	const struct spawn_io io = { .out = log_path, .err = log_path };
+	struct timespec ts;
 
-	return spawn_kept(argv, &io, pid);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void iob_child_run(char *const argv[], const struct iob_child_opts *o, struct iob_child_end *e)
+{
+	static const struct iob_child_opts inherit = { 0 };
+	const struct spawn_io io = { .in = (o = o ? o : &inherit)->in,
+				     .out = o->out,
+				     .err = o->err };
+	const double grace = o->grace > 0 ? o->grace : 2.0;
+	/* Without a limit or a stop flag, nothing to watch: block in waitid() instead of polling. */
+	const bool poll = o->timeout > 0 || o->stop;
+	double start = now_s(), kill_at = 0;
+	bool stopping = false, killed = false;
+	siginfo_t info;
+	pid_t pid;
+	int status, w;
+
+	memset(e, 0, sizeof(*e));
+	pid = spawn_kept(argv, &io);
+	if (pid < 0) {
+		e->start_err = (int)pid;
+		return;
+	}
+	for (;;) {
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+		bool stop;
+		double t;
+
+		/* WNOWAIT: the ended keeper stays a zombie, so its group id cannot be reused yet. */
+		memset(&info, 0, sizeof(info));
+		w = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | (poll ? WNOHANG : 0));
+		if (w == 0 && info.si_pid == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			e->start_err = -errno;
+			kill(-pid, SIGKILL);
+			return;
+		}
+		if (!poll)
+			continue;
+		t = now_s();
+		stop = o->stop && *o->stop;
+		if (!stopping && (stop || (o->timeout > 0 && t - start > o->timeout))) {
+			e->stopped = stop;
+			e->timed_out = !stop;
+			kill(-pid, SIGTERM);
+			stopping = true;
+			kill_at = t + grace;
+		} else if (stopping && !killed && t > kill_at) {
+			kill(-pid, SIGKILL);
+			killed = true;
+		}
+		nanosleep(&tick, NULL);
+	}
+	kill(-pid, SIGKILL); /* whatever argv[0] left behind in its group */
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			e->start_err = -errno;
+			return;
+		}
+	}
+	e->seconds = now_s() - start;
+	if (WIFSIGNALED(status))
+		e->sig = WTERMSIG(status);
+	else
+		e->status = WEXITSTATUS(status);
 }
 
 int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_path)
 {
-	const struct spawn_io io = { .in = "/dev/null", .out = out_path, .err = err_path };
-	siginfo_t info;
-	pid_t pid;
-	int status, err = spawn_kept(argv, &io, &pid);
+	const struct iob_child_opts o = { .in = "/dev/null", .out = out_path, .err = err_path };
+	struct iob_child_end e;
 
-	if (err)
-		return err;
-	/* WNOWAIT: the ended keeper stays a zombie, so its group id cannot be reused yet. */
-	for (;;) {
-		memset(&info, 0, sizeof(info));
-		if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) == 0)
-			break;
-		if (errno != EINTR) {
-			err = -errno;
-			kill(-pid, SIGKILL);
-			return err;
-		}
-	}
-	kill(-pid, SIGKILL); /* whatever argv[0] left behind in its group */
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	iob_child_run(argv, &o, &e);
+	if (e.start_err)
+		return e.start_err;
+	return e.sig ? 128 + e.sig : e.status;
 }
 
 void iob_describe_status(int rc, char *why, size_t len)

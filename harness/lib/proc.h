@@ -1,14 +1,17 @@
 /**
  * Child processes and files for the iobench commands: run a program (fork/exec with an argument
- * vector, never a shell) and wait for it, describe how it ended, create folders, read a file.
- * Every child runs under a keeper process, so that it and its own children die with iobench.
+ * vector, never a shell) with a time limit and wait for it, describe how it ended, create
+ * folders, read a file. Every child runs under a keeper process, so that it and its own children
+ * die with iobench. Nothing in the harness forks another way.
  *
- * Synchronization: none; one thread. iob_spawn_wait() flushes every stdio stream before fork().
+ * Synchronization: none; one thread. iob_child_run() flushes every stdio stream before fork().
  */
 #ifndef IOB_PROC_H
 #define IOB_PROC_H
 
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -16,37 +19,54 @@
 extern "C" {
 #endif
 
-/**
- * Run argv[0] (a path, no PATH search) with @p argv and wait for it, under the same keeper as
- * iob_child_spawn(): it and anything it starts die with us, even when we are SIGKILLed, and
- * whatever it leaves running in its process group is killed when it ends. Its stdout goes to
- * @p out_path and its stderr to @p err_path (created or truncated, mode 0666 & ~umask; the same
- * path for both shares one file offset; a child that cannot open them exits 126); NULL inherits
- * ours. stdin is /dev/null (in its own process group, a read of the terminal would stop it).
- * @return its exit status, 128 + the signal that killed it, or -errno when fork() or waitid()
- * failed (an exec failure is exit status 127, with a message on the child's stderr).
- */
-int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_path);
+/** Where a child's streams go, and when to stop it. */
+struct iob_child_opts {
+	/* Paths for stdin, stdout, stderr (created or truncated, mode 0666 & ~umask), or NULL to
+	 * inherit ours. err equal to out (the same string) shares one file and its offset. */
+	const char *in, *out, *err;
+	double timeout; /* seconds before the child is stopped; 0: no limit */
+	double grace;	/* seconds from SIGTERM to SIGKILL when stopping it; 0: 2 s */
+	/* When *stop becomes non-zero (a signal handler sets it), the child is stopped as on a
+	 * timeout; NULL: never. */
+	volatile sig_atomic_t *stop;
+};
+
+/** How a child ended. */
+struct iob_child_end {
+	int start_err;	/* -errno: fork() or waiting failed; nothing below is set */
+	int status;	/* its exit status when it exited (127: exec failed; 126: the keeper
+			 * could not set it up) */
+	int sig;	/* the signal that killed it, 0 when it exited */
+	bool timed_out; /* we stopped it: timeout */
+	bool stopped;	/* we stopped it: *stop was set */
+	double seconds; /* wall time from start to end */
+};
 
 /**
- * Start argv[0] (a path, no PATH search) with @p argv in a new process group that dies with us:
- * when this process ends, even by SIGKILL, the whole group is killed, grandchildren included.
- * stdout and stderr go to @p log_path (created or truncated); stdin is inherited.
+ * THE way iobench runs a program: argv[0] (a path, no PATH search) with @p argv, in a new
+ * process group that dies with us, and wait for it. Streams, time limit and stop flag from
+ * @p o (NULL: inherit everything, no limit).
  *
- * The group's leader, whose pid is *@p pid, is a small keeper, not argv[0]: PR_SET_PDEATHSIG
- * reaches only a direct child, and a SIGKILLed parent can do nothing, so the keeper (our direct
- * child, signalled by the kernel with SIGHUP when we die) kills its group. It runs argv[0] as its
+ * The group's leader is a small keeper, not argv[0]: PR_SET_PDEATHSIG reaches only a direct
+ * child, and a SIGKILLed parent can do nothing, so the keeper (our direct child, signalled by the
+ * kernel with SIGHUP when we die) kills its group, grandchildren included. It runs argv[0] as its
  * own child, which also dies (SIGKILL) if the keeper does, and ends as that child ended: the same
  * exit status, or killed by the same signal. It ignores SIGTERM and SIGINT, so a SIGTERM sent to
  * the group reaches argv[0] and the keeper reports how argv[0] took it.
  *
- * The caller waits for *@p pid (waitpid), stops the group with kill(-*pid, ...), and should kill
- * the group once more with SIGKILL after the keeper ended but before reaping it (waitid with
- * WNOWAIT), which takes down anything argv[0] left behind while the group id is still reserved.
- * @return 0, or -errno when fork() failed (an exec failure is exit status 127, with a message in
- * the log; a log that cannot be opened is exit status 126).
+ * On timeout or stop the group gets SIGTERM, then SIGKILL after the grace period. When the child
+ * has ended, whatever it left running in its group is killed before it is reaped (the group id
+ * is still reserved then, so the kill cannot hit a stranger). Flushes every stdio stream first.
  */
-int iob_child_spawn(char *const argv[], const char *log_path, pid_t *pid);
+void iob_child_run(char *const argv[], const struct iob_child_opts *o, struct iob_child_end *e);
+
+/**
+ * iob_child_run() with stdin /dev/null (in its own process group, a read of the terminal would
+ * stop it), stdout to @p out_path and stderr to @p err_path (NULL inherits ours), no time limit.
+ * @return its exit status, 128 + the signal that killed it, or -errno when it did not start
+ * (an exec failure is exit status 127, with a message on the child's stderr).
+ */
+int iob_spawn_wait(char *const argv[], const char *out_path, const char *err_path);
 
 /**
  * Describe an iob_spawn_wait() result into @p why: "did not start: <strerror>", "killed by signal

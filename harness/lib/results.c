@@ -684,17 +684,6 @@ const struct iob_samples *iob_samples_find(const struct iob_sample_set *set, con
 	return b < 0 || set->of_bench[b] < 0 ? NULL : &set->s[set->of_bench[b]];
 }
 
-const char *iob_results_path(const char *arg, char *buf, size_t len)
-{
-	struct stat st;
-
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(buf, len, "%s/results.json", arg);
-		return buf;
-	}
-	return arg;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

@@ -151,12 +151,6 @@ void iob_samples_free(struct iob_sample_set *set);
 /** The entry of @p name in @p set. @return it, or NULL when @p name has no sample. O(log n). */
 const struct iob_samples *iob_samples_find(const struct iob_sample_set *set, const char *name);
 
-/**
- * A RUN argument as a results file: a folder means its results.json (formatted into @p buf), else
- * @p arg itself. @return @p buf or @p arg; it is not checked that the file exists.
- */
-const char *iob_results_path(const char *arg, char *buf, size_t len);
-
 /** Median of @p v (sorted in place). NAN when n == 0. */
 double iob_median(double *v, size_t n);
 
@@ -180,7 +174,7 @@ void iob_fmt_metric(char *buf, size_t len, bool items, double v, int digits, boo
  * The reference implementation of a "<family>/<scenario>" (e.g. "queue/pairs" -> "rte_mpmc"). When
  * @p root's context has an "iobench_references" object, that table is authoritative (a group it
  * does not name has no reference); otherwise (runs made before runs recorded it) the catalogue
- * @p cat answers, when there is one (iob_run_catalogue()).
+ * @p cat answers, when there is one (iob_catalogue_for_run()).
  * @return the impl name (borrowed from @p root or @p cat), or NULL when there is none.
  */
 struct iob_catalogue;

@@ -14,8 +14,48 @@ for c in run list topo; do
 	check "iobench $c --help" 0 "$iobench" "$c" --help
 	check "iobench help $c" 0 "$iobench" help "$c"
 done
-expect_err "no command" "usage" "$iobench"
-expect_err "unknown command" "unknown command 'frobnicate'" "$iobench" frobnicate
+expect_err "no command" "iobench: no command given; see 'iobench help'" "$iobench"
+expect_err "unknown command" "iobench: unknown command 'frobnicate'; see 'iobench help'" "$iobench" frobnicate
+
+# --version and version: "iobench <meson version> (<git sha>)", the sha of the build's checkout.
+want_version=$(sed -n "s/^ *version : '\(.*\)',\$/\1/p" "${IOBENCH_SOURCE_ROOT:?set by meson}/meson.build")
+for v in --version version; do
+	check "iobench $v" 0 "$iobench" "$v"
+	expect_out "iobench $v names the version and the sha" "^iobench ${want_version//./\\.} \([0-9a-f]{7,}(-dirty)?\)$"
+	[ "$(wc -l <"$tmp/out")" -eq 1 ] || fail "iobench $v: one line"
+done
+sha=$(git -C "$IOBENCH_SOURCE_ROOT" rev-parse --short=12 HEAD 2>/dev/null) &&
+	{ grep -qF "($sha" "$tmp/out" || fail "iobench version: sha is HEAD's ($sha): $(cat "$tmp/out")"; }
+expect_err "version takes no argument" "see 'iobench help'" "$iobench" version extra
+
+# A usage error is ONE line: the command, the problem, and where to read more; never the usage.
+for c in run list show plot compare gate merge topo; do
+	for bad in --bogus "--bogus=1" -Z; do
+		expect_err "$c $bad: one line" "iobench $c: unknown option '${bad%%=*}'; see 'iobench help $c'" "$iobench" "$c" "$bad"
+		[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "$c $bad: $(wc -l <"$tmp/err") lines on stderr"
+		grep -q "usage:" "$tmp/err" && fail "$c $bad: the usage is not printed on an error"
+		[ -s "$tmp/out" ] && fail "$c $bad: nothing on stdout"
+	done
+	check "iobench $c --help" 0 "$iobench" "$c" --help
+	grep -q "^usage: iobench $c" "$tmp/out" || fail "$c --help: the full usage on stdout"
+	[ -s "$tmp/err" ] && fail "$c --help: nothing on stderr"
+done
+for args in "run --repetitions" "show --json=1" "topo --threads" "gate --tier 7" "run --cells" \
+	"list --no-plots" "topo stray" "run stray" "gate stray" "show" "compare a" "plot" "merge a" \
+	"run --synthetic x --xml y"; do
+	read -ra a <<<"$args"
+	c=${a[0]}
+	check "iobench $args: exit 2" 2 "$iobench" "${a[@]}"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "$args: $(wc -l <"$tmp/err") lines on stderr"
+	grep -qE "^iobench $c: .*; see 'iobench help $c'\$" "$tmp/err" ||
+		fail "$args: stderr is not 'iobench $c: ...; see 'iobench help $c'': $(cat "$tmp/err")"
+done
+expect_err "option value named" "option '--repetitions' needs a value" "$iobench" run --repetitions
+expect_err "value given to a flag" "option '--json' takes no value" "$iobench" show --json=1
+# A hostile option is shown escaped: no escape sequence reaches the terminal.
+check "hostile option" 2 "$iobench" show $'--\e[2Jx'
+grep -q $'\e' "$tmp/err" && fail "hostile option: ESC reached stderr"
+grep -qF '\x1b[2Jx' "$tmp/err" || fail "hostile option: shown escaped: $(cat -v "$tmp/err")"
 expect_err "unknown run option" "unknown option '--bogus'" "$iobench" run --bogus
 expect_err "missing option value" "needs a value" "$iobench" run --repetitions
 expect_err "bad repetitions" "--repetitions" "$iobench" run --repetitions 0

@@ -175,6 +175,30 @@ grep -q 'line [0-9]*:' "$tmp/err" || fail "gnuplot's own message is shown"
 expect_status_err "IOBENCH_PLOTS without templates" 1 "IOBENCH_PLOTS" \
 	env IOBENCH_PLOTS="$tmp/bin" "$iobench" plot "$run"
 
+# Finding the templates (harness/lib/locate.c). From its build tree, iobench finds the source
+# tree it was configured from, wherever the build folder is (a build outside the source tree
+# once missed them): no variable needed.
+check "templates from the build tree, no IOBENCH_SOURCE_ROOT" 0 \
+	env -u IOBENCH_SOURCE_ROOT -u IOBENCH_PLOTS "$iobench" plot "$run"
+# IOBENCH_SOURCE_ROOT is the one override of the source tree, and plot honours it: a tree whose
+# ratio template fails makes that figure fail.
+mkdir -p "$tmp/src"
+cp -r "$tmp/tpl" "$tmp/src/plots"
+expect_status_err "IOBENCH_SOURCE_ROOT's plots/ are the templates" 1 "figure 'ratio_queue_pairs'" \
+	env IOBENCH_SOURCE_ROOT="$tmp/src" "$iobench" plot "$run"
+# A copy of iobench outside any tree (as an install elsewhere, or a build outside the sources)
+# finds the templates through IOBENCH_SOURCE_ROOT alone; IOBENCH_PLOTS still wins over it.
+mkdir -p "$tmp/elsewhere/a/b"
+cp "$iobench" "$tmp/elsewhere/a/b/iobench"
+check "iobench outside any tree, IOBENCH_SOURCE_ROOT" 0 \
+	env -u IOBENCH_PLOTS IOBENCH_SOURCE_ROOT="$IOBENCH_SOURCE_ROOT" "$tmp/elsewhere/a/b/iobench" plot "$run"
+expect_status_err "IOBENCH_PLOTS wins over IOBENCH_SOURCE_ROOT" 1 "figure 'ratio_queue_pairs'" \
+	env IOBENCH_PLOTS="$tmp/tpl" IOBENCH_SOURCE_ROOT="$IOBENCH_SOURCE_ROOT" "$tmp/elsewhere/a/b/iobench" plot "$run"
+if [ ! -e /usr/local/share/iobench/plots/throughput.gp ]; then
+	expect_status_err "outside any tree, no variable: says what to set" 1 "IOBENCH_SOURCE_ROOT" \
+		env -u IOBENCH_SOURCE_ROOT -u IOBENCH_PLOTS "$tmp/elsewhere/a/b/iobench" plot "$run"
+fi
+
 # Bad RUN: exit 2 naming it.
 expect_status_err "missing run" 2 "$tmp/nope" "$iobench" plot "$tmp/nope"
 mkdir "$tmp/empty"

@@ -114,6 +114,28 @@ assert d["errors"][0]["error_message"] == "cell timed out after 60 s"
 assert d["quiet"] is True and d["git_sha"] == "abc123"
 PY
 
+# A RUN is a folder, a results file, or a run name under results/ (iob_run_resolve): every
+# command that takes a RUN resolves it the same way.
+mkdir -p "$tmp/cwd/results" "$tmp/cwd/results/half"
+cp -r "$tmp/A" "$tmp/cwd/results/20260101T000000Z-abc123"
+cp -r "$tmp/B" "$tmp/cwd/results/runB"
+(cd "$tmp/cwd" && "$iobench" show "$tmp/A") >"$tmp/by-folder" 2>&1
+check "show a run name" 0 env -C "$tmp/cwd" "$iobench" show 20260101T000000Z-abc123
+sed 's|^run .*||' "$tmp/out" >"$tmp/by-name"
+sed -i 's|^run .*||' "$tmp/by-folder"
+cmp -s "$tmp/by-name" "$tmp/by-folder" || fail "show NAME prints what show FOLDER prints"
+check "compare run names" 0 env -C "$tmp/cwd" "$iobench" compare 20260101T000000Z-abc123 runB
+expect_out "compare NAME NAME reads results/NAME/results.json" '^A: results/20260101T000000Z-abc123/results.json$'
+check "gate --tier 3 --run NAME" 0 env -C "$tmp/cwd" "$iobench" gate --tier 3 --run runB --trend "$tmp/names.jsonl"
+grep -qF '"run":"results/runB/results.json"' "$tmp/names.jsonl" || fail "gate --run NAME: $(cat "$tmp/names.jsonl")"
+expect_err "show: unknown run name" "nope: No such file or directory (nor a run of that name in results/)" \
+	env -C "$tmp/cwd" "$iobench" show nope
+expect_err "show: a run name without results.json" "'results/half' is not a run folder (no results.json)" \
+	env -C "$tmp/cwd" "$iobench" show half
+expect_err "compare: a hostile name, escaped" 'x\x1b[2J: No such file or directory' \
+	env -C "$tmp/cwd" "$iobench" compare $'x\e[2J' runB
+grep -q $'\e' "$tmp/err" && fail "compare: ESC reached stderr"
+
 # --- bad input ---
 expect_err "show: missing run" "$tmp/nope: No such file or directory" "$iobench" show "$tmp/nope"
 expect_err "show: missing file" "$tmp/nope.json" "$iobench" show "$tmp/nope.json"
