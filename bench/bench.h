@@ -28,6 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <iort/clock.h>
+#include <iort/compiler.h>
+
 #include "gbench.h"
 #include "topo.h"
 
@@ -74,6 +77,14 @@ int bench_latency_csv_path(const char *name, char *out, size_t len);
  * unchanged. Call after the loop.
  */
 void bench_report_ns(struct iob_state *st, uint64_t t0, uint64_t t1);
+
+/** Spin (iort_cpu_relax) until iort_clock_fast_ns() reaches @p end_ns: a timed pause that keeps
+ *  the CPU, for work inside or between operations. */
+static inline void bench_spin_until(uint64_t end_ns)
+{
+	while (iort_clock_fast_ns() < end_ns)
+		iort_cpu_relax();
+}
 
 /* --- the catalogue --- */
 

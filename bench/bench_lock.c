@@ -76,12 +76,6 @@ static struct {
 	} data IORT_CACHELINE_ALIGNED;
 } run;
 
-static void spin_until(uint64_t end)
-{
-	while (iort_clock_fast_ns() < end)
-		iort_cpu_relax();
-}
-
 static void free_run(int threads)
 {
 	for (int i = 0; i < threads; i++) {
@@ -165,7 +159,7 @@ static inline void acquire_once(const struct lcase *c, struct lslot *me, int id)
 	run.data.last_owner = id;
 	run.data.counter++;
 	if (c->cs_ns)
-		spin_until(t1 + c->cs_ns);
+		bench_spin_until(t1 + c->cs_ns);
 	run.data.inside = 0;
 	c->l->unlock(run.lock, me->tls);
 	me->acquisitions++;
@@ -231,7 +225,7 @@ static void bm_contended(struct iob_state *st, void *arg)
 			acquire_once(c, me, id);
 			now = iort_clock_fast_ns();
 			if (c->ncs_ns) {
-				spin_until(now + c->ncs_ns);
+				bench_spin_until(now + c->ncs_ns);
 				now = iort_clock_fast_ns();
 			}
 		}

@@ -180,14 +180,6 @@ static inline void slice_stopped(struct qthread *t, struct iob_state *st)
 		iob_state_skip_with_error(st, "run aborted by another thread");
 }
 
-static void spin_ns(uint64_t ns)
-{
-	uint64_t end = iort_clock_fast_ns() + ns;
-
-	while (iort_clock_fast_ns() < end)
-		iort_cpu_relax();
-}
-
 static inline uint64_t xorshift(uint64_t *s)
 {
 	uint64_t x = *s;
@@ -383,14 +375,15 @@ static void bm_pairs(struct iob_state *st, void *arg)
 					goto stopped;
 				holding = false;
 				if (c->pause)
-					spin_ns(50 + xorshift(&rng) % 101);
+					bench_spin_until(iort_clock_fast_ns() + 50 +
+							 xorshift(&rng) % 101);
 			}
 			if (!pop1(&t, &item))
 				goto stopped;
 			holding = true;
 			pairs++;
 			if (c->pause)
-				spin_ns(50 + xorshift(&rng) % 101);
+				bench_spin_until(iort_clock_fast_ns() + 50 + xorshift(&rng) % 101);
 		}
 		slice_end(&t, st);
 		continue;
