@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every public header (runtime/include/iort/*.h, the umbrella iort.h among them) and harness header
 # compiles on its own, as C11 and as C++17, with warnings as errors: no hidden include-order
-# dependencies, C++-safe.
+# dependencies, C++-safe. The generated <iort/config.h> comes from the build tree.
 #   headers.sh [--runtime-only]   --runtime-only (-Dharness=false): the harness's headers need
 #                                 hwloc and jansson, so only libiort's are checked; and C++ is
 #                                 checked when a C++ compiler is installed (libiort needs none).
@@ -34,13 +34,13 @@ bad=0
 for h in "${headers[@]}"; do
 	inc="#include \"$root/$h\""
 	if ! printf '%s\n' "$inc" | "$cc" -std=gnu11 -Wall -Wextra -Wpedantic -Werror \
-		-Iruntime/include -Iharness/lib -Iharness/gbench -Iharness/cmd -fsyntax-only -x c -; then
+		-Iruntime/include -I"${IOBENCH_BUILD_ROOT:?set by meson}/runtime/include" -Iharness/lib -Iharness/gbench -Iharness/cmd -fsyntax-only -x c -; then
 		echo "FAIL (C): $h"
 		bad=$((bad + 1))
 	fi
 	[ ${#langs[@]} -eq 2 ] || continue
 	if ! printf '%s\n' "$inc" | "$cxx" -std=c++17 -Wall -Wextra -Wpedantic -Werror \
-		-Iruntime/include -Iharness/lib -Iharness/gbench -Iharness/cmd -fsyntax-only -x c++ -; then
+		-Iruntime/include -I"${IOBENCH_BUILD_ROOT:?set by meson}/runtime/include" -Iharness/lib -Iharness/gbench -Iharness/cmd -fsyntax-only -x c++ -; then
 		echo "FAIL (C++): $h"
 		bad=$((bad + 1))
 	fi

@@ -9,6 +9,7 @@
 
 /* base */
 #include <iort/compiler.h>
+#include <iort/config.h>
 #include <iort/clock.h>
 
 /* reclamation */
@@ -23,5 +24,7 @@
 /* sync */
 #include <iort/wait.h>
 #include <iort/chan.h>
+#include <iort/lockdep.h>
+#include <iort/mutex.h>
 
 #endif /* IORT_IORT_H */

@@ -1,0 +1,140 @@
+/**
+ * A fair mutex that stays fast: one atomic to lock and one to unlock when uncontended, a short
+ * spin, then a FIFO queue of parked waiters, and bounded unfairness.
+ *
+ * Release is competitive (the releasing thread, a spinner or the woken queue head may take the
+ * lock next: that keeps the lock busy while a sleeper wakes up) until the queue's head has waited
+ * longer than the mutex's bound (time, or number of times it lost the race). Then the head asks
+ * for the lock and the next release is reserved for it: nobody else can take it. So no waiter
+ * waits much longer than the bound plus the critical sections already ahead of it, and a waiter
+ * that is woken is the only one, never a herd.
+ *
+ * At most two threads spin at once (one arriving thread and the queue's head); everyone else
+ * sleeps on a futex word of its own. With more threads than cores, the lock never collapses the
+ * way spin locks and queue locks with spinning waiters do. The spin lasts about as long as a
+ * futex sleep and wake-up costs, measured once per process.
+ *
+ * The condition variable moves its waiters onto the mutex's queue instead of waking them (wait
+ * morphing): a signal sent while holding the mutex wakes nobody until the mutex is released, and
+ * a broadcast wakes one thread at a time as the mutex passes along.
+ *
+ * Lock-order checking (iort/lockdep.h) sees every acquisition when enabled at run time; built
+ * with -Dlockdep=disabled the mutex is 8 bytes.
+ *
+ * Deadlines are absolute CLOCK_MONOTONIC nanoseconds (iort_clock_ns(); IORT_DEADLINE_NONE).
+ *
+ * Synchronization: every call may come from any thread, except init/fini/set_fairness (no other
+ * call on the same mutex in flight). The mutex is not recursive; unlock by a thread that does not
+ * hold it is undefined (lockdep reports it). A mutex may be freed by any thread once it is unlocked
+ * and no call on it is in flight, including right after the unlock that released it.
+ * Progress: try_lock and unlock never block (unlock makes a futex wake only when a waiter sleeps).
+ */
+#ifndef IORT_MUTEX_H
+#define IORT_MUTEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <iort/compiler.h>
+#include <iort/config.h>
+#include <iort/lockdep.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef IORT_DEADLINE_NONE
+#define IORT_DEADLINE_NONE UINT64_MAX
+#endif
+
+/** Caller-allocated; fields are private. */
+struct iort_mutex {
+	uintptr_t iort_private_word;
+#if IORT_LOCKDEP
+	struct iort_lockdep_map iort_private_dep;
+#endif
+};
+
+#define IORT__STR2(x) #x
+#define IORT__STR(x)  IORT__STR2(x)
+
+#if IORT_LOCKDEP
+/** Static initializer; the lock-order class is the place it is used. */
+#define IORT_MUTEX_INIT                                                    \
+	{                                                                  \
+		0, IORT_LOCKDEP_MAP_INIT(__FILE__ ":" IORT__STR(__LINE__)) \
+	}
+#else
+#define IORT_MUTEX_INIT \
+	{               \
+		0       \
+	}
+#endif
+
+/**
+ * Initialize with the default fairness bound; the lock-order class is @p name (a string that
+ * outlives the mutex; mutexes with equal names share a class).
+ */
+IORT_API void iort_mutex_init_class(struct iort_mutex *m, const char *name);
+/** Initialize; the lock-order class is the place of the call. */
+IORT_API void iort_mutex_init(struct iort_mutex *m);
+#define iort_mutex_init(m) iort_mutex_init_class((m), __FILE__ ":" IORT__STR(__LINE__))
+
+/**
+ * Set the unfairness bound: once the queue's head has waited @p max_wait_ns (rounded up to a power
+ * of two, at most 2^40 ns; UINT64_MAX: no time bound) or lost the race for the lock @p max_bypass
+ * times (at most 126; 0: no count bound), the next release is reserved for it.
+ * Default: 2^18 ns (262 us) and no count bound.
+ * @return 0, -EINVAL (both bounds off: the head could wait for ever; or max_bypass > 126).
+ */
+IORT_API int iort_mutex_set_fairness(struct iort_mutex *m, uint64_t max_wait_ns,
+				     unsigned max_bypass);
+
+IORT_API void iort_mutex_lock(struct iort_mutex *m);
+/**
+ * As iort_mutex_lock, for a mutex of the same class as one already held: @p subclass (1..7)
+ * names the nesting level for the lock-order checker (0 is plain lock).
+ */
+IORT_API void iort_mutex_lock_nested(struct iort_mutex *m, unsigned subclass);
+/** Take the mutex only if it is free now and not reserved for a starving waiter; never queues. */
+IORT_API bool iort_mutex_try_lock(struct iort_mutex *m) IORT_WUR;
+/**
+ * @return 0 (locked) or -ETIMEDOUT (deadline passed; the caller left the queue and does not
+ * hold the mutex).
+ */
+IORT_API int iort_mutex_lock_timed(struct iort_mutex *m, uint64_t deadline_ns) IORT_WUR;
+IORT_API void iort_mutex_unlock(struct iort_mutex *m);
+/** @return 0, -EBUSY (locked or waited on: a bug in the caller). */
+IORT_API int iort_mutex_fini(struct iort_mutex *m);
+
+/** Caller-allocated; fields are private. */
+struct iort_cond {
+	uintptr_t iort_private_word;
+};
+
+#define IORT_COND_INIT \
+	{              \
+		0      \
+	}
+
+IORT_API void iort_cond_init(struct iort_cond *c);
+/**
+ * Unlock @p m, wait for a signal, lock @p m again. All waiters of one condition variable use the
+ * same mutex at a time. Returns only after re-locking @p m. Spurious returns are possible (re-check
+ * the condition), as with pthread_cond_wait.
+ */
+IORT_API void iort_cond_wait(struct iort_cond *c, struct iort_mutex *m);
+/** @return 0 (signalled or spurious) or -ETIMEDOUT; @p m is locked again either way. */
+IORT_API int iort_cond_wait_timed(struct iort_cond *c, struct iort_mutex *m, uint64_t deadline_ns);
+/** Move the longest waiter onto its mutex's queue (or wake it if the mutex is free). */
+IORT_API void iort_cond_signal(struct iort_cond *c);
+/** Move every waiter onto its mutex's queue, in order. */
+IORT_API void iort_cond_broadcast(struct iort_cond *c);
+/** @return 0, -EBUSY (threads wait on it). */
+IORT_API int iort_cond_fini(struct iort_cond *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IORT_MUTEX_H */
