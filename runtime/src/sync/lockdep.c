@@ -27,9 +27,9 @@
  *
  * Fast path (I1): acquiring T at depth d costs, when enabled, one bit test per held entry in the
  * global matrix `known` (rows allocated on first use; a bit set means the edge exists and its G
- * is empty: nothing can change). If a bit is missing, the held set's key (a sum of a hash of
- * (node, lock instance) per held entry, kept incrementally on the stack) is looked up in `chains`,
- * a set of held configurations already processed: processing the same held set again cannot add
+ * is empty: nothing can change). If a bit is missing, the configuration's key (a sum of a hash
+ * of (node, lock instance) per held entry, kept incrementally on the stack, plus a differently
+ * mixed term for the target) is looked up in `chains`, a set of configurations already processed: processing the same held set again cannot add
  * an edge or shrink a G (intersection with the same set is idempotent), so a hit skips it. Only a
  * miss takes ld_lock (the slow path). Fixed-order nesting, where deeper edges always have a gate
  * (m1 -> m3 is taken under m2), thus stays on the fast path after its first iteration. The set is
@@ -1029,8 +1029,12 @@ void iort__ld_acquire(struct iort_lockdep_map *map, const void *lock, unsigned s
 				/* MO relaxed: the owner reads its own link. */
 				c = atomic_load_explicit(&c->next, memory_order_relaxed);
 		}
-		if (miss && !ld_chain_hit(key))
-			ld_acquire_slow(t, node, ip, key, &out);
+		/* The configuration: the held set plus the target, marked as the target (held
+		 * {A} taking B is not held {B} taking A). */
+		uint64_t chain = key - mix + ((mix << 23 | mix >> 41) ^ 0x5bd1e9955bd1e995ull);
+
+		if (miss && !ld_chain_hit(chain))
+			ld_acquire_slow(t, node, ip, chain, &out);
 	}
 	if (!ld_push(t, lock, node, flags, ip, mix, key))
 		t->partial = true; /* out of memory: the stack no longer shows every lock */
