@@ -7,7 +7,7 @@ load plotsdir . "/common.gp"
 nimpl = words(impls)
 
 set xlabel "percentile"
-set ylabel "latency"
+set ylabel (exists("ylabel") ? ylabel : "latency")
 set logscale x 10
 set logscale y 10
 set xrange [1:x_hi]
