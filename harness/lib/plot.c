@@ -21,6 +21,12 @@
  *       reference comes from context "iobench_references", else the built-in table
  *   latency_<family>_<scenario>[_<params>]_threads-<N>  percentile spectrum from the run's
  *       latency/<name>.csv files, or, when the group has none, the p50/p99/p99.9/max counters
+ * and for a lock group (a benchmark's rows carry a lock marker, iob_bench_is_lock):
+ *   fairness_<family>_<scenario>[_<params>]  three panels over the thread counts, one bar per
+ *       implementation: the throughput, jain_min_10ms and consec (plots/fairness.gp)
+ *   wait_<family>_<scenario>[_<params>]_threads-<N>  the latency figure under a lock's name: the
+ *       wait's spectrum from latency/<name>.csv, else its p50/p99/p99.9/max counters and the
+ *       handover's p50/p99 (plots/wait_counters.gp)
  * calib rows (machine calibration) are not plotted.
  *
  * Templates and gnuplot: iob_locate_plots() and iob_locate_tool() (harness/lib/locate.h).
