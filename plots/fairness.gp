@@ -5,7 +5,8 @@
 # threads, near 100 % one thread keeps the lock). Medians over repetitions, bars min..max.
 # Set by the driver (besides common.gp's variables):
 #   xtics_list   the thread counts, one cluster each in this order; nclusters how many
-#   ylabel       the throughput panel's axis
+#   ylabel       the throughput panel's axis; logy 1 for a log axis (more than 2 decades: a lock
+#                that collapses under oversubscription stays visible)
 #   have_jain, have_consec   0 when no benchmark of the group has the counter (older results):
 #                the panel says so instead of drawing
 #   key_note     what the bars are (the legend's title)
@@ -30,11 +31,11 @@ set grid noxtics ytics
 set format y "%.3g"
 ours_fill(n) = ours(n) ? 0.9 : 0.45
 
-# Panels side by side between x = 0.03 and 0.75 of the figure; the legend right of them.
-panel_l(j) = 0.03 + j * 0.24
+# Panels side by side between x = 0.03 and 0.735 of the figure; the legend right of them.
+panel_l(j) = 0.03 + j * 0.235
 set tmargin at screen 0.88
 set bmargin at screen 0.14
-set key at screen 0.775, screen 0.86 left top vertical Left reverse box opaque title key_note
+set key at screen 0.755, screen 0.86 left top vertical Left reverse box opaque title key_note
 
 do for [fmt in "png svg"] {
 	if (fmt eq "png") { eval term_png } else { eval term_svg }
@@ -44,9 +45,9 @@ do for [fmt in "png svg"] {
 
 	set lmargin at screen panel_l(0) + 0.04
 	set rmargin at screen panel_l(1) - 0.015
-	set title "throughput"
+	set title "throughput\n "
 	set ylabel ylabel
-	set yrange [0:*]
+	if (logy) { set logscale y 10; set yrange [*:*] } else { set yrange [0:*] }
 	unset key
 	plot for [i = 1:nimpl] datafile index (i - 1) using (bx($1, i)):3:4:5:(bw) \
 		with boxerrorbars lc rgb word(colors, i) fs solid ours_fill(word(impls, i)) notitle
@@ -54,7 +55,8 @@ do for [fmt in "png svg"] {
 
 	set lmargin at screen panel_l(1) + 0.04
 	set rmargin at screen panel_l(2) - 0.015
-	set title "Jain's index: min over 10 ms windows"
+	unset logscale y
+	set title "Jain's index\n(min over 10 ms windows; 1 = fair)"
 	set ylabel "Jain's index"
 	set yrange [0:1.05]
 	if (have_jain) {
@@ -69,7 +71,7 @@ do for [fmt in "png svg"] {
 
 	set lmargin at screen panel_l(2) + 0.04
 	set rmargin at screen panel_l(3) - 0.015
-	set title "consec: taken again by the last owner"
+	set title "consec\n(taken again by the last owner)"
 	set ylabel "consec (%)"
 	set yrange [0:105]
 	set key

@@ -421,6 +421,8 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 		iob_fmt_metric(p99, sizeof(p99), false, e[k].p99, 3, true);
 		if (isnan(e[k].ratio))
 			snprintf(ratio, sizeof(ratio), "-");
+		else if (e[k].ratio < 0.095) /* a collapse of 500x is 0.002x, not 0.00x */
+			snprintf(ratio, sizeof(ratio), "%.2gx", e[k].ratio);
 		else
 			snprintf(ratio, sizeof(ratio), "%.2fx", e[k].ratio);
 		if (lock) {

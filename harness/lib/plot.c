@@ -830,7 +830,7 @@ static int fairness_figure(struct plot_ctx *c, const struct point *p, size_t b, 
 	char note[96];
 	bool have[FAIR_N] = { false };
 	int threads[64], nt = 0;
-	double xlo, xhi;
+	double xlo, xhi, ymin = INFINITY, ymax = 0;
 	size_t reps = 0;
 	struct gpvars v;
 	struct afile a;
@@ -875,6 +875,10 @@ static int fairness_figure(struct plot_ctx *c, const struct point *p, size_t b, 
 		fputc('\n', a.f);
 		if (p[i].reps > reps)
 			reps = p[i].reps;
+		if (p[i].lo > 0 && p[i].lo < ymin)
+			ymin = p[i].lo;
+		if (p[i].hi > ymax)
+			ymax = p[i].hi;
 	}
 	err = afile_commit(&a);
 	if (err)
@@ -885,7 +889,8 @@ static int fairness_figure(struct plot_ctx *c, const struct point *p, size_t b, 
 	if (vars_open(&v))
 		return -ENOMEM;
 	gp_str(v.f, "xtics_list", tics);
-	fprintf(v.f, "nclusters = %d\nhave_jain = %d\nhave_consec = %d\n", nt, have[0], have[1]);
+	fprintf(v.f, "nclusters = %d\nhave_jain = %d\nhave_consec = %d\nlogy = %d\n", nt, have[0],
+		have[1], ymax > 0 && isfinite(ymin) && ymax / ymin > 100);
 	gp_str(v.f, "ylabel",
 	       p[b].ips ? "throughput (M acquisitions/s, higher is better)"
 			: "real time per iteration (ns, lower is better)");
