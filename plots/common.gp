@@ -1,7 +1,8 @@
 # iobench plots: settings and the implementation colour table shared by every figure.
 #
-# Loaded by throughput.gp, ratio.gp, latency.gp and latency_counters.gp. The driver script that
-# `iobench plot` writes per figure sets, before loading a template:
+# Loaded by throughput.gp, ratio.gp, latency.gp, latency_counters.gp, fairness.gp and
+# wait_counters.gp. The driver script that `iobench plot` writes per figure sets, before loading a
+# template:
 #   plotsdir   folder holding these templates
 #   datafile   the figure's data (whitespace separated, one block per implementation, blocks
 #              separated by two blank lines so `index i` selects one implementation)

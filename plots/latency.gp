@@ -1,13 +1,14 @@
 # Latency percentile spectrum (HdrHistogram style): x = 1/(1-percentile) on a log axis labelled
 # as percentiles, y = latency on a log axis, one line per implementation. Set by the driver
-# (besides common.gp's variables): x_hi the largest 1/(1-percentile); key_note the legend's title.
+# (besides common.gp's variables): x_hi the largest 1/(1-percentile); key_note the legend's title;
+# ylabel, optional (a lock's wait figure names its latency the wait).
 # datafile columns: one_over_one_minus_p latency_ns percentile
 load plotsdir . "/common.gp"
 
 nimpl = words(impls)
 
 set xlabel "percentile"
-set ylabel "latency"
+set ylabel (exists("ylabel") ? ylabel : "latency")
 set logscale x 10
 set logscale y 10
 set xrange [1:x_hi]

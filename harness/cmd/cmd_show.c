@@ -9,6 +9,12 @@
  * so > 1 always means faster than the reference. The reference comes from the context's
  * iobench_references, else the benchmark binary's catalogue (iob_reference_impl). Error rows (cells that crashed, timed out or
  * matched nothing) are listed in the header with their messages.
+ *
+ * Locks: a family/scenario whose rows carry a lock marker (iob_lock_markers: jain, jain_min_10ms,
+ * consec) gets the lock table instead: throughput and its speedup as above, then the medians of
+ * what decides between locks: the minimum windowed Jain index, consec, the wait p99/p99.9/max,
+ * the handover p50, CPU seconds per million and context switches per thousand acquisitions. A
+ * counter the rows lack (results of an older benchmark binary) shows as '-'.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,8 +41,14 @@ static const char show_usage[] =
 	"(same params, threads and placement; > 1 = faster, '-' when the reference did not run).\n"
 	"The header names the run, build, host, whether the machine was quiet, and the cells\n"
 	"that failed.\n"
+	"Lock scenarios (rows with the fairness counters jain, jain_min_10ms or consec) get the\n"
+	"lock table: throughput and speedup, the minimum Jain index over 10 ms windows, consec\n"
+	"(share of acquisitions by the previous owner), wait p99/p99.9/max (call to ownership),\n"
+	"handover p50 (release to the next owner running), CPU s per million and context\n"
+	"switches per thousand acquisitions; medians over repetitions, '-' when not measured.\n"
 	"\n"
-	"  --json   the same as one JSON object on stdout\n";
+	"  --json   the same as one JSON object on stdout (a lock benchmark's counters under\n"
+	"           \"lock\", by counter name)\n";
 
 struct entry {
 	const char *name; /* borrowed from the document */
@@ -50,6 +62,15 @@ struct entry {
 	double p99;	    /* median p99_ns, NAN when none */
 	double ratio;	    /* speedup over the reference, NAN when none */
 	const char *ref;    /* the group's reference impl, or NULL */
+	bool lock;	    /* its rows carry a lock marker (iob_bench_is_lock) */
+	double lk[9];	    /* medians of lock_fields[], NAN when not measured */
+};
+
+/* The lock table's counters beyond p99_ns; JSON keys are the counters' names. */
+enum { L_JAIN_MIN, L_CONSEC, L_P999, L_MAX, L_HAND50, L_CPU, L_CTXSW, L_JAIN, L_HAND99, NLOCK };
+static const char *const lock_fields[NLOCK] = {
+	"jain_min_10ms",  "consec",	    "p999_ns", "max_ns",	  "handover_p50_ns",
+	"cpu_s_per_macq", "ctxsw_per_kacq", "jain",    "handover_p99_ns",
 };
 
 /* Split "placement:P" out of @p params; the row's iobench_placement wins when present. */
@@ -156,13 +177,15 @@ static int set_ratios(struct entry *e, long n)
 static long collect(const json_t *root, const struct iob_catalogue *cat, const struct iob_index *ix,
 		    struct entry **out)
 {
-	struct iob_sample_set items = { 0 }, rt = { 0 }, p99 = { 0 };
+	struct iob_sample_set items = { 0 }, rt = { 0 }, p99 = { 0 }, lk[NLOCK] = { 0 };
 	long n = 0;
 	struct entry *e = NULL;
 	int err = iob_results_samples(ix, "items_per_second", &items);
 
 	err = err ? err : iob_results_samples(ix, "real_time", &rt);
 	err = err ? err : iob_results_samples(ix, "p99_ns", &p99);
+	for (int k = 0; k < NLOCK && !err; k++)
+		err = iob_results_samples(ix, lock_fields[k], &lk[k]);
 	if (err || !(e = calloc((size_t)rt.n + 1, sizeof(*e))))
 		goto nomem;
 	for (long i = 0; i < rt.n; i++) {
@@ -195,6 +218,12 @@ static long collect(const json_t *root, const struct iob_catalogue *cat, const s
 		x->p99 = q ? iob_median(q->v, q->n) : NAN;
 		x->ratio = NAN;
 		x->ref = iob_reference_impl(root, cat, x->group);
+		x->lock = iob_bench_is_lock(rt.s[i].bench);
+		for (int k = 0; k < NLOCK; k++) {
+			const struct iob_samples *l = iob_samples_find(&lk[k], x->name);
+
+			x->lk[k] = l ? iob_median(l->v, l->n) : NAN;
+		}
 		n++;
 	}
 	if (set_ratios(e, n))
@@ -203,12 +232,16 @@ static long collect(const json_t *root, const struct iob_catalogue *cat, const s
 	iob_samples_free(&items);
 	iob_samples_free(&rt);
 	iob_samples_free(&p99);
+	for (int k = 0; k < NLOCK; k++)
+		iob_samples_free(&lk[k]);
 	*out = e;
 	return n;
 nomem:
 	iob_samples_free(&items);
 	iob_samples_free(&rt);
 	iob_samples_free(&p99);
+	for (int k = 0; k < NLOCK; k++)
+		iob_samples_free(&lk[k]);
 	free(e);
 	return -ENOMEM;
 }
@@ -244,6 +277,54 @@ static void run_id(const json_t *ctx, const char *path, char *buf, size_t len)
 	} else {
 		snprintf(buf, len, "%s", path);
 	}
+}
+
+/*
+ * The lock table (a group whose rows carry a lock marker). Widths as the standard table's where
+ * the columns are the same; the spread of the throughput is in --json (min, max).
+ */
+static void print_lock_header(int wl)
+{
+	printf("  jain 10ms: min of Jain's index over 10 ms windows (1 = fair); consec: share of "
+	       "acquisitions by the previous owner;\n"
+	       "  wait: call to ownership; handover: release to the next owner running; per "
+	       "million (cpu) and thousand (ctxsw) acquisitions\n");
+	printf("  %-*s %7s %-12s %12s %8s %9s %7s %10s %10s %10s %12s %10s %10s %3s\n", wl,
+	       "impl/params", "threads", "placement", "median", "vs ref", "jain 10ms", "consec",
+	       "wait p99", "wait p99.9", "wait max", "handover p50", "cpu s/Macq", "ctxsw/kacq",
+	       "n");
+}
+
+enum num_style { NUM_FIXED3, NUM_PERCENT, NUM_G3 };
+
+/* @p v as "0.998", "89.1%" (a share) or "%.3g", or "-" when not measured. */
+static const char *fmt_num(char *buf, size_t len, enum num_style style, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (style == NUM_FIXED3)
+		snprintf(buf, len, "%.3f", v);
+	else if (style == NUM_PERCENT)
+		snprintf(buf, len, "%.1f%%", v * 100);
+	else
+		snprintf(buf, len, "%.3g", v);
+	return buf;
+}
+
+static void print_lock_row(int wl, const struct entry *e, const char *label, const char *placement,
+			   const char *med, const char *ratio, const char *p99)
+{
+	char jain[32], consec[32], p999[32], max[32], hand[32], cpu[32], ctxsw[32];
+
+	iob_fmt_metric(p999, sizeof(p999), false, e->lk[L_P999], 3, true);
+	iob_fmt_metric(max, sizeof(max), false, e->lk[L_MAX], 3, true);
+	iob_fmt_metric(hand, sizeof(hand), false, e->lk[L_HAND50], 3, true);
+	printf("  %-*s %7d %-12s %12s %8s %9s %7s %10s %10s %10s %12s %10s %10s %3zu\n", wl, label,
+	       e->nm.threads, placement, med, ratio,
+	       fmt_num(jain, sizeof(jain), NUM_FIXED3, e->lk[L_JAIN_MIN]),
+	       fmt_num(consec, sizeof(consec), NUM_PERCENT, e->lk[L_CONSEC]), p99, p999, max, hand,
+	       fmt_num(cpu, sizeof(cpu), NUM_G3, e->lk[L_CPU]),
+	       fmt_num(ctxsw, sizeof(ctxsw), NUM_G3, e->lk[L_CTXSW]), e->n);
 }
 
 static void print_text(const json_t *root, const char *path, const struct entry *e, long n)
@@ -315,15 +396,21 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 		if (w > wl)
 			wl = w;
 	}
-	for (long k = 0; k < n; k++) {
+	for (long k = 0, lock = 0; k < n; k++) {
 		char med[32], lo[32], hi[32], spread[72], p99[32], ratio[32], label[200];
 
 		if (k == 0 || strcmp(e[k].group, e[k - 1].group)) {
+			lock = 0; /* the lock table when any benchmark of the group is a lock's */
+			for (long j = k; j < n && strcmp(e[j].group, e[k].group) == 0; j++)
+				lock |= e[j].lock;
 			printf("\n%s (reference: %s)\n", iob_escape(b1, sizeof(b1), e[k].group),
 			       iob_escape(b2, sizeof(b2), e[k].ref ? e[k].ref : "none"));
-			printf("  %-*s %7s %-12s %12s %25s %10s %8s %3s\n", wl, "impl/params",
-			       "threads", "placement", "median", "spread (min-max)", "p99",
-			       "vs ref", "n");
+			if (lock)
+				print_lock_header(wl);
+			else
+				printf("  %-*s %7s %-12s %12s %25s %10s %8s %3s\n", wl,
+				       "impl/params", "threads", "placement", "median",
+				       "spread (min-max)", "p99", "vs ref", "n");
 		}
 		snprintf(label, sizeof(label), "%s%s%s", e[k].nm.impl, *e[k].params ? "/" : "",
 			 e[k].params);
@@ -334,8 +421,15 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 		iob_fmt_metric(p99, sizeof(p99), false, e[k].p99, 3, true);
 		if (isnan(e[k].ratio))
 			snprintf(ratio, sizeof(ratio), "-");
+		else if (e[k].ratio < 0.095) /* a collapse of 500x is 0.002x, not 0.00x */
+			snprintf(ratio, sizeof(ratio), "%.2gx", e[k].ratio);
 		else
 			snprintf(ratio, sizeof(ratio), "%.2fx", e[k].ratio);
+		if (lock) {
+			print_lock_row(wl, &e[k], iob_escape(b1, sizeof(b1), label),
+				       iob_escape(b2, sizeof(b2), e[k].placement), med, ratio, p99);
+			continue;
+		}
 		printf("  %-*s %7d %-12s %12s %25s %10s %8s %3zu\n", wl,
 		       iob_escape(b1, sizeof(b1), label), e[k].nm.threads,
 		       iob_escape(b2, sizeof(b2), e[k].placement), med, spread, p99, ratio, e[k].n);
@@ -347,6 +441,22 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 static json_t *num_or_null(double v)
 {
 	return isnan(v) ? json_null() : json_real(v);
+}
+
+/* A lock benchmark's medians by counter name (null: not measured); JSON null for the others. */
+static json_t *lock_json(const struct entry *e)
+{
+	json_t *o;
+
+	if (!e->lock)
+		return json_null();
+	o = json_object();
+	for (int k = 0; o && k < NLOCK; k++)
+		if (json_object_set_new(o, lock_fields[k], num_or_null(e->lk[k]))) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
 }
 
 static int print_json(const json_t *root, const char *path, const struct entry *e, long n)
@@ -388,7 +498,8 @@ static int print_json(const json_t *root, const char *path, const struct entry *
 			(json_int_t)e[k].n, "p99_ns", num_or_null(e[k].p99), "reference", e[k].ref,
 			"speedup_vs_reference", num_or_null(e[k].ratio));
 
-		if (!r || json_array_append_new(rows, r))
+		if (!r || json_array_append_new(rows, r) ||
+		    json_object_set_new(r, "lock", lock_json(&e[k])))
 			goto nomem;
 	}
 	if (json_object_set_new(out, "run", json_string(id)) ||

@@ -21,6 +21,12 @@
  *       reference comes from context "iobench_references", else the built-in table
  *   latency_<family>_<scenario>[_<params>]_threads-<N>  percentile spectrum from the run's
  *       latency/<name>.csv files, or, when the group has none, the p50/p99/p99.9/max counters
+ * and for a lock group (a benchmark's rows carry a lock marker, iob_bench_is_lock):
+ *   fairness_<family>_<scenario>[_<params>]  three panels over the thread counts, one bar per
+ *       implementation: the throughput, jain_min_10ms and consec (plots/fairness.gp)
+ *   wait_<family>_<scenario>[_<params>]_threads-<N>  the latency figure under a lock's name: the
+ *       wait's spectrum from latency/<name>.csv, else its p50/p99/p99.9/max counters and the
+ *       handover's p50/p99 (plots/wait_counters.gp)
  * calib rows (machine calibration) are not plotted.
  *
  * Templates and gnuplot: iob_locate_plots() and iob_locate_tool() (harness/lib/locate.h).
@@ -775,6 +781,125 @@ static int ratio_figure(struct plot_ctx *c, const struct point *p, size_t b, siz
 	return err;
 }
 
+/* --- locks: fairness ---------------------------------------------------------------------------- */
+
+/* Whether any benchmark of points [b, e) is a lock's (iob_bench_is_lock). */
+static bool lock_group(const struct plot_ctx *c, const struct point *p, size_t b, size_t e)
+{
+	for (size_t i = b; i < e; i++)
+		if (iob_bench_is_lock(iob_index_find(&c->ix, p[i].name)))
+			return true;
+	return false;
+}
+
+/* The fairness counters drawn beside the throughput: Jain's index over 10 ms windows (its
+ * minimum) and consec (the share of acquisitions by the previous owner). */
+#define FAIR_N 2
+static const char *const fair_fields[FAIR_N] = { "jain_min_10ms", "consec" };
+
+struct fair_samples {
+	struct iob_sample_set s[FAIR_N];
+};
+
+/* "median min max" of @p s's samples, or "- - -" (gnuplot's missing value) when none. */
+static void put_stat(FILE *f, const struct iob_samples *s, double scale)
+{
+	double *v = s ? malloc(s->n * sizeof(double)) : NULL;
+
+	if (!v) {
+		fputs(" - - -", f);
+		return;
+	}
+	memcpy(v, s->v, s->n * sizeof(double));
+	fprintf(f, " %.6g %.6g %.6g", iob_median(v, s->n) * scale, v[0] * scale,
+		v[s->n - 1] * scale);
+	free(v);
+}
+
+/*
+ * fairness_<group>: for a lock group (iob_bench_is_lock), three panels over the thread counts,
+ * one bar per implementation in each: the throughput (the throughput figure's medians), the
+ * minimum windowed Jain index and consec (medians over repetitions, bars min..max). A counter no
+ * benchmark of the group has leaves its panel saying so; a group with neither is not drawn.
+ * [b, e) is one group sorted by implementation then threads (cmp_point).
+ */
+static int fairness_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e,
+			   const struct fair_samples *fs)
+{
+	char fig[300], mg[256], pretty[256], title[400], impls[2048], tics[256], dat[320];
+	char note[96];
+	bool have[FAIR_N] = { false };
+	int threads[64], nt = 0;
+	double xlo, xhi, ymin = INFINITY, ymax = 0;
+	size_t reps = 0;
+	struct gpvars v;
+	struct afile a;
+	int err;
+
+	if (!lock_group(c, p, b, e))
+		return 0;
+	for (size_t i = b; i < e; i++)
+		for (int k = 0; k < FAIR_N; k++)
+			have[k] |= iob_samples_find(&fs->s[k], p[i].name) != NULL;
+	if (!have[0] && !have[1])
+		return 0;
+	/* The clusters: the thread counts, ascending (thread_axis's order). */
+	thread_axis(p, b, e, tics, sizeof(tics), &xlo, &xhi);
+	for (const char *t = tics; *t && nt < 64;) {
+		threads[nt++] = atoi(t);
+		t += strcspn(t, " ");
+		t += *t == ' ';
+	}
+	mangle(mg, sizeof(mg), p[b].group);
+	snprintf(fig, sizeof(fig), "fairness_%s", mg);
+	snprintf(dat, sizeof(dat), "%s.dat", fig);
+	err = afile_open(&a, c->data, dat);
+	if (err)
+		return err;
+	fprintf(a.f,
+		"# iobench plot data: %s, throughput and fairness per implementation (one block "
+		"each); '-' = not measured\n"
+		"# columns: cluster threads throughput_median min max (%s) "
+		"jain_min_10ms_median min max consec_percent_median min max\n",
+		p[b].group, p[b].ips ? "M items/s" : "ns");
+	for (size_t i = b; i < e; i++) {
+		int k = 0;
+
+		while (k < nt && threads[k] != p[i].threads)
+			k++;
+		if (i == b || strcmp(p[i].impl, p[i - 1].impl) != 0)
+			fprintf(a.f, "%s# impl %s\n", i == b ? "" : "\n\n", p[i].impl);
+		fprintf(a.f, "%d %d %.6g %.6g %.6g", k, p[i].threads, p[i].med, p[i].lo, p[i].hi);
+		put_stat(a.f, iob_samples_find(&fs->s[0], p[i].name), 1);
+		put_stat(a.f, iob_samples_find(&fs->s[1], p[i].name), 100);
+		fputc('\n', a.f);
+		if (p[i].reps > reps)
+			reps = p[i].reps;
+		if (p[i].lo > 0 && p[i].lo < ymin)
+			ymin = p[i].lo;
+		if (p[i].hi > ymax)
+			ymax = p[i].hi;
+	}
+	err = afile_commit(&a);
+	if (err)
+		return err;
+	impl_list(p, b, e, impls, sizeof(impls));
+	pretty_group(pretty, sizeof(pretty), p[b].group, p[b].famscen);
+	snprintf(title, sizeof(title), "%s: throughput and fairness", pretty);
+	if (vars_open(&v))
+		return -ENOMEM;
+	gp_str(v.f, "xtics_list", tics);
+	fprintf(v.f, "nclusters = %d\nhave_jain = %d\nhave_consec = %d\nlogy = %d\n", nt, have[0],
+		have[1], ymax > 0 && isfinite(ymin) && ymax / ymin > 100);
+	gp_str(v.f, "ylabel",
+	       p[b].ips ? "throughput (M acquisitions/s, higher is better)"
+			: "real time per iteration (ns, lower is better)");
+	snprintf(note, sizeof(note), "median of %zu rep%s, bars min..max", reps,
+		 reps == 1 ? "" : "s");
+	gp_str(v.f, "key_note", note);
+	return figure(c, fig, "/fairness.gp", title, impls, &v);
+}
+
 /* --- latency ------------------------------------------------------------------------------------ */
 
 static bool csv_path(const struct plot_ctx *c, const char *name, char *path, size_t len)
@@ -838,17 +963,23 @@ static long copy_csv(const char *path, FILE *out, double p50_ns, double *xmax)
 	return n;
 }
 
-static const char *const lat_fields[] = { "p50_ns", "p99_ns", "p999_ns", "max_ns" };
+/* The percentile counters; a lock's (iob_bench_is_lock) add the handover's p50 and p99. */
+#define LAT_WAIT 4
+#define LAT_LOCK 6
+static const char *const lat_fields[LAT_LOCK] = {
+	"p50_ns", "p99_ns", "p999_ns", "max_ns", "handover_p50_ns", "handover_p99_ns",
+};
 
 struct lat_samples {
-	struct iob_sample_set s[4];
+	struct iob_sample_set s[LAT_LOCK];
 };
 
 static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, size_t e,
 			  const struct lat_samples *ls)
 {
 	char fig[320], mg[256], pretty[256], title[400], impls[2048] = "", dat[340], csv[PATH_MAX];
-	bool spectrum = false, counters = false;
+	bool spectrum = false, counters = false, lock = lock_group(c, p, b, e), handover = false;
+	int nfields = lock ? LAT_LOCK : LAT_WAIT;
 	double xmax = 10;
 	struct gpvars gv;
 	struct afile a;
@@ -856,12 +987,15 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 
 	for (size_t i = b; i < e; i++) {
 		spectrum |= csv_path(c, p[i].name, csv, sizeof(csv));
-		counters |= iob_samples_find(&ls->s[0], p[i].name) != NULL;
+		for (int k = 0; k < nfields; k++)
+			if (iob_samples_find(&ls->s[k], p[i].name))
+				*(k < LAT_WAIT ? &counters : &handover) = true;
 	}
 	if (!spectrum && !counters)
 		return 0;
 	mangle(mg, sizeof(mg), p[b].group);
-	snprintf(fig, sizeof(fig), "latency_%s_threads-%d", mg, p[b].threads);
+	/* A lock's latency is its wait (call to ownership): the figure says so in its name. */
+	snprintf(fig, sizeof(fig), "%s_%s_threads-%d", lock ? "wait" : "latency", mg, p[b].threads);
 	snprintf(dat, sizeof(dat), "%s.dat", fig);
 	err = afile_open(&a, c->data, dat);
 	if (err)
@@ -871,6 +1005,8 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 		spectrum ? "percentile spectrum from latency/*.csv"
 			 : "percentiles from the p50/p99/p999/max counters",
 		spectrum ? "one_over_one_minus_percentile latency_ns percentile"
+		: lock	 ? "category(1=p50 2=p99 3=p99.9 4=max; 6=handover p50 7=handover p99) "
+			   "median_ns min_ns max_ns"
 			 : "category(1=p50 2=p99 3=p99.9 4=max) median_ns min_ns max_ns");
 	for (size_t i = b; i < e; i++) {
 		const struct iob_samples *p50 = iob_samples_find(&ls->s[0], p[i].name);
@@ -890,19 +1026,28 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 				rows = 0;
 			}
 		} else {
-			if (!p50)
+			bool broken = false;
+			int have = 0;
+
+			for (int k = 0; k < nfields; k++)
+				have += iob_samples_find(&ls->s[k], p[i].name) != NULL;
+			if (!have)
 				continue;
 			fprintf(a.f, "%s# impl %s\n", *impls ? "\n\n" : "", p[i].impl);
-			for (int k = 0; k < 4; k++) {
+			for (int k = 0; k < nfields; k++) {
 				const struct iob_samples *s =
 					iob_samples_find(&ls->s[k], p[i].name);
 				double *v;
 
 				if (!s || !(v = malloc(s->n * sizeof(double))))
 					continue;
+				if (k >= LAT_WAIT && !broken) { /* no line from max to handover */
+					fputc('\n', a.f);
+					broken = true;
+				}
 				memcpy(v, s->v, s->n * sizeof(double));
-				fprintf(a.f, "%d %.6g %.6g %.6g\n", k + 1, iob_median(v, s->n),
-					v[0], v[s->n - 1]);
+				fprintf(a.f, "%d %.6g %.6g %.6g\n", k < LAT_WAIT ? k + 1 : k + 2,
+					iob_median(v, s->n), v[0], v[s->n - 1]);
 				free(v);
 				rows++;
 			}
@@ -916,10 +1061,15 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 	if (err)
 		return err;
 	pretty_group(pretty, sizeof(pretty), p[b].group, p[b].famscen);
-	snprintf(title, sizeof(title), "%s  threads:%d: latency percentiles%s", pretty,
-		 p[b].threads, spectrum ? "" : " (from counters)");
+	snprintf(title, sizeof(title), "%s  threads:%d: %s percentiles%s", pretty, p[b].threads,
+		 lock ? "wait (call to ownership)" : "latency", spectrum ? "" : " (from counters)");
 	if (vars_open(&gv))
 		return -ENOMEM;
+	if (lock) {
+		gp_str(gv.f, "ylabel", "wait, call to ownership");
+		if (!spectrum) /* the handover categories only when some benchmark has them */
+			fprintf(gv.f, "handover = %d\n", handover);
+	}
 	if (spectrum) {
 		double top = 10;
 
@@ -930,7 +1080,11 @@ static int latency_figure(struct plot_ctx *c, const struct point *p, size_t b, s
 	} else {
 		gp_str(gv.f, "key_note", "median over repetitions, bars min..max");
 	}
-	return figure(c, fig, spectrum ? "/latency.gp" : "/latency_counters.gp", title, impls, &gv);
+	return figure(c, fig,
+		      spectrum ? "/latency.gp"
+		      : lock   ? "/wait_counters.gp"
+			       : "/latency_counters.gp",
+		      title, impls, &gv);
 }
 
 /* --- the command ------------------------------------------------------------------------------ */
@@ -971,6 +1125,7 @@ static int plot_all(struct plot_ctx *c)
 {
 	struct points tp = { 0 }, all = { 0 };
 	struct lat_samples ls = { 0 };
+	struct fair_samples fs = { 0 };
 	int err, first = 0;
 	size_t b, e;
 
@@ -982,6 +1137,11 @@ static int plot_all(struct plot_ctx *c)
 	if (tp.n == 0 && all.n == 0) {
 		printf("iobench: %s has no benchmark rows to plot\n", c->run);
 		goto out;
+	}
+	for (int k = 0; k < FAIR_N; k++) {
+		err = iob_results_samples(&c->ix, fair_fields[k], &fs.s[k]);
+		if (err)
+			goto out;
 	}
 	for (b = 0; b < tp.n; b = e) {
 		for (e = b + 1; e < tp.n && strcmp(tp.p[e].group, tp.p[b].group) == 0; e++)
@@ -996,8 +1156,13 @@ static int plot_all(struct plot_ctx *c)
 			goto out;
 		if (err && !first)
 			first = err;
+		err = fairness_figure(c, tp.p, b, e, &fs);
+		if (err == -ENOMEM)
+			goto out;
+		if (err && !first)
+			first = err;
 	}
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < LAT_LOCK; k++) {
 		err = iob_results_samples(&c->ix, lat_fields[k], &ls.s[k]);
 		if (err)
 			goto out;
@@ -1018,8 +1183,10 @@ static int plot_all(struct plot_ctx *c)
 out:
 	if (err == -ENOMEM)
 		fprintf(stderr, "iobench plot: out of memory\n");
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < LAT_LOCK; k++)
 		iob_samples_free(&ls.s[k]);
+	for (int k = 0; k < FAIR_N; k++)
+		iob_samples_free(&fs.s[k]);
 	free(tp.p);
 	free(all.p);
 	return err;

@@ -691,6 +691,17 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+const char *const iob_lock_markers[IOB_LOCK_MARKERS] = { "jain_min_10ms", "jain", "consec" };
+
+bool iob_bench_is_lock(const struct iob_bench *b)
+{
+	for (size_t i = 0; b && i < b->nrows; i++)
+		for (size_t k = 0; k < IOB_LOCK_MARKERS; k++)
+			if (json_is_number(json_object_get(b->rows[i], iob_lock_markers[k])))
+				return true;
+	return false;
+}
+
 double iob_median(double *v, size_t n)
 {
 	if (n == 0)

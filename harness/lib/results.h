@@ -151,6 +151,18 @@ void iob_samples_free(struct iob_sample_set *set);
 /** The entry of @p name in @p set. @return it, or NULL when @p name has no sample. O(log n). */
 const struct iob_samples *iob_samples_find(const struct iob_sample_set *set, const char *name);
 
+/**
+ * The counters that mark a lock benchmark (bench/bench_lock.c: Jain's fairness index over the run
+ * and its minimum over 10 ms windows, and the share of acquisitions by the previous owner). `show`
+ * and `plot` present a family/scenario whose rows carry any of them as locks: the fairness and
+ * wait columns, the fairness and wait figures. No implementation or family name is assumed.
+ */
+#define IOB_LOCK_MARKERS 3
+extern const char *const iob_lock_markers[IOB_LOCK_MARKERS];
+
+/** @return whether any of @p b's rows carries one of iob_lock_markers as a number. */
+bool iob_bench_is_lock(const struct iob_bench *b);
+
 /** Median of @p v (sorted in place). NAN when n == 0. */
 double iob_median(double *v, size_t n);
 

@@ -249,13 +249,45 @@ static void test_index_samples(void **state)
 	json_decref(root);
 }
 
+/*
+ * Lock benchmarks are recognised by their fairness counters (iob_lock_markers), on any of their
+ * rows, as numbers: each marker alone marks; the percentile counters every latency benchmark
+ * has, a marker that is not a number, and no benchmark at all do not.
+ */
+static void test_lock_markers(void **state)
+{
+	static const char text[] =
+		"{\"context\": {}, \"benchmarks\": ["
+		"{\"name\": \"l/c/a\", \"real_time\": 1, \"jain_min_10ms\": 0.99},"
+		"{\"name\": \"l/c/b\", \"real_time\": 1, \"p50_ns\": 5},"
+		"{\"name\": \"l/c/b\", \"real_time\": 1, \"jain\": 1},"
+		"{\"name\": \"l/c/c\", \"real_time\": 1, \"consec\": 0},"
+		"{\"name\": \"q/p/d\", \"real_time\": 1, \"p50_ns\": 5, \"p99_ns\": 9,"
+		" \"p999_ns\": 9, \"max_ns\": 9, \"handover_p50_ns\": 1},"
+		"{\"name\": \"q/p/e\", \"real_time\": 1, \"consec\": \"0.5\"}]}";
+	json_error_t jerr;
+	json_t *root = json_loads(text, 0, &jerr);
+	struct iob_index ix;
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(iob_index_build(root, &ix), 0);
+	assert_true(iob_bench_is_lock(iob_index_find(&ix, "l/c/a")));
+	assert_true(iob_bench_is_lock(iob_index_find(&ix, "l/c/b"))); /* on its second row */
+	assert_true(iob_bench_is_lock(iob_index_find(&ix, "l/c/c"))); /* 0 is a value */
+	assert_false(iob_bench_is_lock(iob_index_find(&ix, "q/p/d")));
+	assert_false(iob_bench_is_lock(iob_index_find(&ix, "q/p/e")));
+	assert_false(iob_bench_is_lock(NULL));
+	iob_index_free(&ix);
+	json_decref(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_names),
-		cmocka_unit_test(test_invalid_names),
-		cmocka_unit_test(test_load),
-		cmocka_unit_test(test_index_samples),
+		cmocka_unit_test(test_valid_names),  cmocka_unit_test(test_invalid_names),
+		cmocka_unit_test(test_load),	     cmocka_unit_test(test_index_samples),
+		cmocka_unit_test(test_lock_markers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
