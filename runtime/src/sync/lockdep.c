@@ -90,7 +90,8 @@
 #define LD_CHUNK       32u
 #define LD_CHAINS      (1u << 16)
 #define LD_PROBES      8u
-#define LD_MAX_WALK    64u /* watchdog: threads followed at most */
+#define LD_MAX_WALK    64u			       /* watchdog: threads followed at most */
+#define LD_COLD	       __attribute__((noinline, cold)) /* keeps the fast path small */
 
 _Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t), "map class is accessed atomically");
 _Static_assert(alignof(_Atomic uint32_t) == alignof(uint32_t), "map class alignment");
@@ -150,10 +151,8 @@ static _Atomic uint64_t ld_chains[LD_CHAINS];
 struct ld_held {
 	_Atomic(const void *) lock;
 	_Atomic uint32_t node;
-	uint32_t flags;
 	const void *ip; /* owner only */
-	uint64_t mix;	/* owner only: this entry's term of the key */
-	uint64_t key;	/* owner only: sum of mix over the entries up to here */
+	uint64_t key;	/* owner only: the sum of ld_mix() over the entries up to here */
 };
 
 struct ld_chunk {
@@ -192,7 +191,7 @@ struct ld_report {
 	const char *names[]; /* nclasses pointers into the text buffer's tail */
 };
 
-static void ld_deliver(struct ld_report *r)
+static LD_COLD void ld_deliver(struct ld_report *r)
 {
 	iort_lockdep_handler *fn;
 	void *arg;
@@ -290,7 +289,7 @@ static void ld_node_name(char *buf, size_t len, uint32_t node)
 		snprintf(buf, len, "%s", ld_classes[c].name);
 }
 
-static struct ld_report *ld_misuse(const char *what, const void *lock)
+static LD_COLD struct ld_report *ld_misuse(const char *what, const void *lock)
 {
 	char *text = NULL;
 	size_t len;
@@ -372,7 +371,7 @@ static uint32_t ld_class_lookup(struct iort_lockdep_map *map, struct ld_report *
 	return id;
 }
 
-static uint32_t ld_class_register(struct iort_lockdep_map *map, struct ld_report **out)
+static LD_COLD uint32_t ld_class_register(struct iort_lockdep_map *map, struct ld_report **out)
 {
 	_Atomic uint32_t *slot = (_Atomic uint32_t *)&map->iort_private_class;
 	uint32_t id, expected = 0;
@@ -417,11 +416,9 @@ static void ld_set_known(uint32_t from, uint32_t to)
 
 static inline uint64_t ld_mix(uint32_t node, const void *lock)
 {
-	uint64_t x = (uint64_t)(uintptr_t)lock ^ ((uint64_t)node << 47) ^ node;
+	uint64_t x =
+		((uint64_t)(uintptr_t)lock ^ ((uint64_t)node << 44 | node)) * 0x9e3779b97f4a7c15ull;
 
-	x *= 0x9e3779b97f4a7c15ull;
-	x ^= x >> 31;
-	x *= 0xbf58476d1ce4e5b9ull;
 	return x ^ (x >> 29);
 }
 
@@ -800,7 +797,7 @@ static void ld_stack_clear(struct ld_thread *t)
 }
 
 /* The calling thread's record: registered at its first hook, made current after a mode switch. */
-static struct ld_thread *ld_thread_slow(void)
+static LD_COLD struct ld_thread *ld_thread_slow(void)
 {
 	struct ld_thread *t = ld_self;
 	/* MO relaxed: a mode switch races with acquisitions anyway (lockdep-private.h). */
@@ -866,8 +863,8 @@ static struct ld_held *ld_at(struct ld_thread *t, unsigned i)
 	return &c->e[i];
 }
 
-static bool ld_push(struct ld_thread *t, const void *lock, uint32_t node, unsigned flags,
-		    const void *ip, uint64_t mix, uint64_t key)
+static bool ld_push(struct ld_thread *t, const void *lock, uint32_t node, const void *ip,
+		    uint64_t key)
 {
 	/* MO relaxed: the owner reads its own depth. */
 	unsigned d = atomic_load_explicit(&t->depth, memory_order_relaxed);
@@ -894,9 +891,7 @@ static bool ld_push(struct ld_thread *t, const void *lock, uint32_t node, unsign
 	atomic_store_explicit(&h->lock, lock, memory_order_relaxed);
 	/* MO relaxed: as above. */
 	atomic_store_explicit(&h->node, node, memory_order_relaxed);
-	h->flags = flags;
 	h->ip = ip;
-	h->mix = mix;
 	h->key = key;
 	t->top = c;
 	/* MO relaxed: as above. */
@@ -925,20 +920,18 @@ static bool ld_pop(struct ld_thread *t, const void *lock)
 		struct ld_held *dst = ld_at(t, j), *src = ld_at(t, j + 1);
 		uint64_t below = j ? ld_at(t, j - 1)->key : 0;
 
+		uint64_t mix = src->key - dst->key; /* src's term (dst not yet overwritten) */
+		/* MO relaxed: the owner reads its own entry. */
+		const void *l = atomic_load_explicit(&src->lock, memory_order_relaxed);
+		/* MO relaxed: the owner reads its own entry. */
+		uint32_t n = atomic_load_explicit(&src->node, memory_order_relaxed);
+
 		/* MO relaxed: the owner's writes; readers validate with I3. */
-		atomic_store_explicit(&dst->lock,
-				      /* MO relaxed: the owner reads its own entry. */
-				      atomic_load_explicit(&src->lock, memory_order_relaxed),
-				      memory_order_relaxed);
+		atomic_store_explicit(&dst->lock, l, memory_order_relaxed);
 		/* MO relaxed: as above. */
-		atomic_store_explicit(&dst->node,
-				      /* MO relaxed: the owner reads its own entry. */
-				      atomic_load_explicit(&src->node, memory_order_relaxed),
-				      memory_order_relaxed);
-		dst->flags = src->flags;
+		atomic_store_explicit(&dst->node, n, memory_order_relaxed);
 		dst->ip = src->ip;
-		dst->mix = src->mix;
-		dst->key = below + src->mix;
+		dst->key = below + mix;
 	}
 	d--;
 	if (d && d % LD_CHUNK == 0)
@@ -951,8 +944,8 @@ static bool ld_pop(struct ld_thread *t, const void *lock)
 }
 
 /* The slow path of an acquisition of @p node with key @p key (I1 missed). */
-static void ld_acquire_slow(struct ld_thread *t, uint32_t node, const void *ip, uint64_t key,
-			    struct ld_report **out)
+static LD_COLD void ld_acquire_slow(struct ld_thread *t, uint32_t node, const void *ip,
+				    uint64_t key, struct ld_report **out)
 {
 	/* MO relaxed: the owner reads its own depth. */
 	unsigned d = atomic_load_explicit(&t->depth, memory_order_relaxed);
@@ -1016,9 +1009,16 @@ void iort__ld_acquire(struct iort_lockdep_map *map, const void *lock, unsigned s
 	d = atomic_load_explicit(&t->depth, memory_order_relaxed);
 	key = (d ? t->top->e[(d - 1) % LD_CHUNK].key : 0) + mix;
 	if (!(flags & IORT__LD_TRY) && node != LD_NONE && d) {
+		/* The configuration: the held set plus the target, marked as the target (held
+		 * {A} taking B is not held {B} taking A). */
+		uint64_t chain = key - mix + ((mix << 23 | mix >> 41) ^ 0x5bd1e9955bd1e995ull);
 		struct ld_chunk *c = &t->first;
 		bool miss = false;
 
+		/* One held lock: one bit test. Deeper: the configuration first (one probe, where
+		 * the bit tests would be d and likely miss on gated edges), then the bits. */
+		if (d > 1 && ld_chain_hit(chain))
+			goto push;
 		for (unsigned i = 0; i < d && !miss; i++) {
 			/* MO relaxed: the owner reads its own entry. */
 			uint32_t from = atomic_load_explicit(&c->e[i % LD_CHUNK].node,
@@ -1029,14 +1029,11 @@ void iort__ld_acquire(struct iort_lockdep_map *map, const void *lock, unsigned s
 				/* MO relaxed: the owner reads its own link. */
 				c = atomic_load_explicit(&c->next, memory_order_relaxed);
 		}
-		/* The configuration: the held set plus the target, marked as the target (held
-		 * {A} taking B is not held {B} taking A). */
-		uint64_t chain = key - mix + ((mix << 23 | mix >> 41) ^ 0x5bd1e9955bd1e995ull);
-
-		if (miss && !ld_chain_hit(chain))
+		if (miss && (d > 1 || !ld_chain_hit(chain)))
 			ld_acquire_slow(t, node, ip, chain, &out);
 	}
-	if (!ld_push(t, lock, node, flags, ip, mix, key))
+push:
+	if (!ld_push(t, lock, node, ip, key))
 		t->partial = true; /* out of memory: the stack no longer shows every lock */
 	if (out)
 		ld_deliver(out);

@@ -33,12 +33,14 @@ static char last[2][64];
 static void handler(const struct iort_lockdep_report *r, void *arg)
 {
 	(void)arg;
+	/* MO relaxed: counts, read after the threads are joined. */
 	if (r->kind == IORT_LOCKDEP_INVERSION &&
 	    atomic_fetch_add_explicit(&inversions, 1, memory_order_relaxed) == 0 &&
 	    r->nclasses == 2) {
 		snprintf(last[0], sizeof(last[0]), "%s", r->classes[0]);
 		snprintf(last[1], sizeof(last[1]), "%s", r->classes[1]);
 	}
+	/* MO relaxed: as above. */
 	atomic_fetch_add_explicit(&reports, 1, memory_order_relaxed);
 	fputs(r->text, stderr);
 }
