@@ -95,6 +95,7 @@ int main(void)
 		iort_mutex_init_class(&locks[i], names[i]);
 	}
 #if !IORT_LOCKDEP
+	(void)seed, (void)w, (void)iters, (void)work, (void)handler;
 	STRESS_CHECK(iort_lockdep_set_mode(IORT_LOCKDEP_REPORT) == -ENOTSUP);
 	printf("stress_lockdep: compiled out (-Dlockdep=disabled); nothing to stress\n");
 	return 0;
