@@ -90,6 +90,16 @@ IORT_API void iort_mutex_init(struct iort_mutex *m);
 IORT_API int iort_mutex_set_fairness(struct iort_mutex *m, uint64_t max_wait_ns,
 				     unsigned max_bypass);
 
+/**
+ * Prefer waiters on the same NUMA node: when a queued waiter takes the mutex, the next in line is
+ * the first waiter (among the next 8) on the taker's node, unless the waiter first in line has
+ * been passed over @p max_skips times already (1..7; 0: off, the default). Keeps the lock's
+ * cache lines on one node longer; each waiter's extra wait is bounded by max_skips hand-overs
+ * while it is first in line. Call before use, as set_fairness.
+ * @return 0, -EINVAL (max_skips > 7).
+ */
+IORT_API int iort_mutex_set_numa(struct iort_mutex *m, unsigned max_skips);
+
 IORT_API void iort_mutex_lock(struct iort_mutex *m);
 /**
  * As iort_mutex_lock, for a mutex of the same class as one already held: @p subclass (1..7)

@@ -24,6 +24,10 @@ void iort__tp_hit(const char *name);
 
 #define IORT_TP(name) iort__tp_hit(name)
 
+/** This thread's NUMA node as the runtime sees it (-1: the real one), so tests on a one-node
+ * machine can drive node-aware paths. */
+extern _Thread_local int iort__tp_node;
+
 #else
 
 #define IORT_TP(name) ((void)0)

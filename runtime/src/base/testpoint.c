@@ -9,6 +9,8 @@
 
 static _Atomic(iort__tp_fn *) hook;
 
+_Thread_local int iort__tp_node = -1;
+
 void iort__tp_set_hook(iort__tp_fn *fn)
 {
 	/* MO tp.R1 (release): the test's state behind the hook is visible to threads that call

@@ -4,7 +4,7 @@
  * One word holds everything (WebKit's WordLock shape, with Go's starvation mode and parking_lot's
  * eventual fairness on top):
  *
- *   bits 63..48  configuration (set_fairness; 0 = defaults)
+ *   bits 63..48  configuration (set_fairness, set_numa; 0 = defaults)
  *   bits 47..5   the queue's head: a struct waiter on the waiting thread's stack, 32-aligned
  *   bit 4  STARVING  the head waited past the bound: only the head may take the lock
  *   bit 3  PARKED    the head sleeps (or is about to): the next unlock must wake it
@@ -160,6 +160,8 @@ static inline void cond_qunlock(_Atomic uintptr_t *cp, uintptr_t v)
 /* Configuration bits: time bound log2 (0 default, TIME_NONE none), bypass bound (0 none). */
 #define CFG_TIME(w)	  ((unsigned)((w) >> CFG_SHIFT) & 63u)
 #define CFG_BYPASS(w)	  ((unsigned)((w) >> (CFG_SHIFT + 6)) & 127u)
+#define CFG_NUMA(w)	  ((unsigned)((w) >> (CFG_SHIFT + 13)) & 7u)
+#define NUMA_SCAN	  8u /* waiters looked at for one on the acquirer's node */
 #define TIME_DEFAULT_LOG2 18u
 #define TIME_MAX_LOG2	  40u
 #define TIME_NONE	  63u
@@ -178,6 +180,8 @@ struct waiter {
 	uint64_t since_ns;   /* when it started waiting for the mutex */
 	struct iort_mutex *m;
 	int where;
+	int node;	  /* NUMA node at enqueue (NUMA preference only) */
+	unsigned skipped; /* times passed over for a same-node waiter while first in line */
 } __attribute__((aligned(32)));
 
 _Static_assert(sizeof(void *) == 8, "the mutex word packs a 48-bit pointer");
@@ -287,6 +291,20 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* The calling thread's NUMA node (0 if unknown). */
+static int current_node(void)
+{
+	unsigned cpu, node;
+
+#ifdef IORT_TESTPOINTS
+	if (iort__tp_node >= 0)
+		return iort__tp_node;
+#endif
+	if (getcpu(&cpu, &node))
+		return 0;
+	return (int)node;
+}
+
 /* ---- the queue (caller holds the queue lock) ---- */
 
 static struct waiter *q_append(struct waiter *head, struct waiter *me)
@@ -321,6 +339,38 @@ static struct waiter *q_remove(struct waiter *head, struct waiter *me)
 		head->tail = me->prev;
 	}
 	me->next = me->prev = NULL;
+	return head;
+}
+
+/* Put @p me (not queued) first; @return the new head. */
+static struct waiter *q_push_front(struct waiter *head, struct waiter *me)
+{
+	me->prev = NULL;
+	me->next = head;
+	me->tail = head ? head->tail : me;
+	if (head)
+		head->prev = me;
+	return me;
+}
+
+/*
+ * NUMA preference (set_numa): the next head should be a waiter on @p node if one is among the
+ * first NUMA_SCAN, unless the waiter first in line has been passed over @p max_skips times
+ * already. Each waiter is passed over at most max_skips times while it is first in line, so its
+ * wait stays bounded. @return the new head.
+ */
+static struct waiter *q_prefer_node(struct waiter *head, int node, unsigned max_skips)
+{
+	if (!head || head->node == node || head->skipped >= max_skips)
+		return head;
+	struct waiter *p = head->next;
+	for (unsigned i = 1; p && i < NUMA_SCAN; i++, p = p->next) {
+		if (p->node == node) {
+			head->skipped++;
+			head = q_remove(head, p);
+			return q_push_front(head, p);
+		}
+	}
 	return head;
 }
 
@@ -455,6 +505,8 @@ static void dequeue_acquired(struct iort_mutex *m, struct waiter *me)
 	IORT_TP("mutex.head_acquired");
 	uintptr_t w = qlock(word(m));
 	struct waiter *head = q_remove(ptr_of(w), me);
+	if (CFG_NUMA(w))
+		head = q_prefer_node(head, current_node(), CFG_NUMA(w));
 	/* STARVING was cleared by the acquiring CAS; the next head has not asked yet. */
 	qunlock(word(m), head, true, head ? PARKED : 0);
 }
@@ -658,6 +710,8 @@ static bool enqueue(struct iort_mutex *m, struct waiter *me, bool try_lock)
 	}
 	struct waiter *head = ptr_of(w);
 	bool first = head == NULL;
+	if (CFG_NUMA(w))
+		me->node = current_node(); /* a syscall-free vDSO call; under the queue lock */
 	/* MO relaxed: published by the queue-lock release (mutex.R3). */
 	atomic_store_explicit(&me->state, first ? AWAKE : SLEEP, memory_order_relaxed);
 	head = q_append(head, me);
@@ -751,10 +805,23 @@ IORT_API int iort_mutex_set_fairness(struct iort_mutex *m, uint64_t max_wait_ns,
 	uintptr_t cfg = ((uintptr_t)t | ((uintptr_t)max_bypass << 6)) << CFG_SHIFT;
 	if (t == TIME_DEFAULT_LOG2 && max_bypass == 0)
 		cfg = 0; /* the defaults keep the one-CAS fast path */
+	uintptr_t mask = (uintptr_t)0x1fff << CFG_SHIFT; /* time and bypass; NUMA stays */
 	uintptr_t w = peek(word(m));
 	/* MO relaxed: no other call on @p m is in flight (the contract): the caller's own
 	 * synchronization publishes the mutex. The one plain store to the word after init. */
-	atomic_store_explicit(word(m), (w & ~CFG_MASK) | cfg, memory_order_relaxed);
+	atomic_store_explicit(word(m), (w & ~mask) | cfg, memory_order_relaxed);
+	return 0;
+}
+
+IORT_API int iort_mutex_set_numa(struct iort_mutex *m, unsigned max_skips)
+{
+	if (max_skips > 7)
+		return -EINVAL;
+	uintptr_t cfg = (uintptr_t)max_skips << (CFG_SHIFT + 13);
+	uintptr_t mask = (uintptr_t)7 << (CFG_SHIFT + 13);
+	uintptr_t w = peek(word(m));
+	/* MO relaxed: as in iort_mutex_set_fairness(). */
+	atomic_store_explicit(word(m), (w & ~mask) | cfg, memory_order_relaxed);
 	return 0;
 }
 
