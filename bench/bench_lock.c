@@ -44,8 +44,8 @@
 /* Every lock, once, with the scenarios it joins. Adding a lock: its adapter file
  * (bench/limpl_<lib>.c, declared in lock_impl.h) and one line here. */
 static const struct limpl *const lock_impls[] = {
-	&limpl_pthread_mutex, &limpl_pthread_adaptive, &limpl_pthread_spin,
-	&limpl_ck_mcs,	      &limpl_ck_ticket,	       &limpl_seed_mutex,
+	&limpl_pthread_mutex, &limpl_pthread_adaptive, &limpl_pthread_spin, &limpl_ck_mcs,
+	&limpl_ck_clh,	      &limpl_ck_ticket,	       &limpl_seed_mutex,
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -106,6 +106,8 @@ static const char *setup(const struct limpl *l, int threads)
 			if (posix_memalign(&run.slot[i].tls, 64, l->tls_size))
 				goto fail;
 			memset(run.slot[i].tls, 0, l->tls_size);
+			if (l->tls_init)
+				l->tls_init(run.slot[i].tls);
 		}
 	}
 	run.ok = true;
