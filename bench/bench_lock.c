@@ -92,11 +92,12 @@
 #define MANY_BATCH  16		/* lock/many: acquisitions between clock reads */
 _Static_assert(MANY_LOCKS == 64, "bm_many picks a lock by the top 6 bits of its xorshift");
 
-/* Every lock, once, with the scenarios it joins. Adding a lock: its adapter file
- * (bench/limpl_<lib>.c, declared in lock_impl.h) and one line here. */
+/* Every lock, once, with the scenarios it joins; ours first (the reference stays pthread_mutex,
+ * the lock people use). Adding a lock: its adapter file (bench/limpl_<lib>.c, declared in
+ * lock_impl.h) and one line here. */
 static const struct limpl *const lock_impls[] = {
-	&limpl_pthread_mutex, &limpl_pthread_adaptive, &limpl_pthread_spin, &limpl_ck_mcs,
-	&limpl_ck_clh,	      &limpl_ck_ticket,	       &limpl_seed_mutex,
+	&limpl_iort_mutex, &limpl_pthread_mutex, &limpl_pthread_adaptive, &limpl_pthread_spin,
+	&limpl_ck_mcs,	   &limpl_ck_clh,	 &limpl_ck_ticket,	  &limpl_seed_mutex,
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -624,6 +625,7 @@ static void register_all(void)
 
 const struct bench_family bench_family_lock = {
 	.name = "lock",
-	.about = "locks: glibc's, Concurrency Kit's and the sketch's: uncontended, contended, many",
+	.about = "locks: ours, glibc's, Concurrency Kit's and the sketch's: uncontended, "
+		 "contended, many",
 	.register_all = register_all,
 };

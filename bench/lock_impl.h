@@ -41,6 +41,8 @@ struct limpl {
 	void (*unlock)(void *lock, void *tls);
 };
 
+/* bench/limpl_iort.c */
+extern const struct limpl limpl_iort_mutex;
 /* bench/limpl_pthread.c */
 extern const struct limpl limpl_pthread_mutex, limpl_pthread_adaptive, limpl_pthread_spin;
 /* bench/limpl_seed.c */
