@@ -6,6 +6,10 @@
  *                                   (iort_spsc, iort_mpmc, iort_mpsc, iort_segq)
  *   gate/push_pop_bulk/iort_mpmc    one bulk push of GATE_BURST items, one bulk pop of as many
  *   gate/hist_record/iob_hist       one histogram record of a pseudo-random value (up to 2^35)
+ *   gate/lock_unlock/iort_mutex     one lock and one unlock of a free mutex (the fast paths)
+ *   gate/lockdep_known/iort_mutex   two nested locks and their unlocks with the lock-order
+ *                                   checker on (REPORT): the known-edge path every checked
+ *                                   acquisition takes once the program's lock order is known
  *   gate/selftest/cost              IOBENCH_GATE_SELFTEST_COST (default 100) steps of dependent
  *                                   arithmetic: a cost the tests can raise by a known fraction to
  *                                   prove the gate fails
@@ -26,17 +30,21 @@
  * items_processed: items pushed and popped (one per iteration, GATE_BURST for the bulk case), so
  * the same benchmarks serve tier 2's wall-clock comparison as throughput.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <iort/lockdep.h>
 #include <iort/mpmc.h>
+#include <iort/mutex.h>
 #include <iort/mpsc.h>
 #include <iort/segq.h>
 #include <iort/spsc.h>
 
 #include "bench.h"
 #include "hist.h"
+#include "lock_impl.h"
 #include "queue_impl.h"
 
 #define GATE_CAPACITY	  1024
@@ -200,6 +208,83 @@ static void segq_free(void *obj)
 	iort_segq_destroy(obj);
 }
 
+/* Two mutexes and a counter they guard (the lock cases' structure). */
+struct gate_locks {
+	struct iort_mutex a, b;
+	uint64_t counter;
+};
+
+GATE_LOOP static uint64_t gate_lock_unlock_iort_mutex(struct iob_state *st, void *obj)
+{
+	struct gate_locks *g = obj;
+	uint64_t n = 0;
+
+	while (iob_state_keep_running(st)) {
+		iort_mutex_lock(&g->a);
+		g->counter++;
+		iort_mutex_unlock(&g->a);
+		n++;
+	}
+	return g->counter - n; /* 0 unless an increment was lost */
+}
+
+GATE_LOOP static uint64_t gate_lockdep_known_iort_mutex(struct iob_state *st, void *obj)
+{
+	struct gate_locks *g = obj;
+	uint64_t n = 0;
+
+	while (iob_state_keep_running(st)) {
+		iort_mutex_lock(&g->a);
+		iort_mutex_lock(&g->b);
+		g->counter++;
+		iort_mutex_unlock(&g->b);
+		iort_mutex_unlock(&g->a);
+		n++;
+	}
+	return g->counter - n;
+}
+
+static int locks_new(void **obj)
+{
+	struct gate_locks *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	iort_mutex_init_class(&g->a, "gate.a");
+	iort_mutex_init_class(&g->b, "gate.b");
+	*obj = g;
+	return 0;
+}
+
+static void locks_free(void *obj)
+{
+	struct gate_locks *g = obj;
+
+	(void)iort_mutex_fini(&g->a);
+	(void)iort_mutex_fini(&g->b);
+	free(g);
+}
+
+/* The checker on: the edge gate.a -> gate.b is learned at the first iteration (and the warm-up
+ * Google Benchmark runs before), so the measured iterations take the known-edge path. */
+static int lockdep_new(void **obj)
+{
+	int r = iort_lockdep_set_mode(IORT_LOCKDEP_REPORT);
+
+	if (r)
+		return r; /* -ENOTSUP: built with -Dlockdep=disabled */
+	r = locks_new(obj);
+	if (r)
+		(void)iort_lockdep_set_mode(IORT_LOCKDEP_OFF);
+	return r;
+}
+
+static void lockdep_free(void *obj)
+{
+	locks_free(obj);
+	(void)iort_lockdep_set_mode(IORT_LOCKDEP_OFF);
+}
+
 static int hist_new(void **obj)
 {
 	return iob_hist_create(1, 1ull << 36, 3, (struct iob_hist **)obj);
@@ -225,6 +310,18 @@ static const struct bench_scenario sc_push_pop_bulk = {
 static const struct bench_scenario sc_hist_record = {
 	.name = "gate/hist_record",
 	.about = "one histogram record",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_lock_unlock = {
+	.name = "gate/lock_unlock",
+	.about = "one lock and one unlock of a free mutex",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_lockdep_known = {
+	.name = "gate/lockdep_known",
+	.about = "two nested locks with the lock-order checker on, edge already known",
 	.kind = BENCH_THROUGHPUT,
 	.flags = BENCH_GATE,
 };
@@ -270,6 +367,10 @@ static const struct gate_case cases[] = {
 	  mpmc_free, "queue returned a wrong item", GATE_BURST },
 	{ &sc_hist_record, &impl_iob_hist, gate_hist_record_iob_hist, hist_new, hist_free,
 	  "histogram dropped a value in range", 1 },
+	{ &sc_lock_unlock, &limpl_iort_mutex.impl, gate_lock_unlock_iort_mutex, locks_new,
+	  locks_free, "the mutex lost an increment", 1 },
+	{ &sc_lockdep_known, &limpl_iort_mutex.impl, gate_lockdep_known_iort_mutex, lockdep_new,
+	  lockdep_free, "the mutex lost an increment", 1 },
 	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
 };
 
