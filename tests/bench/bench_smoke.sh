@@ -20,6 +20,10 @@ cat = json.load(open(sys.argv[1]))
 registered = sorted(l.strip() for l in open(sys.argv[2]) if l.strip())
 doc = json.load(open(sys.argv[3]))
 impls = {i["name"]: i for i in cat["impls"]}
+# Counters that iobench show and plot read from lock results (harness/lib/results.c, cmd_show.c,
+# plot.c): a workload that renames one silently empties the lock table's columns.
+LOCK_COUNTERS = ["jain", "jain_min_10ms", "consec", "p50_ns", "p99_ns", "p999_ns", "max_ns",
+                 "handover_p50_ns", "handover_p99_ns", "cpu_s_per_macq", "ctxsw_per_kacq"]
 listed = {}  # benchmark name -> its implementation
 for f in cat["families"]:
     for s in f["scenarios"]:
@@ -47,6 +51,10 @@ for n, impl in sorted(listed.items()):
         print(f"BAD     {n}: ran, but the catalogue says {impl} is missing"); bad += 1; continue
     if row["iterations"] < 10 or not (row["real_time"] >= 0):
         print(f"BAD     {n}: iterations={row['iterations']} real_time={row['real_time']}"); bad += 1; continue
+    if n.startswith("lock/contended/"):
+        absent = [c for c in LOCK_COUNTERS if c not in row]
+        if absent:
+            print(f"BAD     {n}: lock counters missing: {', '.join(absent)}"); bad += 1; continue
     print(f"ok      {n}: {row['iterations']} iterations")
 print(f"{len(listed)} benchmarks, {skipped} skipped (baseline not built), {bad} problems")
 sys.exit(1 if bad else 0)
