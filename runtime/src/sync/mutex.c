@@ -59,7 +59,10 @@
  * Test points (tests/runtime/windows/win_mutex.c): mutex.spin (the unqueued spinner, before its
  * first look), mutex.enqueued (appended, queue lock released, before waiting), mutex.park (head:
  * PARKED set, before futex_wait), mutex.wake (unlocker: queue lock held, head's state WOKEN, lock
- * still held), mutex.leave (a timed-out waiter, before taking the queue lock),
+ * still held), mutex.unlocked (unlocker: lock and queue lock released, its last touch of the
+ * mutex done, before its futex_wake), mutex.leave (a timed-out waiter, before taking the queue
+ * lock), mutex.leave_qlocked (a timed-out waiter holding the queue lock, after its look at LOCKED,
+ * before it unlinks itself: an unlock landing here frees the lock under a leaving head),
  * mutex.head_acquired (the head holds the lock, not yet unlinked), cond.enqueued (on the cond's
  * queue, mutex still held).
  */
@@ -469,6 +472,7 @@ static int leave_queue(struct iort_mutex *m, struct waiter *me)
 
 	IORT_TP("mutex.leave");
 	uintptr_t w = qlock(wp);
+	IORT_TP("mutex.leave_qlocked");
 	struct waiter *head = ptr_of(w);
 	bool is_head = head == me;
 
