@@ -444,7 +444,11 @@ static void unlock_wake(struct iort_mutex *m, uintptr_t w)
 				return;
 			}
 		}
-		if (cas_flag(wp, &w, w & ~(uintptr_t)PARKED))
+		/* MO mutex.A6 (acquire): the head's SLEEP before its new PARKED, so the WOKEN we
+		 * write next comes after it in the state's order; pairs with mutex.R5. */
+		if (atomic_compare_exchange_weak_explicit(wp, &w, w & ~(uintptr_t)PARKED,
+							  memory_order_acquire,
+							  memory_order_relaxed))
 			w &= ~(uintptr_t)PARKED;
 	}
 }
@@ -611,7 +615,7 @@ static int wait_queued(struct iort_mutex *m, struct waiter *me, uint64_t deadlin
 			continue;
 		}
 		/* MO mutex.R5 (release): our SLEEP before PARKED, so a waker that sees PARKED writes
-		 * WOKEN after it (coherence); pairs with mutex.A2 in unlock_wake(). */
+		 * WOKEN after it (coherence); pairs with mutex.A2 and mutex.A6 in unlock_wake(). */
 		if (!atomic_compare_exchange_strong_explicit(
 			    wp, &w, w | PARKED, memory_order_release, memory_order_relaxed)) {
 			atomic_store_explicit(&me->state, AWAKE,
