@@ -59,7 +59,10 @@
  * Test points (tests/runtime/windows/win_mutex.c): mutex.spin (the unqueued spinner, before its
  * first look), mutex.enqueued (appended, queue lock released, before waiting), mutex.park (head:
  * PARKED set, before futex_wait), mutex.wake (unlocker: queue lock held, head's state WOKEN, lock
- * still held), mutex.leave (a timed-out waiter, before taking the queue lock),
+ * still held), mutex.unlocked (unlocker: lock and queue lock released, its last touch of the
+ * mutex done, before its futex_wake), mutex.leave (a timed-out waiter, before taking the queue
+ * lock), mutex.leave_qlocked (a timed-out waiter holding the queue lock, after its look at LOCKED,
+ * before it unlinks itself: an unlock landing here frees the lock under a leaving head),
  * mutex.head_acquired (the head holds the lock, not yet unlinked), cond.enqueued (on the cond's
  * queue, mutex still held).
  */
@@ -491,7 +494,11 @@ static void unlock_wake(struct iort_mutex *m, uintptr_t w)
 				return;
 			}
 		}
-		if (cas_flag(wp, &w, w & ~(uintptr_t)PARKED))
+		/* MO mutex.A6 (acquire): the head's SLEEP before its new PARKED, so the WOKEN we
+		 * write next comes after it in the state's order; pairs with mutex.R5. */
+		if (atomic_compare_exchange_weak_explicit(wp, &w, w & ~(uintptr_t)PARKED,
+							  memory_order_acquire,
+							  memory_order_relaxed))
 			w &= ~(uintptr_t)PARKED;
 	}
 }
@@ -521,6 +528,7 @@ static int leave_queue(struct iort_mutex *m, struct waiter *me)
 
 	IORT_TP("mutex.leave");
 	uintptr_t w = qlock(wp);
+	IORT_TP("mutex.leave_qlocked");
 	struct waiter *head = ptr_of(w);
 	bool is_head = head == me;
 
@@ -659,7 +667,7 @@ static int wait_queued(struct iort_mutex *m, struct waiter *me, uint64_t deadlin
 			continue;
 		}
 		/* MO mutex.R5 (release): our SLEEP before PARKED, so a waker that sees PARKED writes
-		 * WOKEN after it (coherence); pairs with mutex.A2 in unlock_wake(). */
+		 * WOKEN after it (coherence); pairs with mutex.A2 and mutex.A6 in unlock_wake(). */
 		if (!atomic_compare_exchange_strong_explicit(
 			    wp, &w, w | PARKED, memory_order_release, memory_order_relaxed)) {
 			atomic_store_explicit(&me->state, AWAKE,
