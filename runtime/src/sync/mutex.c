@@ -464,6 +464,7 @@ static inline uint32_t state_load(struct waiter *me)
 static void unlock_wake(struct iort_mutex *m, uintptr_t w)
 {
 	_Atomic uintptr_t *wp = word(m);
+	unsigned spins = 0;
 
 	/* Take the queue lock and clear PARKED in one CAS, still holding the mutex. */
 	for (;;) {
@@ -473,7 +474,10 @@ static void unlock_wake(struct iort_mutex *m, uintptr_t w)
 			continue;
 		}
 		if (w & QLOCKED) {
-			iort_cpu_relax();
+			if ((++spins & 63) == 0)
+				sched_yield(); /* the queue-lock holder may be preempted */
+			else
+				iort_cpu_relax();
 			w = peek(wp);
 			continue;
 		}
