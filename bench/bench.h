@@ -71,6 +71,15 @@ int bench_slot_pu(int slot);
  */
 int bench_latency_csv_path(const char *name, char *out, size_t len);
 
+struct iob_hist;
+/**
+ * With --iobench_latency_dir: @p h as HdrHistogram's percentile CSV (values in ns) at
+ * bench_latency_csv_path(@p name), written to a temporary file, flushed to disk and renamed over
+ * the old one. Google Benchmark runs a benchmark for each trial and repetition; the file keeps the
+ * last run's distribution. A write error is reported on stderr (the benchmark's figures stand).
+ */
+void bench_latency_csv_write(const char *name, const struct iob_hist *h);
+
 /**
  * A BENCH_TIME scenario's figure: the counter "ns", thread 0's wall time from @p t0 to @p t1
  * (iort_clock_ns()) over its iterations. Set by thread 0 alone, so Google Benchmark reports it

@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "bench.h"
+#include "hist.h"
 
 #define MAX_THREAD_COUNTS 16
 #define MAX_VALUES	  8192 /* distinct values of one parameter */
@@ -76,6 +78,28 @@ int bench_latency_csv_path(const char *name, char *out, size_t len)
 		return -errno;
 	snprintf(out, len, "%s/%s.csv", bench_env.latency_dir, file);
 	return 0;
+}
+
+void bench_latency_csv_write(const char *name, const struct iob_hist *h)
+{
+	char path[1024], tmp[1100];
+	FILE *f;
+	int bad;
+
+	if (bench_latency_csv_path(name, path, sizeof(path)))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		fprintf(stderr, "iobench-bench: cannot write %s: %s\n", tmp, strerror(errno));
+		return;
+	}
+	bad = iob_hist_write_csv(h, f, 5, 1.0);
+	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+	if (fclose(f) || bad || rename(tmp, path)) {
+		fprintf(stderr, "iobench-bench: cannot write %s\n", path);
+		unlink(tmp);
+	}
 }
 
 void bench_report_ns(struct iob_state *st, uint64_t t0, uint64_t t1)

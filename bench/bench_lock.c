@@ -416,32 +416,6 @@ static inline void acquire_once(const struct lcase *c, void *lock, struct lslot 
 	me->acquisitions++;
 }
 
-/*
- * With --iobench_latency_dir: @p h as HdrHistogram's percentile CSV (values in ns) for the name
- * @p name, written to a temporary file and renamed. Google Benchmark calls the function for each
- * trial and each repetition; the file keeps the last run's (the last repetition's) distribution.
- */
-static void write_latency_csv(const char *name, const struct iob_hist *h)
-{
-	char path[1024], tmp[1100];
-	FILE *f;
-	int bad;
-
-	if (bench_latency_csv_path(name, path, sizeof(path)))
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "iobench-bench: cannot write %s: %s\n", tmp, strerror(errno));
-		return;
-	}
-	bad = iob_hist_write_csv(h, f, 5, 1.0);
-	if (fclose(f) || bad || rename(tmp, path)) {
-		fprintf(stderr, "iobench-bench: cannot write %s\n", path);
-		unlink(tmp);
-	}
-}
-
 /* Jain's index of @p n counts with sum @p sum and sum of squares @p sq (0 when all are 0). */
 static double jain(double sum, double sq, int n)
 {
@@ -516,9 +490,9 @@ static void report(struct iob_state *st, const struct lcase *c, int threads)
 			  0);
 	iob_state_counter(st, "ctxsw_per_kacq", total ? (double)ctxsw * 1e3 / (double)total : 0, 0);
 	snprintf(name, sizeof(name), "%s/manual_time/threads:%d", c->name, threads);
-	write_latency_csv(name, all);
+	bench_latency_csv_write(name, all);
 	snprintf(name, sizeof(name), "%s/manual_time/threads:%d/handover", c->name, threads);
-	write_latency_csv(name, hand);
+	bench_latency_csv_write(name, hand);
 }
 
 static void bm_contended(struct iob_state *st, void *arg)

@@ -553,31 +553,13 @@ static void bm_mpsc(struct iob_state *st, void *arg)
 	}
 }
 
-/*
- * With --iobench_latency_dir: the consumer's histogram as HdrHistogram's percentile CSV (values in
- * ns), written to a temporary file and renamed. Google Benchmark calls the function for each trial
- * and each repetition; the file keeps the last run's (the last repetition's) distribution.
- */
+/* With --iobench_latency_dir: the consumer's histogram (bench_latency_csv_write). */
 static void write_latency_csv(struct iob_state *st, const struct qcase *c, const struct iob_hist *h)
 {
-	char name[160], path[1024], tmp[1100];
-	FILE *f;
-	int bad;
+	char name[160];
 
 	snprintf(name, sizeof(name), "%s/real_time/threads:%d", c->name, iob_state_threads(st));
-	if (bench_latency_csv_path(name, path, sizeof(path)))
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "iobench-bench: cannot write %s: %s\n", tmp, strerror(errno));
-		return;
-	}
-	bad = iob_hist_write_csv(h, f, 5, 1.0);
-	if (fclose(f) || bad || rename(tmp, path)) {
-		fprintf(stderr, "iobench-bench: cannot write %s\n", path);
-		unlink(tmp);
-	}
+	bench_latency_csv_write(name, h);
 }
 
 /* --- handoff: producers 1..threads-1, consumer 0, credit-limited, latency histogram --- */

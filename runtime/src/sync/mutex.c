@@ -70,6 +70,7 @@
 #include <iort/mutex.h>
 
 #include "lockdep-private.h"
+#include "futex-private.h"
 #include "testpoint-private.h"
 
 #include <errno.h>
@@ -216,26 +217,6 @@ static inline uintptr_t with_ptr(uintptr_t w, struct waiter *p)
 	return (w & ~PTR_MASK) | v;
 }
 
-static void futex_wake(_Atomic uint32_t *addr)
-{
-	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-/* Sleep while *addr == key, until the absolute CLOCK_MONOTONIC deadline (NONE: none).
- * Returns when woken, spuriously, on a signal, or at the deadline: callers re-check. */
-static void futex_wait_abs(_Atomic uint32_t *addr, uint32_t key, uint64_t deadline_ns)
-{
-	struct timespec ts, *tsp = NULL;
-
-	if (deadline_ns != IORT_DEADLINE_NONE) {
-		ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
-		ts.tv_nsec = (long)(deadline_ns % 1000000000u);
-		tsp = &ts;
-	}
-	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_BITSET_PRIVATE, key, tsp, NULL,
-		FUTEX_BITSET_MATCH_ANY);
-}
-
 /*
  * The spin budget: about what a futex sleep and wake-up costs, so spinning longer than that would
  * cost more than sleeping. Measured once per process as 24 uncontended FUTEX_WAKE syscalls (a
@@ -255,7 +236,7 @@ static uint64_t spin_budget_ns(void)
 	uint64_t best = UINT64_MAX;
 	for (int i = 0; i < 5; i++) {
 		uint64_t t0 = iort_clock_ns();
-		futex_wake(&dummy);
+		iort__futex_wake(&dummy, 1);
 		uint64_t d = iort_clock_ns() - t0;
 		if (d < best)
 			best = d;
@@ -494,7 +475,7 @@ static void unlock_wake(struct iort_mutex *m, uintptr_t w)
 		while (!(w & PARKED)) {
 			if (cas_unlock_q(wp, &w, w & ~(uintptr_t)(LOCKED | QLOCKED))) {
 				IORT_TP("mutex.unlocked");
-				futex_wake(&head->state);
+				iort__futex_wake(&head->state, 1);
 				return;
 			}
 		}
@@ -549,7 +530,7 @@ static int leave_queue(struct iort_mutex *m, struct waiter *me)
 		qunlock(wp, nhead, is_head,
 			0); /* a head leaving takes its PARKED, STARVING along */
 	else if (qunlock_to_sleeper(wp, nhead))
-		futex_wake(&nhead->state);
+		iort__futex_wake(&nhead->state, 1);
 	return -ETIMEDOUT;
 }
 
@@ -562,7 +543,7 @@ static void park(struct iort_mutex *m, struct waiter *me, uint64_t until)
 #else
 	(void)m;
 #endif
-	futex_wait_abs(&me->state, SLEEP, until);
+	iort__futex_wait_abs(&me->state, SLEEP, until);
 #if IORT_LOCKDEP
 	if (iort__ld_enabled())
 		iort__ld_wait_end();
@@ -955,7 +936,7 @@ static void move_to_mutex(struct waiter *first)
 	if (!was_empty)
 		qunlock(wp, head, false, 0);
 	else if (qunlock_to_sleeper(wp, head))
-		futex_wake(&head->state);
+		iort__futex_wake(&head->state, 1);
 }
 
 static int cond_wait(struct iort_cond *c, struct iort_mutex *m, uint64_t deadline_ns)
@@ -983,7 +964,7 @@ static int cond_wait(struct iort_cond *c, struct iort_mutex *m, uint64_t deadlin
 			deadline_ns = IORT_DEADLINE_NONE;
 			continue;
 		}
-		futex_wait_abs(&me.state, SLEEP, deadline_ns);
+		iort__futex_wait_abs(&me.state, SLEEP, deadline_ns);
 	}
 #if IORT_LOCKDEP
 	if (iort__ld_enabled())

@@ -67,6 +67,7 @@
 #include <iort/clock.h>
 #include <iort/wait.h>
 
+#include "futex-private.h"
 #include "testpoint-private.h"
 #include "wait-private.h"
 
@@ -115,29 +116,6 @@ static inline struct cancel *tok(const struct iort_cancel *c)
 	return (struct cancel *)(void *)c;
 }
 
-static void futex_wake(_Atomic uint32_t *addr, int n)
-{
-	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
-}
-
-/* Sleep while *addr == key, until the absolute CLOCK_MONOTONIC deadline (NONE: no timeout).
- * @return 0 (woken, possibly spuriously), or -EAGAIN, -ETIMEDOUT, -EINTR. */
-static int futex_wait_abs(_Atomic uint32_t *addr, uint32_t key, uint64_t deadline_ns)
-{
-	struct timespec ts, *tsp = NULL;
-
-	if (deadline_ns != IORT_DEADLINE_NONE) {
-		ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
-		ts.tv_nsec = (long)(deadline_ns % 1000000000u);
-		tsp = &ts;
-	}
-	/* FUTEX_WAIT_BITSET takes an absolute timeout (CLOCK_MONOTONIC without FUTEX_CLOCK_REALTIME). */
-	if (syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_BITSET_PRIVATE, key, tsp, NULL,
-		    FUTEX_BITSET_MATCH_ANY) == 0)
-		return 0;
-	return -errno;
-}
-
 IORT_API void iort_waitq_init(struct iort_waitq *w)
 {
 	atomic_init(&wq(w)->seq, 0);
@@ -174,7 +152,7 @@ void iort__waitq_wake(struct iort_waitq *w, int n)
 	/* MO wait.R1 (release): a waiter whose key includes this bump sees the publish;
 	 * pairs with wait.A1 in iort_waitq_prepare() and wait.A3 in iort_waitq_wait(). */
 	atomic_fetch_add_explicit(&q->seq, 1, memory_order_release);
-	futex_wake(&q->seq, n);
+	iort__futex_wake(&q->seq, n);
 }
 
 static void notify(struct iort_waitq *w, int n)
@@ -229,7 +207,7 @@ IORT_API void iort_cancel_request(struct iort_cancel *c)
 		 * pairs with wait.A3 in iort_waitq_wait(). */
 		atomic_fetch_add_explicit(&wq(w)->seq, 1, memory_order_release);
 		/* One token, one waiting thread, but we cannot pick it out of w's sleepers. */
-		futex_wake(&wq(w)->seq, INT_MAX);
+		iort__futex_wake(&wq(w)->seq, INT_MAX);
 	}
 	/* MO wait.R2 (release): done with w; pairs with wait.S9 in unregister_token(). */
 	atomic_store_explicit(&t->state, CANCELLED, memory_order_release);
@@ -312,7 +290,7 @@ IORT_API int iort_waitq_wait(struct iort_waitq *w, uint32_t key, uint64_t deadli
 			break;
 		}
 		IORT_TP("wait.sleep"); /* about to sleep: as good as asleep (a bump makes it return) */
-		r = futex_wait_abs(&q->seq, key, until);
+		r = iort__futex_wait_abs(&q->seq, key, until);
 		if (r == 0)
 			IORT_TP("wait.woken"); /* woken by a futex_wake (or spuriously) */
 		/* woken, EAGAIN, EINTR, ETIMEDOUT: the checks at the loop top decide */
