@@ -372,6 +372,120 @@ static void test_reused_memory(void **state)
 	free(m);
 }
 
+/* One held lock, two successors: each edge is recorded (the configuration cache's key names the
+ * target) and the search follows every edge out of a node, not only the newest. */
+static void test_fanout(void **state)
+{
+	struct iort_mutex a, b, c;
+
+	(void)state;
+	iort_mutex_init_class(&a, "fan.A");
+	iort_mutex_init_class(&b, "fan.B");
+	iort_mutex_init_class(&c, "fan.C");
+	in_thread((struct order){ { &a, &b }, 2 });
+	in_thread((struct order){ { &a, &c }, 2 }); /* A's edges, newest first: A->C, A->B */
+	assert_int_equal(nseen, 0);
+	in_thread((struct order){ { &b, &a }, 2 }); /* closes A->B->A through the older edge */
+	assert_int_equal(count(IORT_LOCKDEP_INVERSION), 1);
+	assert_true(has_class(&seen[0], "fan.A") && has_class(&seen[0], "fan.B"));
+	in_thread((struct order){ { &c, &a }, 2 }); /* closes A->C->A */
+	assert_int_equal(count(IORT_LOCKDEP_INVERSION), 2);
+	assert_true(has_class(&seen[1], "fan.A") && has_class(&seen[1], "fan.C"));
+}
+
+/* A gate is an instance: A->B taken once under g1 and once under g2 (one class) has no gate left,
+ * so B->A under g1 closes a cycle. The second sighting is a new configuration (other instance)
+ * and must shrink the gate set although both gates are of one class. */
+static void test_gate_other_instance_shrinks(void **state)
+{
+	struct iort_mutex g1, g2, a, b;
+	const struct seen *s;
+
+	(void)state;
+	iort_mutex_init_class(&g1, "gates.G");
+	iort_mutex_init_class(&g2, "gates.G");
+	iort_mutex_init_class(&a, "gates.A");
+	iort_mutex_init_class(&b, "gates.B");
+	in_thread((struct order){ { &g1, &a, &b }, 3 }); /* A->B gated by g1 */
+	in_thread((struct order){ { &g2, &a, &b }, 3 }); /* ... and now by nothing */
+	assert_int_equal(nseen, 0);
+	in_thread((struct order){ { &g1, &b, &a }, 3 });
+	assert_int_equal(count(IORT_LOCKDEP_INVERSION), 1);
+	s = first(IORT_LOCKDEP_INVERSION);
+	assert_int_equal(s->nclasses, 2);
+	assert_true(has_class(s, "gates.A") && has_class(s, "gates.B"));
+}
+
+/* An out-of-order unlock leaves a held set whose configuration is new: held {A, C} taking D is
+ * not held {A, B, C} taking D, and drops B from C->D's gates. Then D->C under B is an inversion. */
+static void *abc_drop_b_then_d(void *arg)
+{
+	struct iort_mutex **m = arg;
+
+	iort_mutex_lock(m[0]);
+	iort_mutex_lock(m[1]);
+	iort_mutex_lock(m[2]);
+	iort_mutex_unlock(m[1]); /* out of order */
+	iort_mutex_lock(m[3]);
+	iort_mutex_unlock(m[3]);
+	iort_mutex_unlock(m[2]);
+	iort_mutex_unlock(m[0]);
+	return NULL;
+}
+
+static void test_out_of_order_unlock_config(void **state)
+{
+	struct iort_mutex a, b, c, d, *m[4] = { &a, &b, &c, &d };
+	const struct seen *s;
+	pthread_t t;
+
+	(void)state;
+	iort_mutex_init_class(&a, "ooo.A");
+	iort_mutex_init_class(&b, "ooo.B");
+	iort_mutex_init_class(&c, "ooo.C");
+	iort_mutex_init_class(&d, "ooo.D");
+	/* held {A, B, C} taking D: C->D gated by A and B */
+	in_thread((struct order){ { &a, &b, &c }, 3 });
+	iort_mutex_lock(&a);
+	iort_mutex_lock(&b);
+	iort_mutex_lock(&c);
+	iort_mutex_lock(&d);
+	iort_mutex_unlock(&d);
+	iort_mutex_unlock(&c);
+	iort_mutex_unlock(&b);
+	iort_mutex_unlock(&a);
+	assert_int_equal(pthread_create(&t, NULL, abc_drop_b_then_d, m), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(nseen, 0);
+	/* C->D is gated by A alone now; D->C under B shares no gate with it. */
+	in_thread((struct order){ { &b, &d, &c }, 3 });
+	assert_int_equal(count(IORT_LOCKDEP_INVERSION), 1);
+	s = first(IORT_LOCKDEP_INVERSION);
+	assert_int_equal(s->nclasses, 2);
+	assert_true(has_class(s, "ooo.C") && has_class(s, "ooo.D"));
+}
+
+/* A subclass past 7 is clamped to 7 (the header allows 1..7): it never names a node of the next
+ * class. p and q are registered one after the other, so q's class id is p's + 1. */
+static void test_subclass_clamped(void **state)
+{
+	struct iort_mutex p, p2, q;
+
+	(void)state;
+	iort_mutex_init_class(&p, "clamp.P");
+	iort_mutex_init_class(&p2, "clamp.P");
+	iort_mutex_init_class(&q, "clamp.Q");
+	iort_mutex_lock(&p); /* registers clamp.P */
+	iort_mutex_unlock(&p);
+	iort_mutex_lock(&q); /* registers clamp.Q, the next id */
+	iort_mutex_unlock(&q);
+	iort_mutex_lock(&q);
+	iort_mutex_lock_nested(&p2, 8); /* clamp.P/7, not clamp.Q */
+	iort_mutex_unlock(&p2);
+	iort_mutex_unlock(&q);
+	assert_int_equal(nseen, 0); /* unclamped, P/8 is Q/0: "clamp.Q -> clamp.Q" */
+}
+
 #define DEEP 100
 
 static void test_depth_100(void **state)
@@ -597,6 +711,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_gate_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gate_instances, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fanout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gate_other_instance_shrinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_unlock_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subclass_clamped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_100, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_deadlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_mode, setup, teardown),
