@@ -65,6 +65,7 @@
 #include <iort/lockdep.h>
 
 #include "lockdep-private.h"
+#include "testpoint-private.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -1099,6 +1100,8 @@ static bool ld_blocked_holds(struct ld_thread *h, bool self, const void *lock, c
 
 	if (!w1 && !self)
 		return false;
+	if (!self)
+		IORT_TP("lockdep.walk"); /* w1, wgen and depth read; the stack not yet */
 	for (unsigned i = 0; i < d; i++) {
 		const void *l;
 		uint32_t n;

@@ -639,6 +639,20 @@ static void test_env(void **state)
 	assert_non_null(strstr(out, "misuse: unlock of a lock this thread does not hold"));
 }
 
+/* More classes than the table holds: one MISUSE report, the new classes go unchecked, nothing
+ * crashes, and the classes registered before still are. In a child: classes are never freed. */
+static void test_class_cap(void **state)
+{
+	char out[4096];
+	int st;
+
+	(void)state;
+	st = run_child("class-cap", "off", out, sizeof(out));
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_non_null(strstr(out, "misuse=1 past-cap=0 below-cap=1\n"));
+	assert_non_null(strstr(out, "more than 1023 lock classes"));
+}
+
 #endif /* IORT_LOCKDEP */
 
 static void test_compiled_out(void **state)
@@ -687,6 +701,48 @@ static int child(const char *what)
 		fprintf(stderr, "not reached\n");
 		return 0;
 	}
+	if (strcmp(what, "class-cap") == 0) {
+		enum { N = 1100 };
+		static struct iort_mutex m[N];
+		static char name[N][16];
+		int misuse, inversions;
+
+		iort_lockdep_set_handler(collect, NULL);
+		if (iort_lockdep_set_mode(IORT_LOCKDEP_REPORT))
+			return 3;
+		for (int i = 0; i < N; i++) {
+			snprintf(name[i], sizeof(name[i]), "cap.%d", i);
+			iort_mutex_init_class(&m[i], name[i]);
+			iort_mutex_lock(&m[i]);
+			iort_mutex_unlock(&m[i]);
+		}
+		misuse = count(IORT_LOCKDEP_MISUSE);
+		/* Past the cap: not checked, and no crash (nested, annotated, in both orders). */
+		iort_mutex_lock(&m[N - 1]);
+		iort_mutex_lock_nested(&m[N - 2], 7);
+		iort_mutex_lock(&m[0]);
+		iort_mutex_unlock(&m[0]);
+		iort_mutex_unlock(&m[N - 2]);
+		iort_mutex_unlock(&m[N - 1]);
+		iort_mutex_lock(&m[N - 2]);
+		iort_mutex_lock(&m[N - 1]);
+		iort_mutex_unlock(&m[N - 1]);
+		iort_mutex_unlock(&m[N - 2]);
+		inversions = count(IORT_LOCKDEP_INVERSION);
+		/* Below the cap the checker still works. */
+		iort_mutex_lock(&m[1]);
+		iort_mutex_lock(&m[2]);
+		iort_mutex_unlock(&m[2]);
+		iort_mutex_unlock(&m[1]);
+		iort_mutex_lock(&m[2]);
+		iort_mutex_lock(&m[1]);
+		iort_mutex_unlock(&m[1]);
+		iort_mutex_unlock(&m[2]);
+		printf("misuse=%d past-cap=%d below-cap=%d\n", misuse, inversions,
+		       count(IORT_LOCKDEP_INVERSION) - inversions);
+		printf("%s", first(IORT_LOCKDEP_MISUSE)->text);
+		return 0;
+	}
 	if (strcmp(what, "misuse") == 0) {
 		struct iort_mutex m;
 
@@ -720,6 +776,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_set_mode, setup, teardown),
 		cmocka_unit_test(test_abort_mode),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_class_cap),
 #endif
 		cmocka_unit_test(test_compiled_out),
 	};

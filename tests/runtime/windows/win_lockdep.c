@@ -1,0 +1,173 @@
+/*
+ * The deadlock watchdog's seqlock validation (lockdep.c, I3), driven through the test point
+ * "lockdep.walk": the watchdog has read a blocked thread's `waiting`, wgen and depth and is about
+ * to read its stack; the thread stops waiting and rebuilds its stack meanwhile. The stack read
+ * then is not the one the thread had while blocked, and the walk must not use it.
+ *
+ * The threads drive the checker's hooks directly (lockdep-private.h), so the test decides each
+ * thread's held stack and wait state; the "locks" are plain objects the checker knows only by
+ * address. Threads are ordered by a step counter; nothing sleeps to synchronize.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+
+#include <iort/config.h>
+#include <iort/lockdep.h>
+
+#include "lockdep-private.h"
+#include "tp.h"
+
+#if IORT_LOCKDEP
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int step;
+static int deadlocks;
+
+static void go(int s)
+{
+	pthread_mutex_lock(&mu);
+	step = s;
+	pthread_cond_broadcast(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+static void await(int s)
+{
+	pthread_mutex_lock(&mu);
+	while (step < s)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+}
+
+static void handler(const struct iort_lockdep_report *r, void *arg)
+{
+	(void)arg;
+	if (r->kind != IORT_LOCKDEP_DEADLOCK)
+		return;
+	pthread_mutex_lock(&mu);
+	deadlocks++;
+	pthread_mutex_unlock(&mu);
+	fputs(r->text, stderr);
+}
+
+static int ndeadlocks(void)
+{
+	int n;
+
+	pthread_mutex_lock(&mu);
+	n = deadlocks;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+static struct iort_lockdep_map map_s = IORT_LOCKDEP_MAP_INIT("win.S"),
+			       map_l = IORT_LOCKDEP_MAP_INIT("win.L"),
+			       map_x = IORT_LOCKDEP_MAP_INIT("win.X");
+/* The lock objects: the checker keys a held entry by the lock's address. */
+static char lock_s, lock_l, lock_x;
+
+#define ACQ(name) iort__ld_acquire(&map_##name, &lock_##name, 0, 0, NULL)
+#define REL(name) iort__ld_release(&map_##name, &lock_##name)
+
+/*
+ * H: holds S, blocked on L (held by T0): [S, L], waiting L. While T0's watchdog is stopped, H
+ * gets L, lets go of both and takes X then L: [X, L], running. Read then, H's stack says "holds
+ * X, top L" with depth and `waiting` as they were, but H never held X while it waited.
+ */
+static void *h_main(void *arg)
+{
+	(void)arg;
+	ACQ(s);
+	ACQ(l);
+	iort__ld_wait_begin(&lock_l);
+	go(1);
+	await(2); /* T0's watchdog stopped at lockdep.walk */
+	REL(l);	  /* got L (a wake-up), and gave it back */
+	REL(s);
+	ACQ(x);
+	ACQ(l);
+	go(3);
+	await(4); /* the stale walk is over: now block for real, holding X, on L */
+	iort__ld_wait_begin(&lock_l);
+	go(5);
+	await(6);
+	REL(l);
+	REL(x);
+	return NULL;
+}
+
+/* T0: holds L, blocked on X; its watchdog looks for the holder of X. */
+static void *t0_main(void *arg)
+{
+	(void)arg;
+	tp_tag(1);
+	ACQ(l);
+	ACQ(x);
+	iort__ld_wait_begin(&lock_x);
+	iort__ld_stalled(&lock_x, 1000000); /* stopped at lockdep.walk while reading H */
+	go(4);
+	await(5);
+	iort__ld_stalled(&lock_x, 2000000); /* H holds X and waits for L now: a deadlock */
+	REL(x);
+	REL(l);
+	go(6);
+	return NULL;
+}
+
+static void stack_read_while_it_changes(void **state)
+{
+	pthread_t h, t0;
+	int rule;
+
+	(void)state;
+	tp_reset();
+	iort_lockdep_reset();
+	iort_lockdep_set_handler(handler, NULL);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_REPORT), 0);
+	rule = tp_stop_at("lockdep.walk", 1, 0);
+	assert_int_equal(pthread_create(&h, NULL, h_main, NULL), 0);
+	await(1);
+	assert_int_equal(pthread_create(&t0, NULL, t0_main, NULL), 0);
+	tp_wait_stopped(rule); /* T0 read H's waiting (L), wgen and depth (2) */
+	go(2);
+	await(3); /* H: [X, L], not waiting */
+	tp_release(rule);
+	await(4);
+	/* H held X only after it stopped waiting: no deadlock through it. */
+	assert_int_equal(ndeadlocks(), 0);
+	await(6);
+	/* The control: the same walk over H really blocked holding X finds the deadlock. */
+	assert_int_equal(ndeadlocks(), 1);
+	assert_int_equal(pthread_join(t0, NULL), 0);
+	assert_int_equal(pthread_join(h, NULL), 0);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_OFF), 0);
+	iort_lockdep_set_handler(NULL, NULL);
+}
+
+#else
+
+static void stack_read_while_it_changes(void **state)
+{
+	(void)state;
+	skip(); /* -Dlockdep=disabled: no watchdog */
+}
+
+#endif
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stack_read_while_it_changes),
+	};
+
+	tp_install();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
