@@ -1093,15 +1093,16 @@ static bool ld_blocked_holds(struct ld_thread *h, bool self, const void *lock, c
 	const void *w1 = atomic_load_explicit(&h->waiting, memory_order_acquire), *w2, *top = NULL;
 	/* MO relaxed: written before ld.R2, read after ld.A3. */
 	unsigned g1 = atomic_load_explicit(&h->wgen, memory_order_relaxed), g2;
-	/* MO relaxed: validated below (I3). */
-	unsigned d = atomic_load_explicit(&h->depth, memory_order_relaxed);
+	unsigned d;
 	struct ld_chunk *c = &h->first;
 	bool holds = false;
 
 	if (!w1 && !self)
 		return false;
 	if (!self)
-		IORT_TP("lockdep.walk"); /* w1, wgen and depth read; the stack not yet */
+		IORT_TP("lockdep.walk"); /* waiting and wgen read; the depth and stack not yet */
+	/* MO relaxed: validated below (I3). */
+	d = atomic_load_explicit(&h->depth, memory_order_relaxed);
 	for (unsigned i = 0; i < d; i++) {
 		const void *l;
 		uint32_t n;

@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -486,6 +488,68 @@ static void test_subclass_clamped(void **state)
 	assert_int_equal(nseen, 0); /* unclamped, P/8 is Q/0: "clamp.Q -> clamp.Q" */
 }
 
+/* A row of the fast path's matrix published by one thread and read by another that has no other
+ * ordering with it (other mutex instances of the same classes, registered beforehand; a relaxed
+ * flag): only ld.R1/ld.A1 order the row's zeroing before the reader's bit test. The check is
+ * TSan's (a build with -Db_sanitize=thread reports the race if the pair is weakened). */
+static struct iort_mutex row_f, row_t, row_f2, row_t2;
+static _Atomic int row_published;
+
+static void *row_writer(void *arg)
+{
+	(void)arg;
+	iort_mutex_lock(&row_f); /* F -> T, no gate: the bit is set, F's row allocated */
+	iort_mutex_lock(&row_t);
+	iort_mutex_unlock(&row_t);
+	iort_mutex_unlock(&row_f);
+	/* MO relaxed: on purpose no synchronization beyond the checker's own. */
+	atomic_store_explicit(&row_published, 1, memory_order_relaxed);
+	/* Stay until the reader is done: this thread's exit takes the checker's registry lock,
+	 * which would order the reader's later registration after everything here. */
+	/* MO relaxed: as above. */
+	while (atomic_load_explicit(&row_published, memory_order_relaxed) != 2)
+		sched_yield();
+	return NULL;
+}
+
+static void *row_reader(void *arg)
+{
+	(void)arg;
+	iort_mutex_lock(&row_f2); /* registers this thread with the checker now, not later */
+	iort_mutex_unlock(&row_f2);
+	/* MO relaxed: see row_writer(). */
+	while (!atomic_load_explicit(&row_published, memory_order_relaxed))
+		sched_yield();
+	iort_mutex_lock(&row_f2); /* held F taking T: the fast path's one bit test in F's row */
+	iort_mutex_lock(&row_t2);
+	iort_mutex_unlock(&row_t2);
+	iort_mutex_unlock(&row_f2);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&row_published, 2, memory_order_relaxed);
+	return NULL;
+}
+
+static void test_row_published(void **state)
+{
+	pthread_t r, w;
+
+	(void)state;
+	iort_mutex_init_class(&row_f, "row.F");
+	iort_mutex_init_class(&row_t, "row.T");
+	iort_mutex_init_class(&row_f2, "row.F");
+	iort_mutex_init_class(&row_t2, "row.T");
+	iort_mutex_lock(&row_f2); /* register both classes, no edge */
+	iort_mutex_unlock(&row_f2);
+	iort_mutex_lock(&row_t2);
+	iort_mutex_unlock(&row_t2);
+	atomic_store(&row_published, 0);
+	assert_int_equal(pthread_create(&r, NULL, row_reader, NULL), 0);
+	assert_int_equal(pthread_create(&w, NULL, row_writer, NULL), 0);
+	assert_int_equal(pthread_join(w, NULL), 0);
+	assert_int_equal(pthread_join(r, NULL), 0);
+	assert_int_equal(nseen, 0);
+}
+
 #define DEEP 100
 
 static void test_depth_100(void **state)
@@ -771,6 +835,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_gate_other_instance_shrinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_unlock_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subclass_clamped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_100, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_deadlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_mode, setup, teardown),

@@ -8,7 +8,9 @@
  * thread's held stack and wait state; the "locks" are plain objects the checker knows only by
  * address. Threads are ordered by a step counter; nothing sleeps to synchronize.
  */
+#include <sched.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -152,6 +154,82 @@ static void stack_read_while_it_changes(void **state)
 	iort_lockdep_set_handler(NULL, NULL);
 }
 
+/*
+ * The second chunk of a held stack (LD_CHUNK = 32 entries) allocated while the watchdog is
+ * between reading `waiting` (set: the thread was blocked) and the stack: the walk then follows
+ * the new chunk's link, and only ld.R3/ld.A2 order the chunk's zeroing before its entries are
+ * read. Nothing else may order them here: the thread that grows its stack reports with a relaxed
+ * flag. The check is TSan's (a thread-sanitized build reports the race if the pair is weakened);
+ * the walk itself must reject the stack (the thread no longer waits).
+ */
+#define DEEP 40
+static struct iort_lockdep_map map_deep = IORT_LOCKDEP_MAP_INIT("win.Deep");
+static char lock_deep[DEEP];
+static _Atomic int grown;
+
+static void *grow_main(void *arg)
+{
+	(void)arg;
+	ACQ(s);
+	ACQ(l);
+	iort__ld_wait_begin(&lock_l);
+	go(11);
+	await(12); /* the watchdog stopped at lockdep.walk */
+	REL(l);
+	REL(s);
+	for (int i = 0; i < DEEP; i++)
+		iort__ld_acquire(&map_deep, &lock_deep[i], 1, 0, NULL);
+	/* MO relaxed: on purpose no synchronization beyond the checker's own. */
+	atomic_store_explicit(&grown, 1, memory_order_relaxed);
+	await(13);
+	for (int i = DEEP; i-- > 0;)
+		iort__ld_release(&map_deep, &lock_deep[i]);
+	return NULL;
+}
+
+static void *walk_main(void *arg)
+{
+	(void)arg;
+	tp_tag(1);
+	ACQ(x);
+	iort__ld_wait_begin(&lock_x);
+	iort__ld_stalled(&lock_x, 1000000);
+	REL(x);
+	return NULL;
+}
+
+static void chunk_published_to_the_watchdog(void **state)
+{
+	pthread_t h, t0;
+	int rule;
+
+	(void)state;
+	tp_reset();
+	iort_lockdep_reset();
+	iort_lockdep_set_handler(handler, NULL);
+	pthread_mutex_lock(&mu);
+	step = 10;
+	deadlocks = 0;
+	pthread_mutex_unlock(&mu);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_REPORT), 0);
+	rule = tp_stop_at("lockdep.walk", 1, 0);
+	assert_int_equal(pthread_create(&h, NULL, grow_main, NULL), 0);
+	await(11);
+	assert_int_equal(pthread_create(&t0, NULL, walk_main, NULL), 0);
+	tp_wait_stopped(rule);
+	go(12);
+	/* MO relaxed: see grow_main(). */
+	while (!atomic_load_explicit(&grown, memory_order_relaxed))
+		sched_yield();
+	tp_release(rule);
+	assert_int_equal(pthread_join(t0, NULL), 0);
+	go(13);
+	assert_int_equal(pthread_join(h, NULL), 0);
+	assert_int_equal(ndeadlocks(), 0);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_OFF), 0);
+	iort_lockdep_set_handler(NULL, NULL);
+}
+
 #else
 
 static void stack_read_while_it_changes(void **state)
@@ -160,12 +238,19 @@ static void stack_read_while_it_changes(void **state)
 	skip(); /* -Dlockdep=disabled: no watchdog */
 }
 
+static void chunk_published_to_the_watchdog(void **state)
+{
+	(void)state;
+	skip();
+}
+
 #endif
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stack_read_while_it_changes),
+		cmocka_unit_test(chunk_published_to_the_watchdog),
 	};
 
 	tp_install();
