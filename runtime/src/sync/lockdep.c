@@ -58,6 +58,9 @@
  *
  * Reports are built under ld_lock (or ld_reg_lock) and delivered after it is released (I4): the
  * handler never runs with a libiort lock held.
+ *
+ * fork() (I5): handlers take both locks around the fork; the child drops the other threads'
+ * records (see ld_fork_child()).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -966,6 +969,7 @@ static LD_COLD void ld_acquire_slow(struct ld_thread *t, uint32_t node, const vo
 		ips[i] = h->ip;
 	}
 	pthread_mutex_lock(&ld_lock);
+	IORT_TP("lockdep.slow"); /* the graph's lock held */
 	for (unsigned i = 0; i < d; i++) {
 		uint32_t ng = 0;
 
@@ -1294,10 +1298,61 @@ IORT_API void iort_lockdep_reset(void)
 	pthread_mutex_unlock(&ld_lock);
 }
 
+/*
+ * fork() (I5): the child has one thread, but its copies of ld_lock and ld_reg_lock stay locked if
+ * another thread held them at the fork, and the registry lists threads the child does not have.
+ * So the fork takes both locks (registry first, the order iort__ld_stalled uses; no path holds
+ * ld_lock while it takes ld_reg_lock), the parent releases them, and the child releases them
+ * and keeps only its own thread's record.
+ */
+static void ld_fork_prepare(void)
+{
+	IORT_TP("lockdep.fork");
+	pthread_mutex_lock(&ld_reg_lock);
+	pthread_mutex_lock(&ld_lock);
+}
+
+static void ld_fork_parent(void)
+{
+	pthread_mutex_unlock(&ld_lock);
+	pthread_mutex_unlock(&ld_reg_lock);
+}
+
+static void ld_fork_child(void)
+{
+	struct ld_thread *t = ld_threads, *next;
+
+	while (t) {
+		next = t->next;
+		if (t != ld_self) {
+			struct ld_chunk *c, *cn;
+
+			/* MO relaxed: one thread in this process; nobody else reads. */
+			for (c = atomic_load_explicit(&t->first.next, memory_order_relaxed); c;
+			     c = cn) {
+				/* MO relaxed: as above. */
+				cn = atomic_load_explicit(&c->next, memory_order_relaxed);
+				free(c);
+			}
+			free(t);
+		}
+		t = next;
+	}
+	ld_threads = ld_self;
+	if (ld_self)
+		ld_self->next = ld_self->prev = NULL;
+	pthread_mutex_unlock(&ld_lock);
+	pthread_mutex_unlock(&ld_reg_lock);
+}
+
 __attribute__((constructor)) static void ld_from_env(void)
 {
 	const char *v = getenv("IORT_LOCKDEP");
 
+	if (pthread_atfork(ld_fork_prepare, ld_fork_parent, ld_fork_child))
+		fputs("iort lockdep: pthread_atfork failed: a child of fork() may hang in the "
+		      "checker\n",
+		      stderr);
 	if (!v || !*v || strcmp(v, "off") == 0)
 		return;
 	if (strcmp(v, "report") == 0) {

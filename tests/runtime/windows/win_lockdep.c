@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <pthread.h>
@@ -230,6 +232,82 @@ static void chunk_published_to_the_watchdog(void **state)
 	iort_lockdep_set_handler(NULL, NULL);
 }
 
+/*
+ * fork() while another thread is inside the checker's slow path (holding its graph lock): the
+ * child, one thread, must still be able to take locks and record new edges. Without fork
+ * handlers the child's copy of the graph lock stays locked by a thread that does not exist there,
+ * and its first new edge hangs. With them, the fork waits for the slow path to finish: the test
+ * lets the stopped thread go once the forking thread is in the fork handler (test point
+ * lockdep.fork), or once the fork is over (without handlers). The child reports through its exit
+ * status; a hang ends with SIGALRM (a failure, never a wait for something to happen).
+ */
+static struct iort_lockdep_map map_fa = IORT_LOCKDEP_MAP_INIT("win.forkA"),
+			       map_fb = IORT_LOCKDEP_MAP_INIT("win.forkB"),
+			       map_fc = IORT_LOCKDEP_MAP_INIT("win.forkC");
+static char lock_fa, lock_fb, lock_fc;
+static _Atomic int forked;
+static int fork_status;
+
+static void *slow_main(void *arg)
+{
+	(void)arg;
+	tp_tag(2);
+	iort__ld_acquire(&map_fa, &lock_fa, 0, 0, NULL);
+	iort__ld_acquire(&map_fb, &lock_fb, 0, 0, NULL); /* a new edge: stopped at lockdep.slow */
+	iort__ld_release(&map_fb, &lock_fb);
+	iort__ld_release(&map_fa, &lock_fa);
+	return NULL;
+}
+
+static void *fork_main(void *arg)
+{
+	pid_t pid;
+
+	(void)arg;
+	tp_tag(3);
+	pid = fork();
+	if (pid == 0) {
+		alarm(10);
+		iort__ld_acquire(&map_fc, &lock_fc, 0, 0, NULL);
+		iort__ld_acquire(&map_fa, &lock_fa, 0, 0, NULL); /* C -> A: new, the slow path */
+		iort__ld_release(&map_fa, &lock_fa);
+		iort__ld_release(&map_fc, &lock_fc);
+		_exit(0);
+	}
+	fork_status = -1;
+	if (pid > 0 && waitpid(pid, &fork_status, 0) != pid)
+		fork_status = -1;
+	atomic_store(&forked, 1);
+	return NULL;
+}
+
+static void fork_in_the_slow_path(void **state)
+{
+	pthread_t slow, forker;
+	int rule;
+
+	(void)state;
+	tp_reset();
+	iort_lockdep_reset();
+	iort_lockdep_set_handler(handler, NULL);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_REPORT), 0);
+	rule = tp_stop_at("lockdep.slow", 2, 0);
+	assert_int_equal(pthread_create(&slow, NULL, slow_main, NULL), 0);
+	tp_wait_stopped(rule);
+	assert_int_equal(pthread_create(&forker, NULL, fork_main, NULL), 0);
+	while (!tp_hits("lockdep.fork", 3) && !atomic_load(&forked))
+		sched_yield();
+	tp_release(rule);
+	assert_int_equal(pthread_join(forker, NULL), 0);
+	assert_int_equal(pthread_join(slow, NULL), 0);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_OFF), 0);
+	iort_lockdep_set_handler(NULL, NULL);
+	if (fork_status != -1 && WIFSIGNALED(fork_status))
+		fail_msg("the child of fork() died of signal %d (SIGALRM: hung in the checker)",
+			 WTERMSIG(fork_status));
+	assert_true(fork_status != -1 && WIFEXITED(fork_status) && WEXITSTATUS(fork_status) == 0);
+}
+
 #else
 
 static void stack_read_while_it_changes(void **state)
@@ -244,6 +322,12 @@ static void chunk_published_to_the_watchdog(void **state)
 	skip();
 }
 
+static void fork_in_the_slow_path(void **state)
+{
+	(void)state;
+	skip();
+}
+
 #endif
 
 int main(void)
@@ -251,6 +335,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stack_read_while_it_changes),
 		cmocka_unit_test(chunk_published_to_the_watchdog),
+		cmocka_unit_test(fork_in_the_slow_path),
 	};
 
 	tp_install();
