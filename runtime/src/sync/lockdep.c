@@ -49,7 +49,9 @@
  * validates each such thread like a seqlock (I3): waiting (ld.A3, acquire) and wgen before its
  * stack, waiting (ld.A4) and wgen again after an acquire fence (ld.F2); the owner clears waiting
  * and issues a release fence (ld.F1) before it next writes its stack. Equal values mean the
- * stack read is the one it had while blocked.
+ * stack read is the one it had while blocked. A thread whose gen is not the walker's is skipped:
+ * its stack predates the last switch on (it may have got its lock and let go of everything while
+ * the checker was off, with no hook to clear `waiting`); its next hook clears it (ld.R4/ld.A5).
  *
  * Mode switches: the hooks run only while enabled, so a thread's stack is stale after the mode
  * was OFF. Turning the checker on bumps ld_gen; a thread seeing a new gen clears its stack. Only
@@ -167,8 +169,8 @@ struct ld_chunk {
 
 struct ld_thread {
 	_Atomic unsigned depth;
-	unsigned gen;
-	bool partial; /* may hold locks the stack does not show */
+	_Atomic unsigned gen; /* the ld_gen its stack belongs to (the watchdog reads it) */
+	bool partial;	      /* may hold locks the stack does not show */
 	struct ld_chunk *top;
 	_Atomic(const void *) waiting;
 	_Atomic unsigned wgen;
@@ -810,14 +812,17 @@ static LD_COLD struct ld_thread *ld_thread_slow(void)
 	if (t) {
 		ld_stack_clear(t);
 		t->partial = true;
-		t->gen = gen;
+		/* MO ld.R4 (release): the cleared depth before the new gen; pairs with ld.A5 in
+		 * ld_blocked_holds(). */
+		atomic_store_explicit(&t->gen, gen, memory_order_release);
 		return t;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->tid = ld_gettid();
-	t->gen = gen;
+	/* MO relaxed: not yet published (ld_reg_lock below). */
+	atomic_store_explicit(&t->gen, gen, memory_order_relaxed);
 	/* MO relaxed: a setting, see above. */
 	t->partial = !atomic_load_explicit(&ld_since_start, memory_order_relaxed);
 	t->top = &t->first;
@@ -838,7 +843,9 @@ static inline struct ld_thread *ld_thread(void)
 	struct ld_thread *t = ld_self;
 
 	/* MO relaxed: see ld_thread_slow(). */
-	if (iort_likely(t && t->gen == atomic_load_explicit(&ld_gen, memory_order_relaxed)))
+	/* MO relaxed: the owner reads its own gen. */
+	if (iort_likely(t && atomic_load_explicit(&t->gen, memory_order_relaxed) ==
+				     atomic_load_explicit(&ld_gen, memory_order_relaxed)))
 		return t;
 	return ld_thread_slow();
 }
@@ -1086,11 +1093,11 @@ uint64_t iort__ld_stall_ns(void)
 
 /*
  * Whether @p h, blocked (I3; @p self: the caller, blocked by definition), holds @p lock below its
- * pending top entry. Sets *waits to the lock it waits for and *node to @p lock's node.
- * ld_reg_lock held (I2).
+ * pending top entry. Sets *waits to the lock it waits for and *node to @p lock's node. A thread
+ * whose stack is of another gen than the caller's @p gen shows nothing (I3). ld_reg_lock held (I2).
  */
-static bool ld_blocked_holds(struct ld_thread *h, bool self, const void *lock, const void **waits,
-			     uint32_t *node)
+static bool ld_blocked_holds(struct ld_thread *h, bool self, unsigned gen, const void *lock,
+			     const void **waits, uint32_t *node)
 {
 	/* MO ld.A3 (acquire): see the stack as it was when h blocked; pairs with ld.R2 in
 	 * iort__ld_wait_begin(). */
@@ -1102,6 +1109,11 @@ static bool ld_blocked_holds(struct ld_thread *h, bool self, const void *lock, c
 	bool holds = false;
 
 	if (!w1 && !self)
+		return false;
+	/* MO ld.A5 (acquire): a current gen comes with the cleared stack; pairs with ld.R4 in
+	 * ld_thread_slow(). A stack of an older gen is stale (the checker was off since it was
+	 * written: the thread may have got its lock and let go of all): it shows nothing. */
+	if (!self && atomic_load_explicit(&h->gen, memory_order_acquire) != gen)
 		return false;
 	if (!self)
 		IORT_TP("lockdep.walk"); /* waiting and wgen read; the depth and stack not yet */
@@ -1164,8 +1176,12 @@ void iort__ld_stalled(const void *lock, uint64_t waited_ns)
 	size_t tlen;
 	FILE *f;
 
+	unsigned gen;
+
 	if (iort_unlikely(!t0))
 		return;
+	/* MO relaxed: our own gen, current as ld_thread() just made it. */
+	gen = atomic_load_explicit(&t0->gen, memory_order_relaxed);
 	chain[0] = (struct ld_link){ t0->tid, lock, LD_NONE };
 	seen[0] = t0;
 	pthread_mutex_lock(&ld_reg_lock);
@@ -1174,7 +1190,7 @@ void iort__ld_stalled(const void *lock, uint64_t waited_ns)
 		uint32_t node = LD_NONE;
 
 		for (h = ld_threads; h; h = h->next)
-			if (ld_blocked_holds(h, h == t0, l, &w, &node))
+			if (ld_blocked_holds(h, h == t0, gen, l, &w, &node))
 				break;
 		if (!h)
 			goto none; /* the holder runs, or nobody holds it: no deadlock through us */

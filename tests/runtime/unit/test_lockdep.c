@@ -653,6 +653,61 @@ static void test_real_deadlock(void **state)
 	assert_true(has_class(s, "dead.A") && has_class(s, "dead.B"));
 }
 
+/* ---- the watchdog after the checker was switched off and on ---- */
+
+/*
+ * H blocks on L holding A while the checker is on; the checker goes off and on again. H's record
+ * still says "holds A, waits for L", but the checker's rule is that a switch on makes every stack
+ * stale (H got L, let go of both and runs on while off, with no hook to tell). T0 then holds L
+ * and waits for A (taken since by a thread that is running): no deadlock, and none may be
+ * reported from H's stale record. The threads call the hooks directly to set that state.
+ */
+static struct iort_lockdep_map sw_map_a = IORT_LOCKDEP_MAP_INIT("switch.A"),
+			       sw_map_l = IORT_LOCKDEP_MAP_INIT("switch.L");
+static char sw_a, sw_l;
+static pthread_barrier_t sw_barrier;
+
+static void *sw_h(void *arg)
+{
+	(void)arg;
+	iort__ld_acquire(&sw_map_a, &sw_a, 0, 0, NULL);
+	iort__ld_acquire(&sw_map_l, &sw_l, 0, 0, NULL);
+	iort__ld_wait_begin(&sw_l);
+	pthread_barrier_wait(&sw_barrier); /* H is "blocked" */
+	pthread_barrier_wait(&sw_barrier); /* T0's walk is over: H exits (no more hooks) */
+	return NULL;
+}
+
+static void *sw_t0(void *arg)
+{
+	(void)arg;
+	iort__ld_acquire(&sw_map_l, &sw_l, 0, 0, NULL);
+	iort__ld_acquire(&sw_map_a, &sw_a, 0, 0, NULL);
+	iort__ld_wait_begin(&sw_a);
+	iort__ld_stalled(&sw_a, 1000000);
+	iort__ld_release(&sw_map_a, &sw_a);
+	iort__ld_release(&sw_map_l, &sw_l);
+	return NULL;
+}
+
+static void test_watchdog_after_switch(void **state)
+{
+	pthread_t h, t0;
+
+	(void)state;
+	pthread_barrier_init(&sw_barrier, NULL, 2);
+	assert_int_equal(pthread_create(&h, NULL, sw_h, NULL), 0);
+	pthread_barrier_wait(&sw_barrier);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_OFF), 0);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_REPORT), 0);
+	assert_int_equal(pthread_create(&t0, NULL, sw_t0, NULL), 0);
+	assert_int_equal(pthread_join(t0, NULL), 0);
+	pthread_barrier_wait(&sw_barrier);
+	assert_int_equal(pthread_join(h, NULL), 0);
+	pthread_barrier_destroy(&sw_barrier);
+	assert_int_equal(count(IORT_LOCKDEP_DEADLOCK), 0);
+}
+
 /* ---- modes ---- */
 
 static void test_abort_mode(void **state)
@@ -838,6 +893,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_row_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_100, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_deadlock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog_after_switch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_mode, setup, teardown),
 		cmocka_unit_test(test_abort_mode),
 		cmocka_unit_test(test_env),
