@@ -99,10 +99,10 @@ static void *h_main(void *arg)
 	ACQ(x);
 	ACQ(l);
 	go(3);
-	await(4); /* the stale walk is over: now block for real, holding X, on L */
+	await(5); /* the stale walk is over and checked: now block for real, holding X, on L */
 	iort__ld_wait_begin(&lock_l);
-	go(5);
-	await(6);
+	go(6);
+	await(8);
 	REL(l);
 	REL(x);
 	return NULL;
@@ -118,11 +118,11 @@ static void *t0_main(void *arg)
 	iort__ld_wait_begin(&lock_x);
 	iort__ld_stalled(&lock_x, 1000000); /* stopped at lockdep.walk while reading H */
 	go(4);
-	await(5);
+	await(6);
 	iort__ld_stalled(&lock_x, 2000000); /* H holds X and waits for L now: a deadlock */
 	REL(x);
 	REL(l);
-	go(6);
+	go(7);
 	return NULL;
 }
 
@@ -147,9 +147,11 @@ static void stack_read_while_it_changes(void **state)
 	await(4);
 	/* H held X only after it stopped waiting: no deadlock through it. */
 	assert_int_equal(ndeadlocks(), 0);
-	await(6);
+	go(5);
+	await(7);
 	/* The control: the same walk over H really blocked holding X finds the deadlock. */
 	assert_int_equal(ndeadlocks(), 1);
+	go(8);
 	assert_int_equal(pthread_join(t0, NULL), 0);
 	assert_int_equal(pthread_join(h, NULL), 0);
 	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_OFF), 0);
@@ -267,6 +269,9 @@ static void *fork_main(void *arg)
 	tp_tag(3);
 	pid = fork();
 	if (pid == 0) {
+		/* No test points here: the hook's lock may have been held by another thread (the
+		 * main thread polling tp_hits) at the fork. */
+		iort__tp_set_hook(NULL);
 		alarm(10);
 		iort__ld_acquire(&map_fc, &lock_fc, 0, 0, NULL);
 		iort__ld_acquire(&map_fa, &lock_fa, 0, 0, NULL); /* C -> A: new, the slow path */
