@@ -49,7 +49,9 @@
  * validates each such thread like a seqlock (I3): waiting (ld.A3, acquire) and wgen before its
  * stack, waiting (ld.A4) and wgen again after an acquire fence (ld.F2); the owner clears waiting
  * and issues a release fence (ld.F1) before it next writes its stack. Equal values mean the
- * stack read is the one it had while blocked.
+ * stack read is the one it had while blocked. A thread whose gen is not the walker's is skipped:
+ * its stack predates the last switch on (it may have got its lock and let go of everything while
+ * the checker was off, with no hook to clear `waiting`); its next hook clears it (ld.R4/ld.A5).
  *
  * Mode switches: the hooks run only while enabled, so a thread's stack is stale after the mode
  * was OFF. Turning the checker on bumps ld_gen; a thread seeing a new gen clears its stack. Only
@@ -58,6 +60,9 @@
  *
  * Reports are built under ld_lock (or ld_reg_lock) and delivered after it is released (I4): the
  * handler never runs with a libiort lock held.
+ *
+ * fork() (I5): handlers take both locks around the fork; the child drops the other threads'
+ * records (see ld_fork_child()).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -65,6 +70,7 @@
 #include <iort/lockdep.h>
 
 #include "lockdep-private.h"
+#include "testpoint-private.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -163,8 +169,8 @@ struct ld_chunk {
 
 struct ld_thread {
 	_Atomic unsigned depth;
-	unsigned gen;
-	bool partial; /* may hold locks the stack does not show */
+	_Atomic unsigned gen; /* the ld_gen its stack belongs to (the watchdog reads it) */
+	bool partial;	      /* may hold locks the stack does not show */
 	struct ld_chunk *top;
 	_Atomic(const void *) waiting;
 	_Atomic unsigned wgen;
@@ -806,14 +812,17 @@ static LD_COLD struct ld_thread *ld_thread_slow(void)
 	if (t) {
 		ld_stack_clear(t);
 		t->partial = true;
-		t->gen = gen;
+		/* MO ld.R4 (release): the cleared depth before the new gen; pairs with ld.A5 in
+		 * ld_blocked_holds(). */
+		atomic_store_explicit(&t->gen, gen, memory_order_release);
 		return t;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->tid = ld_gettid();
-	t->gen = gen;
+	/* MO relaxed: not yet published (ld_reg_lock below). */
+	atomic_store_explicit(&t->gen, gen, memory_order_relaxed);
 	/* MO relaxed: a setting, see above. */
 	t->partial = !atomic_load_explicit(&ld_since_start, memory_order_relaxed);
 	t->top = &t->first;
@@ -834,7 +843,9 @@ static inline struct ld_thread *ld_thread(void)
 	struct ld_thread *t = ld_self;
 
 	/* MO relaxed: see ld_thread_slow(). */
-	if (iort_likely(t && t->gen == atomic_load_explicit(&ld_gen, memory_order_relaxed)))
+	/* MO relaxed: the owner reads its own gen. */
+	if (iort_likely(t && atomic_load_explicit(&t->gen, memory_order_relaxed) ==
+				     atomic_load_explicit(&ld_gen, memory_order_relaxed)))
 		return t;
 	return ld_thread_slow();
 }
@@ -965,6 +976,7 @@ static LD_COLD void ld_acquire_slow(struct ld_thread *t, uint32_t node, const vo
 		ips[i] = h->ip;
 	}
 	pthread_mutex_lock(&ld_lock);
+	IORT_TP("lockdep.slow"); /* the graph's lock held */
 	for (unsigned i = 0; i < d; i++) {
 		uint32_t ng = 0;
 
@@ -1081,24 +1093,32 @@ uint64_t iort__ld_stall_ns(void)
 
 /*
  * Whether @p h, blocked (I3; @p self: the caller, blocked by definition), holds @p lock below its
- * pending top entry. Sets *waits to the lock it waits for and *node to @p lock's node.
- * ld_reg_lock held (I2).
+ * pending top entry. Sets *waits to the lock it waits for and *node to @p lock's node. A thread
+ * whose stack is of another gen than the caller's @p gen shows nothing (I3). ld_reg_lock held (I2).
  */
-static bool ld_blocked_holds(struct ld_thread *h, bool self, const void *lock, const void **waits,
-			     uint32_t *node)
+static bool ld_blocked_holds(struct ld_thread *h, bool self, unsigned gen, const void *lock,
+			     const void **waits, uint32_t *node)
 {
 	/* MO ld.A3 (acquire): see the stack as it was when h blocked; pairs with ld.R2 in
 	 * iort__ld_wait_begin(). */
 	const void *w1 = atomic_load_explicit(&h->waiting, memory_order_acquire), *w2, *top = NULL;
 	/* MO relaxed: written before ld.R2, read after ld.A3. */
 	unsigned g1 = atomic_load_explicit(&h->wgen, memory_order_relaxed), g2;
-	/* MO relaxed: validated below (I3). */
-	unsigned d = atomic_load_explicit(&h->depth, memory_order_relaxed);
+	unsigned d;
 	struct ld_chunk *c = &h->first;
 	bool holds = false;
 
 	if (!w1 && !self)
 		return false;
+	/* MO ld.A5 (acquire): a current gen comes with the cleared stack; pairs with ld.R4 in
+	 * ld_thread_slow(). A stack of an older gen is stale (the checker was off since it was
+	 * written: the thread may have got its lock and let go of all): it shows nothing. */
+	if (!self && atomic_load_explicit(&h->gen, memory_order_acquire) != gen)
+		return false;
+	if (!self)
+		IORT_TP("lockdep.walk"); /* waiting and wgen read; the depth and stack not yet */
+	/* MO relaxed: validated below (I3). */
+	d = atomic_load_explicit(&h->depth, memory_order_relaxed);
 	for (unsigned i = 0; i < d; i++) {
 		const void *l;
 		uint32_t n;
@@ -1156,8 +1176,12 @@ void iort__ld_stalled(const void *lock, uint64_t waited_ns)
 	size_t tlen;
 	FILE *f;
 
+	unsigned gen;
+
 	if (iort_unlikely(!t0))
 		return;
+	/* MO relaxed: our own gen, current as ld_thread() just made it. */
+	gen = atomic_load_explicit(&t0->gen, memory_order_relaxed);
 	chain[0] = (struct ld_link){ t0->tid, lock, LD_NONE };
 	seen[0] = t0;
 	pthread_mutex_lock(&ld_reg_lock);
@@ -1166,7 +1190,7 @@ void iort__ld_stalled(const void *lock, uint64_t waited_ns)
 		uint32_t node = LD_NONE;
 
 		for (h = ld_threads; h; h = h->next)
-			if (ld_blocked_holds(h, h == t0, l, &w, &node))
+			if (ld_blocked_holds(h, h == t0, gen, l, &w, &node))
 				break;
 		if (!h)
 			goto none; /* the holder runs, or nobody holds it: no deadlock through us */
@@ -1290,10 +1314,61 @@ IORT_API void iort_lockdep_reset(void)
 	pthread_mutex_unlock(&ld_lock);
 }
 
+/*
+ * fork() (I5): the child has one thread, but its copies of ld_lock and ld_reg_lock stay locked if
+ * another thread held them at the fork, and the registry lists threads the child does not have.
+ * So the fork takes both locks (registry first, the order iort__ld_stalled uses; no path holds
+ * ld_lock while it takes ld_reg_lock), the parent releases them, and the child releases them
+ * and keeps only its own thread's record.
+ */
+static void ld_fork_prepare(void)
+{
+	IORT_TP("lockdep.fork");
+	pthread_mutex_lock(&ld_reg_lock);
+	pthread_mutex_lock(&ld_lock);
+}
+
+static void ld_fork_parent(void)
+{
+	pthread_mutex_unlock(&ld_lock);
+	pthread_mutex_unlock(&ld_reg_lock);
+}
+
+static void ld_fork_child(void)
+{
+	struct ld_thread *t = ld_threads, *next;
+
+	while (t) {
+		next = t->next;
+		if (t != ld_self) {
+			struct ld_chunk *c, *cn;
+
+			/* MO relaxed: one thread in this process; nobody else reads. */
+			for (c = atomic_load_explicit(&t->first.next, memory_order_relaxed); c;
+			     c = cn) {
+				/* MO relaxed: as above. */
+				cn = atomic_load_explicit(&c->next, memory_order_relaxed);
+				free(c);
+			}
+			free(t);
+		}
+		t = next;
+	}
+	ld_threads = ld_self;
+	if (ld_self)
+		ld_self->next = ld_self->prev = NULL;
+	pthread_mutex_unlock(&ld_lock);
+	pthread_mutex_unlock(&ld_reg_lock);
+}
+
 __attribute__((constructor)) static void ld_from_env(void)
 {
 	const char *v = getenv("IORT_LOCKDEP");
 
+	if (pthread_atfork(ld_fork_prepare, ld_fork_parent, ld_fork_child))
+		fputs("iort lockdep: pthread_atfork failed: a child of fork() may hang in the "
+		      "checker\n",
+		      stderr);
 	if (!v || !*v || strcmp(v, "off") == 0)
 		return;
 	if (strcmp(v, "report") == 0) {

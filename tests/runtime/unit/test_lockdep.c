@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -372,6 +374,182 @@ static void test_reused_memory(void **state)
 	free(m);
 }
 
+/* One held lock, two successors: each edge is recorded (the configuration cache's key names the
+ * target) and the search follows every edge out of a node, not only the newest. */
+static void test_fanout(void **state)
+{
+	struct iort_mutex a, b, c;
+
+	(void)state;
+	iort_mutex_init_class(&a, "fan.A");
+	iort_mutex_init_class(&b, "fan.B");
+	iort_mutex_init_class(&c, "fan.C");
+	in_thread((struct order){ { &a, &b }, 2 });
+	in_thread((struct order){ { &a, &c }, 2 }); /* A's edges, newest first: A->C, A->B */
+	assert_int_equal(nseen, 0);
+	in_thread((struct order){ { &b, &a }, 2 }); /* closes A->B->A through the older edge */
+	assert_int_equal(count(IORT_LOCKDEP_INVERSION), 1);
+	assert_true(has_class(&seen[0], "fan.A") && has_class(&seen[0], "fan.B"));
+	in_thread((struct order){ { &c, &a }, 2 }); /* closes A->C->A */
+	assert_int_equal(count(IORT_LOCKDEP_INVERSION), 2);
+	assert_true(has_class(&seen[1], "fan.A") && has_class(&seen[1], "fan.C"));
+}
+
+/* A gate is an instance: A->B taken once under g1 and once under g2 (one class) has no gate left,
+ * so B->A under g1 closes a cycle. The second sighting is a new configuration (other instance)
+ * and must shrink the gate set although both gates are of one class. */
+static void test_gate_other_instance_shrinks(void **state)
+{
+	struct iort_mutex g1, g2, a, b;
+	const struct seen *s;
+
+	(void)state;
+	iort_mutex_init_class(&g1, "gates.G");
+	iort_mutex_init_class(&g2, "gates.G");
+	iort_mutex_init_class(&a, "gates.A");
+	iort_mutex_init_class(&b, "gates.B");
+	in_thread((struct order){ { &g1, &a, &b }, 3 }); /* A->B gated by g1 */
+	in_thread((struct order){ { &g2, &a, &b }, 3 }); /* ... and now by nothing */
+	assert_int_equal(nseen, 0);
+	in_thread((struct order){ { &g1, &b, &a }, 3 });
+	assert_int_equal(count(IORT_LOCKDEP_INVERSION), 1);
+	s = first(IORT_LOCKDEP_INVERSION);
+	assert_int_equal(s->nclasses, 2);
+	assert_true(has_class(s, "gates.A") && has_class(s, "gates.B"));
+}
+
+/* An out-of-order unlock leaves a held set whose configuration is new: held {A, C} taking D is
+ * not held {A, B, C} taking D, and drops B from C->D's gates. Then D->C under B is an inversion. */
+static void *abc_drop_b_then_d(void *arg)
+{
+	struct iort_mutex **m = arg;
+
+	iort_mutex_lock(m[0]);
+	iort_mutex_lock(m[1]);
+	iort_mutex_lock(m[2]);
+	iort_mutex_unlock(m[1]); /* out of order */
+	iort_mutex_lock(m[3]);
+	iort_mutex_unlock(m[3]);
+	iort_mutex_unlock(m[2]);
+	iort_mutex_unlock(m[0]);
+	return NULL;
+}
+
+static void test_out_of_order_unlock_config(void **state)
+{
+	struct iort_mutex a, b, c, d, *m[4] = { &a, &b, &c, &d };
+	const struct seen *s;
+	pthread_t t;
+
+	(void)state;
+	iort_mutex_init_class(&a, "ooo.A");
+	iort_mutex_init_class(&b, "ooo.B");
+	iort_mutex_init_class(&c, "ooo.C");
+	iort_mutex_init_class(&d, "ooo.D");
+	/* held {A, B, C} taking D: C->D gated by A and B */
+	in_thread((struct order){ { &a, &b, &c }, 3 });
+	iort_mutex_lock(&a);
+	iort_mutex_lock(&b);
+	iort_mutex_lock(&c);
+	iort_mutex_lock(&d);
+	iort_mutex_unlock(&d);
+	iort_mutex_unlock(&c);
+	iort_mutex_unlock(&b);
+	iort_mutex_unlock(&a);
+	assert_int_equal(pthread_create(&t, NULL, abc_drop_b_then_d, m), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(nseen, 0);
+	/* C->D is gated by A alone now; D->C under B shares no gate with it. */
+	in_thread((struct order){ { &b, &d, &c }, 3 });
+	assert_int_equal(count(IORT_LOCKDEP_INVERSION), 1);
+	s = first(IORT_LOCKDEP_INVERSION);
+	assert_int_equal(s->nclasses, 2);
+	assert_true(has_class(s, "ooo.C") && has_class(s, "ooo.D"));
+}
+
+/* A subclass past 7 is clamped to 7 (the header allows 1..7): it never names a node of the next
+ * class. p and q are registered one after the other, so q's class id is p's + 1. */
+static void test_subclass_clamped(void **state)
+{
+	struct iort_mutex p, p2, q;
+
+	(void)state;
+	iort_mutex_init_class(&p, "clamp.P");
+	iort_mutex_init_class(&p2, "clamp.P");
+	iort_mutex_init_class(&q, "clamp.Q");
+	iort_mutex_lock(&p); /* registers clamp.P */
+	iort_mutex_unlock(&p);
+	iort_mutex_lock(&q); /* registers clamp.Q, the next id */
+	iort_mutex_unlock(&q);
+	iort_mutex_lock(&q);
+	iort_mutex_lock_nested(&p2, 8); /* clamp.P/7, not clamp.Q */
+	iort_mutex_unlock(&p2);
+	iort_mutex_unlock(&q);
+	assert_int_equal(nseen, 0); /* unclamped, P/8 is Q/0: "clamp.Q -> clamp.Q" */
+}
+
+/* A row of the fast path's matrix published by one thread and read by another that has no other
+ * ordering with it (other mutex instances of the same classes, registered beforehand; a relaxed
+ * flag): only ld.R1/ld.A1 order the row's zeroing before the reader's bit test. The check is
+ * TSan's (a build with -Db_sanitize=thread reports the race if the pair is weakened). */
+static struct iort_mutex row_f, row_t, row_f2, row_t2;
+static _Atomic int row_published;
+
+static void *row_writer(void *arg)
+{
+	(void)arg;
+	iort_mutex_lock(&row_f); /* F -> T, no gate: the bit is set, F's row allocated */
+	iort_mutex_lock(&row_t);
+	iort_mutex_unlock(&row_t);
+	iort_mutex_unlock(&row_f);
+	/* MO relaxed: on purpose no synchronization beyond the checker's own. */
+	atomic_store_explicit(&row_published, 1, memory_order_relaxed);
+	/* Stay until the reader is done: this thread's exit takes the checker's registry lock,
+	 * which would order the reader's later registration after everything here. */
+	/* MO relaxed: as above. */
+	while (atomic_load_explicit(&row_published, memory_order_relaxed) != 2)
+		sched_yield();
+	return NULL;
+}
+
+static void *row_reader(void *arg)
+{
+	(void)arg;
+	iort_mutex_lock(&row_f2); /* registers this thread with the checker now, not later */
+	iort_mutex_unlock(&row_f2);
+	/* MO relaxed: see row_writer(). */
+	while (!atomic_load_explicit(&row_published, memory_order_relaxed))
+		sched_yield();
+	iort_mutex_lock(&row_f2); /* held F taking T: the fast path's one bit test in F's row */
+	iort_mutex_lock(&row_t2);
+	iort_mutex_unlock(&row_t2);
+	iort_mutex_unlock(&row_f2);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&row_published, 2, memory_order_relaxed);
+	return NULL;
+}
+
+static void test_row_published(void **state)
+{
+	pthread_t r, w;
+
+	(void)state;
+	iort_mutex_init_class(&row_f, "row.F");
+	iort_mutex_init_class(&row_t, "row.T");
+	iort_mutex_init_class(&row_f2, "row.F");
+	iort_mutex_init_class(&row_t2, "row.T");
+	iort_mutex_lock(&row_f2); /* register both classes, no edge */
+	iort_mutex_unlock(&row_f2);
+	iort_mutex_lock(&row_t2);
+	iort_mutex_unlock(&row_t2);
+	atomic_store(&row_published, 0);
+	assert_int_equal(pthread_create(&r, NULL, row_reader, NULL), 0);
+	assert_int_equal(pthread_create(&w, NULL, row_writer, NULL), 0);
+	assert_int_equal(pthread_join(w, NULL), 0);
+	assert_int_equal(pthread_join(r, NULL), 0);
+	assert_int_equal(nseen, 0);
+}
+
 #define DEEP 100
 
 static void test_depth_100(void **state)
@@ -475,6 +653,61 @@ static void test_real_deadlock(void **state)
 	assert_true(has_class(s, "dead.A") && has_class(s, "dead.B"));
 }
 
+/* ---- the watchdog after the checker was switched off and on ---- */
+
+/*
+ * H blocks on L holding A while the checker is on; the checker goes off and on again. H's record
+ * still says "holds A, waits for L", but the checker's rule is that a switch on makes every stack
+ * stale (H got L, let go of both and runs on while off, with no hook to tell). T0 then holds L
+ * and waits for A (taken since by a thread that is running): no deadlock, and none may be
+ * reported from H's stale record. The threads call the hooks directly to set that state.
+ */
+static struct iort_lockdep_map sw_map_a = IORT_LOCKDEP_MAP_INIT("switch.A"),
+			       sw_map_l = IORT_LOCKDEP_MAP_INIT("switch.L");
+static char sw_a, sw_l;
+static pthread_barrier_t sw_barrier;
+
+static void *sw_h(void *arg)
+{
+	(void)arg;
+	iort__ld_acquire(&sw_map_a, &sw_a, 0, 0, NULL);
+	iort__ld_acquire(&sw_map_l, &sw_l, 0, 0, NULL);
+	iort__ld_wait_begin(&sw_l);
+	pthread_barrier_wait(&sw_barrier); /* H is "blocked" */
+	pthread_barrier_wait(&sw_barrier); /* T0's walk is over: H exits (no more hooks) */
+	return NULL;
+}
+
+static void *sw_t0(void *arg)
+{
+	(void)arg;
+	iort__ld_acquire(&sw_map_l, &sw_l, 0, 0, NULL);
+	iort__ld_acquire(&sw_map_a, &sw_a, 0, 0, NULL);
+	iort__ld_wait_begin(&sw_a);
+	iort__ld_stalled(&sw_a, 1000000);
+	iort__ld_release(&sw_map_a, &sw_a);
+	iort__ld_release(&sw_map_l, &sw_l);
+	return NULL;
+}
+
+static void test_watchdog_after_switch(void **state)
+{
+	pthread_t h, t0;
+
+	(void)state;
+	pthread_barrier_init(&sw_barrier, NULL, 2);
+	assert_int_equal(pthread_create(&h, NULL, sw_h, NULL), 0);
+	pthread_barrier_wait(&sw_barrier);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_OFF), 0);
+	assert_int_equal(iort_lockdep_set_mode(IORT_LOCKDEP_REPORT), 0);
+	assert_int_equal(pthread_create(&t0, NULL, sw_t0, NULL), 0);
+	assert_int_equal(pthread_join(t0, NULL), 0);
+	pthread_barrier_wait(&sw_barrier);
+	assert_int_equal(pthread_join(h, NULL), 0);
+	pthread_barrier_destroy(&sw_barrier);
+	assert_int_equal(count(IORT_LOCKDEP_DEADLOCK), 0);
+}
+
 /* ---- modes ---- */
 
 static void test_abort_mode(void **state)
@@ -525,6 +758,20 @@ static void test_env(void **state)
 	assert_non_null(strstr(out, "misuse: unlock of a lock this thread does not hold"));
 }
 
+/* More classes than the table holds: one MISUSE report, the new classes go unchecked, nothing
+ * crashes, and the classes registered before still are. In a child: classes are never freed. */
+static void test_class_cap(void **state)
+{
+	char out[4096];
+	int st;
+
+	(void)state;
+	st = run_child("class-cap", "off", out, sizeof(out));
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_non_null(strstr(out, "misuse=1 past-cap=0 below-cap=1\n"));
+	assert_non_null(strstr(out, "more than 1023 lock classes"));
+}
+
 #endif /* IORT_LOCKDEP */
 
 static void test_compiled_out(void **state)
@@ -573,6 +820,48 @@ static int child(const char *what)
 		fprintf(stderr, "not reached\n");
 		return 0;
 	}
+	if (strcmp(what, "class-cap") == 0) {
+		enum { N = 1100 };
+		static struct iort_mutex m[N];
+		static char name[N][16];
+		int misuse, inversions;
+
+		iort_lockdep_set_handler(collect, NULL);
+		if (iort_lockdep_set_mode(IORT_LOCKDEP_REPORT))
+			return 3;
+		for (int i = 0; i < N; i++) {
+			snprintf(name[i], sizeof(name[i]), "cap.%d", i);
+			iort_mutex_init_class(&m[i], name[i]);
+			iort_mutex_lock(&m[i]);
+			iort_mutex_unlock(&m[i]);
+		}
+		misuse = count(IORT_LOCKDEP_MISUSE);
+		/* Past the cap: not checked, and no crash (nested, annotated, in both orders). */
+		iort_mutex_lock(&m[N - 1]);
+		iort_mutex_lock_nested(&m[N - 2], 7);
+		iort_mutex_lock(&m[0]);
+		iort_mutex_unlock(&m[0]);
+		iort_mutex_unlock(&m[N - 2]);
+		iort_mutex_unlock(&m[N - 1]);
+		iort_mutex_lock(&m[N - 2]);
+		iort_mutex_lock(&m[N - 1]);
+		iort_mutex_unlock(&m[N - 1]);
+		iort_mutex_unlock(&m[N - 2]);
+		inversions = count(IORT_LOCKDEP_INVERSION);
+		/* Below the cap the checker still works. */
+		iort_mutex_lock(&m[1]);
+		iort_mutex_lock(&m[2]);
+		iort_mutex_unlock(&m[2]);
+		iort_mutex_unlock(&m[1]);
+		iort_mutex_lock(&m[2]);
+		iort_mutex_lock(&m[1]);
+		iort_mutex_unlock(&m[1]);
+		iort_mutex_unlock(&m[2]);
+		printf("misuse=%d past-cap=%d below-cap=%d\n", misuse, inversions,
+		       count(IORT_LOCKDEP_INVERSION) - inversions);
+		printf("%s", first(IORT_LOCKDEP_MISUSE)->text);
+		return 0;
+	}
 	if (strcmp(what, "misuse") == 0) {
 		struct iort_mutex m;
 
@@ -597,11 +886,18 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_gate_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gate_instances, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fanout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gate_other_instance_shrinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_unlock_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subclass_clamped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_row_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_100, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_deadlock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watchdog_after_switch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_mode, setup, teardown),
 		cmocka_unit_test(test_abort_mode),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_class_cap),
 #endif
 		cmocka_unit_test(test_compiled_out),
 	};
