@@ -326,8 +326,12 @@ static bool ld_class_is(const struct ld_class *c, const void *key, const char *n
 	return !c->key && strcmp(c->name, name) == 0;
 }
 
-/* The class of @p map, registering it (ld_lock held). LD_NONE when the table is full. */
-static uint32_t ld_class_lookup(struct iort_lockdep_map *map, struct ld_report **out)
+/* The class of @p map, registering it (ld_lock held). LD_NONE when the table is full.
+ * @p keyname: the printed name of a key-identified class, made by the caller before it took
+ * ld_lock (dladdr takes the dynamic loader's lock, which a library constructor may hold while it
+ * takes a checked mutex: symbolizing under ld_lock could deadlock against it). */
+static uint32_t ld_class_lookup(struct iort_lockdep_map *map, const char *keyname,
+				struct ld_report **out)
 {
 	const void *key = map->iort_private_key;
 	const char *name = map->iort_private_name;
@@ -356,19 +360,7 @@ static uint32_t ld_class_lookup(struct iort_lockdep_map *map, struct ld_report *
 		return LD_NONE;
 	}
 	id = ld_nclasses;
-	if (name) {
-		ld_classes[id].name = strdup(name);
-	} else {
-		Dl_info di;
-		char buf[256];
-
-		if (dladdr(key, &di) && di.dli_sname && di.dli_saddr)
-			snprintf(buf, sizeof(buf), "%s+0x%tx", di.dli_sname,
-				 (const char *)key - (const char *)di.dli_saddr);
-		else
-			snprintf(buf, sizeof(buf), "lock@%p", key);
-		ld_classes[id].name = strdup(buf);
-	}
+	ld_classes[id].name = strdup(name ? name : keyname);
 	if (!ld_classes[id].name)
 		return LD_NONE;
 	ld_classes[id].key = key;
@@ -380,10 +372,21 @@ static uint32_t ld_class_lookup(struct iort_lockdep_map *map, struct ld_report *
 static LD_COLD uint32_t ld_class_register(struct iort_lockdep_map *map, struct ld_report **out)
 {
 	_Atomic uint32_t *slot = (_Atomic uint32_t *)&map->iort_private_class;
+	const void *key = map->iort_private_key;
 	uint32_t id, expected = 0;
+	char keyname[256] = "";
 
+	if (key && !map->iort_private_name) {
+		Dl_info di;
+
+		if (dladdr(key, &di) && di.dli_sname && di.dli_saddr)
+			snprintf(keyname, sizeof(keyname), "%s+0x%tx", di.dli_sname,
+				 (const char *)key - (const char *)di.dli_saddr);
+		else
+			snprintf(keyname, sizeof(keyname), "lock@%p", key);
+	}
 	pthread_mutex_lock(&ld_lock);
-	id = ld_class_lookup(map, out);
+	id = ld_class_lookup(map, keyname, out);
 	/* MO relaxed: the id is only an index; a class's record is read under ld_lock, and racing
 	 * registrations of one map find the same id under it. */
 	if (!atomic_compare_exchange_strong_explicit(slot, &expected, id, memory_order_relaxed,
