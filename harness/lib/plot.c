@@ -811,8 +811,13 @@ static void put_stat(FILE *f, const struct iob_samples *s, double scale)
 		return;
 	}
 	memcpy(v, s->v, s->n * sizeof(double));
-	fprintf(f, " %.6g %.6g %.6g", iob_median(v, s->n) * scale, v[0] * scale,
-		v[s->n - 1] * scale);
+	double lo = v[0], hi = v[0];
+	for (size_t i = 1; i < s->n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	/* The samples are in run order (iob_median may reorder its copy): min and max by a scan. */
+	fprintf(f, " %.6g %.6g %.6g", iob_median(v, s->n) * scale, lo * scale, hi * scale);
 	free(v);
 }
 
