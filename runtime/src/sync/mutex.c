@@ -442,7 +442,8 @@ static inline uint32_t state_load(struct waiter *me)
 	return atomic_load_explicit(&me->state, memory_order_acquire);
 }
 
-static void unlock_wake(struct iort_mutex *m, uintptr_t w)
+/* Out of line: inlined, its register saves would land on the unlock fast path. */
+__attribute__((noinline)) static void unlock_wake(struct iort_mutex *m, uintptr_t w)
 {
 	_Atomic uintptr_t *wp = word(m);
 	unsigned spins = 0;
@@ -713,7 +714,8 @@ static bool enqueue(struct iort_mutex *m, struct waiter *me, bool try_lock)
 	return false;
 }
 
-static int lock_slow(struct iort_mutex *m, uint64_t deadline_ns)
+/* Out of line, as unlock_wake(). */
+__attribute__((noinline)) static int lock_slow(struct iort_mutex *m, uint64_t deadline_ns)
 {
 	_Atomic uintptr_t *wp = word(m);
 	uint64_t start = iort_clock_ns();
