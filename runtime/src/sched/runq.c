@@ -1,0 +1,180 @@
+/*
+ * A worker's local run queue (runq-private.h has the layout and the protocol).
+ *
+ * Why the orders suffice (C11):
+ * - A task pointer a thief copies was written by the owner before its release store of tail
+ *   (runq.R1); the thief reads tail with acquire (runq.A1) before it reads the slots.
+ * - A slot the owner reuses was last read by a thief before that thief's release CAS moving
+ *   steal past it (runq.R2); the owner reads head with acquire (runq.A2) in push, and only
+ *   writes a slot below steal + RUNQ_CAP. So the thief's read happens before the owner's write.
+ * - The claim is the CAS on head: whoever moves real past a slot owns it (the owner by pop or
+ *   take_half, a thief by its claim), so no task is taken twice; the owner reads slots it wrote
+ *   itself. A second thief backs off while steal != real, so claims never overlap.
+ * - The thief's writes into its own queue reach its own later pops (same thread) and other
+ *   thieves through its own tail (runq.R3). Before writing them it reads its own head with
+ *   acquire (runq.A3), as push does (runq.A2): a thief of its queue read those slots on an earlier
+ *   lap. TSan found this one: a thief refilled slots another thief had read, with no order.
+ *
+ * Test points (tests/runtime/windows/win_runq.c): runq.claimed (a thief claimed its half and has
+ * not copied it), runq.copied (copied, steal not yet moved).
+ */
+#include "runq-private.h"
+
+#include "testpoint-private.h"
+
+#include <errno.h>
+
+#define MASK (RUNQ_CAP - 1u)
+
+static inline uint64_t pack(uint32_t steal, uint32_t real)
+{
+	return (uint64_t)steal << 32 | real;
+}
+
+static inline uint32_t steal_of(uint64_t h)
+{
+	return (uint32_t)(h >> 32);
+}
+
+static inline uint32_t real_of(uint64_t h)
+{
+	return (uint32_t)h;
+}
+
+void iort__runq_init(struct iort__runq *q)
+{
+	atomic_init(&q->head, 0);
+	atomic_init(&q->tail, 0);
+}
+
+int iort__runq_push(struct iort__runq *q, void *task)
+{
+	/* MO relaxed: only the owner writes tail. */
+	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	/* MO runq.A2 (acquire): a thief's copy of the slots below the new steal is done before we
+	 * overwrite them; pairs with runq.R2. */
+	uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+
+	if (t - steal_of(h) >= RUNQ_CAP)
+		return -ENOSPC;
+	q->buf[t & MASK] = task;
+	/* MO runq.R1 (release): the slot before the tail that shows it; pairs with runq.A1. */
+	atomic_store_explicit(&q->tail, t + 1, memory_order_release);
+	return 0;
+}
+
+void *iort__runq_pop(struct iort__runq *q)
+{
+	/* MO relaxed: the owner's own tail. */
+	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	/* MO relaxed: the CAS below decides; the slot we read is one we wrote. */
+	uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+
+	for (;;) {
+		uint32_t steal = steal_of(h), real = real_of(h);
+		if (real == t)
+			return NULL;
+		uint64_t n = steal == real ? pack(real + 1, real + 1) : pack(steal, real + 1);
+		/* MO relaxed: the claim is the CAS's atomicity; the slot is our own write, and the
+		 * slot is reused only after our own later push (same thread). */
+		if (atomic_compare_exchange_weak_explicit(&q->head, &h, n, memory_order_relaxed,
+							  memory_order_relaxed))
+			return q->buf[real & MASK];
+	}
+}
+
+unsigned iort__runq_take_half(struct iort__runq *q, void **out)
+{
+	const unsigned n = RUNQ_CAP / 2;
+	/* MO relaxed: the owner's own tail. */
+	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	/* MO relaxed: as in pop. */
+	uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+
+	for (;;) {
+		uint32_t steal = steal_of(h), real = real_of(h);
+		/* Full counts from steal (slots a thief still copies), but only [real, tail) are
+		 * tasks: once the thief is done the ring may hold fewer than n, and taking n would
+		 * take slots of an earlier lap, tasks that already ran. Then push has room again. */
+		if (steal != real || t - real < n)
+			return 0;
+		/* MO relaxed: as in pop: a claim of slots we wrote. */
+		if (atomic_compare_exchange_weak_explicit(&q->head, &h, pack(real + n, real + n),
+							  memory_order_relaxed,
+							  memory_order_relaxed)) {
+			for (unsigned i = 0; i < n; i++)
+				out[i] = q->buf[(real + i) & MASK];
+			return n;
+		}
+	}
+}
+
+void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
+{
+	/* MO relaxed: the thief owns dst. */
+	uint32_t dt = atomic_load_explicit(&dst->tail, memory_order_relaxed);
+	/* MO runq.A3 (acquire): the slots of dst we are about to fill were last read by a thief of
+	 * dst before its release CAS moved dst's steal past them; pairs with runq.R2. */
+	uint64_t dh = atomic_load_explicit(&dst->head, memory_order_acquire);
+	/* dst is empty, but a thief of dst may still be copying [steal, real): fill only slots
+	 * below its steal + RUNQ_CAP. */
+	uint32_t room = RUNQ_CAP - (dt - steal_of(dh));
+	/* MO relaxed: a snapshot; the claim CAS decides. */
+	uint64_t h = atomic_load_explicit(&src->head, memory_order_relaxed);
+	uint32_t first, n;
+
+	for (;;) {
+		uint32_t steal = steal_of(h), real = real_of(h);
+		if (steal != real)
+			return NULL; /* another thief is copying */
+		/* MO runq.A1 (acquire): the slots below tail are written; pairs with runq.R1 and runq.R3. */
+		uint32_t t = atomic_load_explicit(&src->tail, memory_order_acquire);
+		n = t - real;
+		if (n == 0 || n > RUNQ_CAP)
+			return NULL; /* empty, or a stale head (n wrapped): nothing to claim now */
+		n -= n / 2;
+		if (n > room)
+			n = room;
+		if (n == 0)
+			return NULL;
+		/* MO relaxed: the claim; the data came with runq.A1. */
+		if (atomic_compare_exchange_weak_explicit(&src->head, &h, pack(steal, real + n),
+							  memory_order_relaxed,
+							  memory_order_relaxed)) {
+			first = real;
+			break;
+		}
+	}
+	IORT_TP("runq.claimed");
+	for (uint32_t i = 0; i < n; i++)
+		dst->buf[(dt + i) & MASK] = src->buf[(first + i) & MASK];
+	IORT_TP("runq.copied");
+	/* Done copying: move steal up to real (the owner may have popped meanwhile). */
+	h = pack(first, first + n);
+	for (;;) {
+		/* MO runq.R2 (release): our reads of the slots before their owner may refill them;
+		 * pairs with runq.A2 (push) and runq.A3 (its owner stealing into it). */
+		if (atomic_compare_exchange_weak_explicit(
+			    &src->head, &h, pack(real_of(h), real_of(h)), memory_order_release,
+			    memory_order_relaxed))
+			break;
+	}
+	/* One to run now; the rest are published in our queue. */
+	void *run = dst->buf[(dt + n - 1) & MASK];
+	if (n > 1)
+		/* MO runq.R3 (release): the copied slots before the tail that shows them, for
+		 * thieves of dst; pairs with runq.A1. */
+		atomic_store_explicit(&dst->tail, dt + n - 1, memory_order_release);
+	return run;
+}
+
+unsigned iort__runq_len(const struct iort__runq *q)
+{
+	/* MO relaxed: a snapshot for metrics. */
+	uint32_t t = atomic_load_explicit(&((struct iort__runq *)q)->tail, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	uint64_t h = atomic_load_explicit(&((struct iort__runq *)q)->head, memory_order_relaxed);
+	uint32_t n = t - real_of(h);
+
+	return n > RUNQ_CAP ? 0 : n;
+}
