@@ -6,7 +6,8 @@
  * Order of calls for one acquisition by one thread:
  *   blocking lock:  iort__ld_acquire(map, lock, sub, 0, ip)   before trying (so an inversion is
  *                   reported before it can deadlock); it pushes the lock on the thread's held stack
- *                   [iort__ld_wait_begin(lock) ... iort__ld_wait_end() around each time it blocks;
+ *                   [iort__ld_wait_begin(lock) each time it blocks: the thread counts as blocked on
+ *                    lock until its next acquire or release hook;
  *                    iort__ld_stalled(lock, ns) when blocked longer than iort__ld_stall_ns()]
  *                   and, if a timed lock gives up, iort__ld_release(map, lock).
  *   try-lock:       iort__ld_acquire(map, lock, sub, IORT__LD_TRY, ip) after it succeeded (no
@@ -42,7 +43,6 @@ void iort__ld_acquire(struct iort_lockdep_map *map, const void *lock, unsigned s
 		      unsigned flags, const void *ip);
 void iort__ld_release(struct iort_lockdep_map *map, const void *lock);
 void iort__ld_wait_begin(const void *lock);
-void iort__ld_wait_end(void);
 /** A waiter blocked on @p lock for @p waited_ns: look for a real deadlock through it. */
 void iort__ld_stalled(const void *lock, uint64_t waited_ns);
 /** The stall threshold (iort_lockdep_set_stall_ns). */

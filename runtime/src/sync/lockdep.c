@@ -1080,12 +1080,6 @@ void iort__ld_wait_begin(const void *lock)
 	atomic_store_explicit(&t->waiting, lock, memory_order_release);
 }
 
-void iort__ld_wait_end(void)
-{
-	/* `waiting` stays set until the thread's next hook (I3): between the rounds of one blocked
-	 * acquisition (a stall check, a spurious wake-up) the thread still counts as blocked. */
-}
-
 uint64_t iort__ld_stall_ns(void)
 {
 	/* MO relaxed: a setting. */
