@@ -22,9 +22,13 @@
 #include <iort/segq.h>
 
 /* sync */
+#include <iort/cancel.h>
 #include <iort/wait.h>
 #include <iort/chan.h>
 #include <iort/lockdep.h>
 #include <iort/mutex.h>
+
+/* sched */
+#include <iort/pool.h>
 
 #endif /* IORT_IORT_H */
