@@ -37,6 +37,7 @@ PUBLIC = {
     "mpmc.h": "queues",
     "mpsc.h": "queues",
     "segq.h": "queues",
+    "cancel.h": "sync",
     "wait.h": "sync",
     "chan.h": "sync",
     "lockdep.h": "sync",

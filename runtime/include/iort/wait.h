@@ -15,14 +15,18 @@
  *
  * iort_wait_until() packages the loop: spin on a try function, then prepare / re-try / wait.
  * Deadlines are absolute CLOCK_MONOTONIC nanoseconds (iort_clock_ns()); IORT_DEADLINE_NONE waits
- * for ever. A cancellation token wakes the thread waiting with it and makes the wait fail with
- * -ECANCELED. A token serves one waiting thread at a time: further threads waiting with the same
- * token at once still see its cancellation, but only within about 1 ms (they poll it).
+ * for ever. Cancellation uses the tokens of <iort/cancel.h>: a wait given a token registers a
+ * callback on it that wakes this thread, and fails with -ECANCELED once the token (or an ancestor)
+ * is cancelled. Any number of threads may wait with one token, on one waitq or on many; each is
+ * woken by its own callback (no polling). The callback is unregistered before the wait returns,
+ * so the waitq may be freed afterwards. A cancellation may also wake other threads on the same
+ * waitq: they return 0 (re-check the condition), as after any spurious wake-up.
  *
  * Synchronization: every call is safe from any thread. A waitq or token must outlive every call
  * that uses it.
- * Progress: prepare, cancel, notify and iort_cancel_* never block (notify makes a futex syscall
- * only when someone waits).
+ * Progress: prepare, cancel and notify never block (notify makes a futex syscall only when
+ * someone waits). A wait with a token takes the token's short internal lock to register and to
+ * unregister its callback, and its unregister waits for that callback if it is running.
  */
 #ifndef IORT_WAIT_H
 #define IORT_WAIT_H
@@ -30,6 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <iort/cancel.h>
 #include <iort/compiler.h>
 
 #ifdef __cplusplus
@@ -44,13 +49,6 @@ struct iort_waitq {
 	uint32_t iort_private_waiters;
 };
 
-/** A cancellation token; fields are private. */
-struct iort_cancel {
-	uint32_t iort_private_state;
-	uint32_t iort_private_pad;
-	struct iort_waitq *iort_private_waitq;
-};
-
 IORT_API void iort_waitq_init(struct iort_waitq *w);
 /** Announce the caller is about to wait. @return the key to pass to iort_waitq_wait(). */
 IORT_API uint32_t iort_waitq_prepare(struct iort_waitq *w);
@@ -58,7 +56,7 @@ IORT_API uint32_t iort_waitq_prepare(struct iort_waitq *w);
 IORT_API void iort_waitq_cancel(struct iort_waitq *w);
 /**
  * Sleep until notified after prepare returned @p key, the deadline, or @p c (may be NULL) is
- * cancelled. Withdraws the announcement in every case.
+ * cancelled. Withdraws the announcement, and unregisters its callback from @p c, in every case.
  * Cancellation wins: if the wait sees @p c cancelled at its last check (always so when @p c was
  * cancelled before the call, or when the cancellation is what woke it), the result is -ECANCELED,
  * never 0 or -ETIMEDOUT; a wake-up it absorbed is passed on to another waiter.
@@ -71,18 +69,14 @@ IORT_API void iort_waitq_notify_one(struct iort_waitq *w);
 /** After publishing a change: wake every waiter that announced itself. */
 IORT_API void iort_waitq_notify_all(struct iort_waitq *w);
 
-IORT_API void iort_cancel_init(struct iort_cancel *c);
-/** Cancel: every wait using @p c fails with -ECANCELED from now on; a sleeping one wakes. */
-IORT_API void iort_cancel_request(struct iort_cancel *c);
-IORT_API bool iort_cancel_requested(const struct iort_cancel *c);
-
 /** A non-blocking attempt: true when it succeeded (took an item, found space...). */
 typedef bool iort_try_fn(void *ctx);
 
 /**
  * Call @p try_fn until it returns true: spin a few hundred times (with iort_cpu_relax), then park
  * on @p w between attempts. The side making the condition true must call iort_waitq_notify_*(w)
- * after its change.
+ * after its change. A token @p c (may be NULL) is checked first (-ECANCELED at once when it is
+ * cancelled) and, once the spinning is over, gets one callback for all the parked attempts.
  * @return 0 (try_fn succeeded), -ETIMEDOUT, -ECANCELED.
  */
 IORT_API int iort_wait_until(struct iort_waitq *w, iort_try_fn *try_fn, void *ctx,

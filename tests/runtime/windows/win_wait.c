@@ -130,12 +130,14 @@ static void cancel_wins_over_its_wakeup(void **state)
 		tp_release(s);
 		assert_int_equal(pthread_join(a.th, NULL), 0);
 		assert_int_equal(a.ret, -ECANCELED);
+		iort_cancel_fini(&c);
 	}
 }
 
 /* A waiter must not return (and let its caller free the waitq) while its canceller still holds
- * the waitq: here the canceller is stopped after loading it, the waiter is woken by a notify and
- * sees the cancellation; it must wait for the canceller (wait.waking) before returning. */
+ * the waitq: here the canceller is stopped in the waiter's callback before its bump, the waiter
+ * is woken by a notify and sees the cancellation; unregistering its callback must wait for the
+ * canceller (cancel.unregister_wait) before the wait returns. */
 static void waiter_outwaits_its_canceller(void **state)
 {
 	struct iort_waitq *w = malloc(sizeof(*w));
@@ -151,11 +153,11 @@ static void waiter_outwaits_its_canceller(void **state)
 	iort_cancel_init(&c);
 	start_tok_waiter(&a, w, &c, TAG_WAITER);
 	tp_wait_hits("wait.sleep", TAG_WAITER, 1);
-	s = tp_stop_at("cancel.waking", TAG_CANCELLER, 0);
+	s = tp_stop_at("wait.cancel_wake", TAG_CANCELLER, 0);
 	assert_int_equal(pthread_create(&k, NULL, cancel_thread, &c), 0);
-	tp_wait_stopped(s);	  /* CANCELLED|WAKING set, w loaded, not yet bumped */
+	tp_wait_stopped(s);	  /* CANCELLED set, the callback holds w, not yet bumped */
 	iort_waitq_notify_one(w); /* wakes the waiter, which sees CANCELLED */
-	tp_wait_hits("wait.waking", TAG_WAITER, 1); /* ... and waits for the canceller */
+	tp_wait_hits("cancel.unregister_wait", TAG_WAITER, 1); /* ... and waits for the callback */
 	assert_int_equal(tp_hits("test.done", TAG_WAITER), 0);
 	tp_release(s);
 	assert_int_equal(pthread_join(k, NULL), 0);
@@ -165,6 +167,7 @@ static void waiter_outwaits_its_canceller(void **state)
 	assert_int_equal(iort_waitq_prepare(w), a.seq_after);
 	iort_waitq_cancel(w);
 	free(w);
+	iort_cancel_fini(&c);
 }
 
 /* Block until thread @p tid sleeps in the kernel on a futex (polls /proc with sched_yield). */
@@ -219,28 +222,25 @@ static void *flag_wait_thread(void *arg)
 }
 
 /*
- * A woken waiter that leaves with -ECANCELED passes its wake-up on. Waiter A shares a token with
- * a holder H that registered it on another waitq, so A's cancellation does not bump A's waitq.
- * A sleeps first, V (waiting for a flag, no token) second; the notify for the flag wakes the
- * first sleeper in the futex queue, A; A is stopped there, its token cancelled, and released:
- * it must pass the wake-up on to V, which would otherwise sleep for ever next to its flag.
+ * A woken waiter that leaves with -ECANCELED passes its wake-up on. A (with a token) sleeps
+ * first, V (waiting for a flag, no token) second; the notify for the flag wakes the first sleeper
+ * in the futex queue, A; A is stopped there and its token cancelled: the cancellation wakes only
+ * A (its own futex bit), so V sleeps on. Released, A must pass the wake-up on to V, which would
+ * otherwise sleep for ever next to its flag.
  */
 static void pass_on_swallowed_wakeup(void **state)
 {
-	struct iort_waitq w, wh;
+	struct iort_waitq w;
 	struct iort_cancel c;
-	struct tok_waiter h, a;
+	struct tok_waiter a;
 	struct flag_waiter v = { .ret = 1 };
 	int s;
 
 	(void)state;
 	tp_reset();
 	iort_waitq_init(&w);
-	iort_waitq_init(&wh);
 	iort_cancel_init(&c);
-	start_tok_waiter(&h, &wh, &c, TAG_CANCELLER); /* the holder: registers c on wh */
-	tp_wait_hits("wait.sleep", TAG_CANCELLER, 1);
-	start_tok_waiter(&a, &w, &c, TAG_WAITER); /* c is taken: A cannot register it */
+	start_tok_waiter(&a, &w, &c, TAG_WAITER);
 	tp_wait_hits("wait.sleep", TAG_WAITER, 1);
 	/* MO relaxed: after the tp wait above. */
 	wait_in_futex(atomic_load_explicit(&a.tid, memory_order_relaxed));
@@ -254,15 +254,90 @@ static void pass_on_swallowed_wakeup(void **state)
 	atomic_store_explicit(&v.flag, 1, memory_order_release);
 	iort_waitq_notify_one(&w); /* futex_wake(1): the first sleeper, A */
 	tp_wait_stopped(s);	   /* A absorbed the wake-up meant for V's flag */
-	iort_cancel_request(&c);   /* wakes H on wh; A's waitq is not touched */
+	iort_cancel_request(&c);   /* bumps w, wakes A's bit only: V sleeps on */
 	tp_release(s);
 	tp_wait_hits("test.done", TAG_OTHER, 1); /* fails after 60 s if V stays asleep */
 	assert_int_equal(pthread_join(a.th, NULL), 0);
-	assert_int_equal(pthread_join(h.th, NULL), 0);
 	assert_int_equal(pthread_join(v.th, NULL), 0);
 	assert_int_equal(a.ret, -ECANCELED);
-	assert_int_equal(h.ret, -ECANCELED);
 	assert_int_equal(v.ret, 0);
+	iort_cancel_fini(&c);
+}
+
+/* --- one token, many waiters ---------------------------------------------------------- */
+
+#define MANY 6
+
+struct many_waiter {
+	struct iort_waitq *w;
+	struct iort_cancel *c;
+	int ret;
+	bool until; /* iort_wait_until instead of the raw wait */
+	_Atomic pid_t tid;
+	pthread_t th;
+};
+
+static bool never(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+static void *many_wait_thread(void *arg)
+{
+	struct many_waiter *m = arg;
+
+	tp_tag(TAG_WAITER);
+	/* MO relaxed: read by main only after a test-point wait (the tp mutex orders it). */
+	atomic_store_explicit(&m->tid, (pid_t)syscall(SYS_gettid), memory_order_relaxed);
+	if (m->until) {
+		m->ret = iort_wait_until(m->w, never, NULL, IORT_DEADLINE_NONE, m->c);
+	} else {
+		do {
+			uint32_t key = iort_waitq_prepare(m->w);
+
+			m->ret = iort_waitq_wait(m->w, key, IORT_DEADLINE_NONE, m->c);
+		} while (m->ret == 0); /* a wake-up by another waiter's callback: re-wait */
+	}
+	IORT_TP("test.done");
+	return NULL;
+}
+
+/*
+ * Any number of threads wait with one token (a child of the token that is cancelled), on two
+ * waitqs, asleep in the kernel, with no deadline: one request wakes every one of them, each
+ * returns -ECANCELED. (With a token that served one waiter, the others would sleep on.)
+ */
+static void many_waiters_one_token(void **state)
+{
+	struct iort_waitq w[2];
+	struct iort_cancel root, c;
+	struct many_waiter m[MANY];
+
+	(void)state;
+	tp_reset();
+	iort_waitq_init(&w[0]);
+	iort_waitq_init(&w[1]);
+	iort_cancel_init(&root);
+	iort_cancel_init_child(&c, &root);
+	for (int i = 0; i < MANY; i++) {
+		m[i] = (struct many_waiter){
+			.w = &w[i % 2], .c = &c, .ret = 1, .until = i % 3 == 0
+		};
+		assert_int_equal(pthread_create(&m[i].th, NULL, many_wait_thread, &m[i]), 0);
+	}
+	tp_wait_hits("wait.sleep", TAG_WAITER, MANY);
+	for (int i = 0; i < MANY; i++)
+		/* MO relaxed: after the tp wait above. */
+		wait_in_futex(atomic_load_explicit(&m[i].tid, memory_order_relaxed));
+	iort_cancel_request(&root);
+	tp_wait_hits("test.done", TAG_WAITER, MANY); /* fails after 60 s if one sleeps on */
+	for (int i = 0; i < MANY; i++) {
+		assert_int_equal(pthread_join(m[i].th, NULL), 0);
+		assert_int_equal(m[i].ret, -ECANCELED);
+	}
+	iort_cancel_fini(&c);
+	iort_cancel_fini(&root);
 }
 
 int main(void)
@@ -272,6 +347,7 @@ int main(void)
 		cmocka_unit_test(cancel_wins_over_its_wakeup),
 		cmocka_unit_test(waiter_outwaits_its_canceller),
 		cmocka_unit_test(pass_on_swallowed_wakeup),
+		cmocka_unit_test(many_waiters_one_token),
 	};
 
 	tp_install();
