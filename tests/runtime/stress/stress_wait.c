@@ -10,7 +10,8 @@
  * 2. Cancellation: WAITERS threads park on one waitq that nobody notifies (iort_wait_until with a
  *    condition that never holds, or the raw wait); another thread cancels their tokens in random
  *    order at random moments. Every wait must return -ECANCELED (promptly: the watchdog bounds it,
- *    and the worst round is printed). Some rounds share one token between all waiters.
+ *    and the worst round is printed). A third of the rounds share one token between all
+ *    waiters, a third give each waiter a child of one root token and cancel the root.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -128,6 +129,7 @@ static void run_pingpong(uint64_t seed)
 /* --- 2. cancellation ----------------------------------------------------------------------- */
 
 static struct iort_waitq g_wq;
+static struct iort_cancel g_root; /* mode CHILDREN: every waiter's token is its child */
 static struct iort_cancel g_tok[WAITERS];
 static struct iort_cancel *g_use[WAITERS]; /* the token each waiter uses this round */
 static pthread_barrier_t g_bar;
@@ -175,13 +177,17 @@ static void run_cancel(uint64_t seed)
 		STRESS_CHECK(
 			pthread_create(&th[i], NULL, cancel_waiter_main, (void *)(intptr_t)i) == 0);
 	for (long r = 0; r < g_cancel_rounds; r++) {
-		bool shared = r % 8 == 7;
+		enum { OWN, SHARED, CHILDREN } mode = (int)(r % 3);
 		int order[WAITERS];
 		uint64_t start;
 
+		iort_cancel_init(&g_root);
 		for (int i = 0; i < WAITERS; i++) {
-			iort_cancel_init(&g_tok[i]);
-			g_use[i] = shared ? &g_tok[0] : &g_tok[i];
+			if (mode == CHILDREN)
+				iort_cancel_init_child(&g_tok[i], &g_root);
+			else
+				iort_cancel_init(&g_tok[i]);
+			g_use[i] = mode == SHARED ? &g_tok[0] : &g_tok[i];
 			order[i] = i;
 		}
 		for (int i = WAITERS - 1; i > 0; i--) {
@@ -200,7 +206,10 @@ static void run_cancel(uint64_t seed)
 				iort_cpu_relax();
 			if (stress_rand(&rng) % 4 == 0)
 				sched_yield();
-			iort_cancel_request(shared ? &g_tok[0] : &g_tok[order[i]]);
+			if (mode == OWN)
+				iort_cancel_request(&g_tok[order[i]]);
+			else if (i == 0)
+				iort_cancel_request(mode == SHARED ? &g_tok[0] : &g_root);
 		}
 		pthread_barrier_wait(&g_bar);
 		if (iort_clock_ns() - start > worst)
@@ -211,7 +220,9 @@ static void run_cancel(uint64_t seed)
 					i, g_result[i]);
 				abort();
 			}
+			iort_cancel_fini(&g_tok[i]);
 		}
+		iort_cancel_fini(&g_root);
 	}
 	for (int i = 0; i < WAITERS; i++)
 		STRESS_CHECK(pthread_join(th[i], NULL) == 0);

@@ -1,8 +1,10 @@
 /*
- * iort_waitq / iort_cancel / iort_wait_until single-threaded behaviour: stale keys, deadlines
- * (never early), cancellation, the no-waiter notify fast path. Races are in stress_wait.c.
+ * iort_waitq / iort_wait_until with cancellation tokens: stale keys, deadlines (never early),
+ * cancellation (also of many threads waiting with one token), the no-waiter notify fast path.
+ * Races are in stress_wait.c and win_wait.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,6 +129,85 @@ static void test_cancel(void **state)
 	/* an uncancelled token with a deadline: times out */
 	assert_int_equal(iort_wait_until(&w, never, &calls, iort_clock_ns() + 1000000u, &other),
 			 -ETIMEDOUT);
+	key = iort_waitq_prepare(&w);
+	assert_int_equal(iort_waitq_wait(&w, key, iort_clock_ns() + 1000000u, &other), -ETIMEDOUT);
+	/* the timed-out waits unregistered their callbacks (on their dead stack frames): cancelling
+	 * now runs none of them, and bumps nothing */
+	key = iort_waitq_prepare(&w);
+	iort_waitq_cancel(&w);
+	iort_cancel_request(&other);
+	assert_int_equal(iort_waitq_prepare(&w), key);
+	iort_waitq_cancel(&w);
+	iort_cancel_fini(&c);
+	iort_cancel_fini(&other);
+}
+
+/* --- many threads waiting with one token ----------------------------------------------- */
+
+#define MANY 4
+
+struct many {
+	struct iort_waitq *w;
+	struct iort_cancel *c;
+	pthread_barrier_t *bar;
+	bool until;
+	int ret;
+	pthread_t th;
+};
+
+static bool never_ctx(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+static void *many_thread(void *arg)
+{
+	struct many *m = arg;
+
+	pthread_barrier_wait(m->bar);
+	if (m->until) {
+		m->ret = iort_wait_until(m->w, never_ctx, NULL, IORT_DEADLINE_NONE, m->c);
+	} else {
+		do {
+			uint32_t key = iort_waitq_prepare(m->w);
+
+			m->ret = iort_waitq_wait(m->w, key, IORT_DEADLINE_NONE, m->c);
+		} while (m->ret == 0); /* woken by another waiter's cancellation: re-wait */
+	}
+	return NULL;
+}
+
+/* Any number of threads may wait with one token (here a grandchild of the token cancelled),
+ * on one waitq or several, with no deadline: all of them return -ECANCELED. */
+static void test_many_waiters_one_token(void **state)
+{
+	struct iort_waitq w[2];
+	struct iort_cancel root, mid, c;
+	struct many m[MANY];
+	pthread_barrier_t bar;
+
+	(void)state;
+	iort_waitq_init(&w[0]);
+	iort_waitq_init(&w[1]);
+	iort_cancel_init(&root);
+	iort_cancel_init_child(&mid, &root);
+	iort_cancel_init_child(&c, &mid);
+	assert_int_equal(pthread_barrier_init(&bar, NULL, MANY + 1), 0);
+	for (int i = 0; i < MANY; i++) {
+		m[i] = (struct many){ .w = &w[i % 2], .c = &c, .bar = &bar, .until = i >= MANY / 2 };
+		assert_int_equal(pthread_create(&m[i].th, NULL, many_thread, &m[i]), 0);
+	}
+	pthread_barrier_wait(&bar); /* cancel before, during or after they park: all must end */
+	iort_cancel_request(&root);
+	for (int i = 0; i < MANY; i++) {
+		assert_int_equal(pthread_join(m[i].th, NULL), 0);
+		assert_int_equal(m[i].ret, -ECANCELED);
+	}
+	pthread_barrier_destroy(&bar);
+	iort_cancel_fini(&c);
+	iort_cancel_fini(&mid);
+	iort_cancel_fini(&root);
 }
 
 static void test_wait_until(void **state)
@@ -165,9 +246,13 @@ static void test_wait_until(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_prepare_cancel), cmocka_unit_test(test_stale_key),
-		cmocka_unit_test(test_deadline_past),  cmocka_unit_test(test_deadline_not_early),
-		cmocka_unit_test(test_cancel),	       cmocka_unit_test(test_wait_until),
+		cmocka_unit_test(test_prepare_cancel),
+		cmocka_unit_test(test_stale_key),
+		cmocka_unit_test(test_deadline_past),
+		cmocka_unit_test(test_deadline_not_early),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_wait_until),
+		cmocka_unit_test(test_many_waiters_one_token),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
