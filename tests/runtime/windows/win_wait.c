@@ -106,6 +106,45 @@ static void *cancel_thread(void *arg)
 	return NULL;
 }
 
+/* --- one token, many waiters ---------------------------------------------------------- */
+
+#define MANY 6
+
+struct many_waiter {
+	struct iort_waitq *w;
+	struct iort_cancel *c;
+	int ret;
+	bool until; /* iort_wait_until instead of the raw wait */
+	_Atomic pid_t tid;
+	pthread_t th;
+};
+
+static bool never(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+static void *many_wait_thread(void *arg)
+{
+	struct many_waiter *m = arg;
+
+	tp_tag(TAG_WAITER);
+	/* MO relaxed: read by main only after a test-point wait (the tp mutex orders it). */
+	atomic_store_explicit(&m->tid, (pid_t)syscall(SYS_gettid), memory_order_relaxed);
+	if (m->until) {
+		m->ret = iort_wait_until(m->w, never, NULL, IORT_DEADLINE_NONE, m->c);
+	} else {
+		do {
+			uint32_t key = iort_waitq_prepare(m->w);
+
+			m->ret = iort_waitq_wait(m->w, key, IORT_DEADLINE_NONE, m->c);
+		} while (m->ret == 0); /* a wake-up by another waiter's callback: re-wait */
+	}
+	IORT_TP("test.done");
+	return NULL;
+}
+
 /* A cancellation that lands after the waiter registered its token but before its checks bumps
  * the waitq; the waiter must report the cancellation, not the wake-up the cancellation caused.
  * The same when a notify also moved seq: cancellation wins, whatever woke the waiter. */
@@ -130,6 +169,33 @@ static void cancel_wins_over_its_wakeup(void **state)
 		tp_release(s);
 		assert_int_equal(pthread_join(a.th, NULL), 0);
 		assert_int_equal(a.ret, -ECANCELED);
+		iort_cancel_fini(&c);
+	}
+}
+
+/* A cancellation that lands after the waiter's last check, before it enters futex_wait, is not
+ * lost: the callback's bump makes futex_wait return at once (a wake alone would be missed). */
+static void cancel_just_before_sleep(void **state)
+{
+	for (int until = 0; until < 2; until++) {
+		struct iort_waitq w;
+		struct iort_cancel c;
+		struct many_waiter m;
+		int s;
+
+		(void)state;
+		tp_reset();
+		iort_waitq_init(&w);
+		iort_cancel_init(&c);
+		m = (struct many_waiter){ .w = &w, .c = &c, .ret = 1, .until = until };
+		s = tp_stop_at("wait.sleep", TAG_WAITER, 0);
+		assert_int_equal(pthread_create(&m.th, NULL, many_wait_thread, &m), 0);
+		tp_wait_stopped(s); /* checked: not cancelled, seq unmoved */
+		iort_cancel_request(&c);
+		tp_release(s);
+		tp_wait_hits("test.done", TAG_WAITER, 1); /* fails after 60 s if it sleeps on */
+		assert_int_equal(pthread_join(m.th, NULL), 0);
+		assert_int_equal(m.ret, -ECANCELED);
 		iort_cancel_fini(&c);
 	}
 }
@@ -264,45 +330,6 @@ static void pass_on_swallowed_wakeup(void **state)
 	iort_cancel_fini(&c);
 }
 
-/* --- one token, many waiters ---------------------------------------------------------- */
-
-#define MANY 6
-
-struct many_waiter {
-	struct iort_waitq *w;
-	struct iort_cancel *c;
-	int ret;
-	bool until; /* iort_wait_until instead of the raw wait */
-	_Atomic pid_t tid;
-	pthread_t th;
-};
-
-static bool never(void *ctx)
-{
-	(void)ctx;
-	return false;
-}
-
-static void *many_wait_thread(void *arg)
-{
-	struct many_waiter *m = arg;
-
-	tp_tag(TAG_WAITER);
-	/* MO relaxed: read by main only after a test-point wait (the tp mutex orders it). */
-	atomic_store_explicit(&m->tid, (pid_t)syscall(SYS_gettid), memory_order_relaxed);
-	if (m->until) {
-		m->ret = iort_wait_until(m->w, never, NULL, IORT_DEADLINE_NONE, m->c);
-	} else {
-		do {
-			uint32_t key = iort_waitq_prepare(m->w);
-
-			m->ret = iort_waitq_wait(m->w, key, IORT_DEADLINE_NONE, m->c);
-		} while (m->ret == 0); /* a wake-up by another waiter's callback: re-wait */
-	}
-	IORT_TP("test.done");
-	return NULL;
-}
-
 /*
  * Any number of threads wait with one token (a child of the token that is cancelled), on two
  * waitqs, asleep in the kernel, with no deadline: one request wakes every one of them, each
@@ -345,6 +372,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(notify_just_before_sleep),
 		cmocka_unit_test(cancel_wins_over_its_wakeup),
+		cmocka_unit_test(cancel_just_before_sleep),
 		cmocka_unit_test(waiter_outwaits_its_canceller),
 		cmocka_unit_test(pass_on_swallowed_wakeup),
 		cmocka_unit_test(many_waiters_one_token),
