@@ -21,13 +21,21 @@
  *   iort_cancel_fini(&child);
  *   iort_cancel_fini(&parent);
  *
- * Synchronization: every call is safe from any thread, except init and fini, which must not race
- * with any other call on that token. A token must outlive its children and its registered
- * callbacks (fini them first). Callbacks run in the cancelling thread, with no lock of the token
- * held, and may call anything except iort_cancel_fini() on their own token.
- * Progress: iort_cancel_requested() is one load. request, register and unregister take the
- * token's short internal lock; request runs the callbacks (and those of the descendants) in the
- * calling thread.
+ * Synchronization ("-" safe together, "X" the caller serializes), calls on one token:
+ *               init*  fini  request  requested  register  unregister
+ *   init*        X      X      X        X          X          X
+ *   fini         X      X      X        X          X          X
+ *   request      X      X      -        -          -          -
+ *   requested    X      X      -        -          -          -
+ *   register     X      X      -        -          -          -
+ *   unregister   X      X      -        -          -          -
+ * The parent's request cancelling a child is not a call the child's owner serializes: fini waits
+ * for it. A token must outlive its children and its registered callbacks (fini them first).
+ * Callbacks run in the cancelling thread, with no lock of the token held, in no promised order,
+ * and may call anything except iort_cancel_fini() on their own token (see docs/cancel.md).
+ * Progress: iort_cancel_requested() is one acquire load. request, register and unregister take
+ * the token's short internal lock (spin, then futex); request runs the callbacks (and those of
+ * the descendants) in the calling thread; unregister blocks while its callback runs elsewhere.
  */
 #ifndef IORT_CANCEL_H
 #define IORT_CANCEL_H
