@@ -41,6 +41,8 @@ PUBLIC = {
     "chan.h": "sync",
     "lockdep.h": "sync",
     "mutex.h": "sync",
+    "cancel.h": "sync",
+    "pool.h": "sched",
     UMBRELLA: "umbrella",
 }
 SOURCE_EXT = (".c", ".h", ".cc", ".S", ".s")
