@@ -686,6 +686,10 @@ static void complete(struct worker *w, struct iort_task *t, int status)
 		drop++; /* the callback's */
 	}
 #endif
+	if (t->done != NULL)
+		t->done(t->arg, status);
+	/* After done(): shutdown's sweep waits for the unlink, so done() has run when it
+	 * returns. */
 	if (t->flags & TF_REGISTERED) {
 		iort_mutex_lock(&p->reg_lock);
 		if (t->reg_prev != NULL)
@@ -697,8 +701,6 @@ static void complete(struct worker *w, struct iort_task *t, int status)
 		iort_mutex_unlock(&p->reg_lock);
 		drop++; /* the registry's */
 	}
-	if (t->done != NULL)
-		t->done(t->arg, status);
 	if (t->flags & TF_COUNTED) {
 		/* MO relaxed: a count; waiters re-check through the waitq's protocol. */
 		atomic_fetch_sub_explicit(&p->pending, 1, memory_order_relaxed);
