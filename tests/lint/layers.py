@@ -41,6 +41,7 @@ PUBLIC = {
     "chan.h": "sync",
     "lockdep.h": "sync",
     "mutex.h": "sync",
+    "retry.h": "sched",
     UMBRELLA: "umbrella",
 }
 SOURCE_EXT = (".c", ".h", ".cc", ".S", ".s")
