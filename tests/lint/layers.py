@@ -43,6 +43,7 @@ PUBLIC = {
     "mutex.h": "sync",
     "cancel.h": "sync",
     "pool.h": "sched",
+    "retry.h": "sched",
     UMBRELLA: "umbrella",
 }
 SOURCE_EXT = (".c", ".h", ".cc", ".S", ".s")
