@@ -47,6 +47,7 @@ enum { TK_FN, TK_POLL };
 #define TF_COUNTED    0x02u /* counted in the pool's pending (bounded submit) */
 #define TF_REGISTERED 0x04u /* a future in the pool's registry */
 #define TF_TOKEN      0x08u /* a callback registered on a cancel token */
+#define TF_SCOPED     0x10u /* a scope's child (sc is set) */
 
 struct iort_task {
 	/* First line: what every run touches. */
@@ -67,9 +68,30 @@ struct iort_task {
 	struct iort_task *reg_next IORT_CACHELINE_ALIGNED;
 	struct iort_task *reg_prev;
 	struct iort_cancel *token;
+	union {
 #if POOL_TOKENS
-	struct iort_cancel_cb cb;
+		struct iort_cancel_cb cb; /* TF_TOKEN */
 #endif
+		struct scope_child { /* TF_SCOPED: see scope.c */
+			union {
+				int (*fn)(void *arg, struct iort_cancel *token);
+				iort_poll_fn *poll;
+			} u;
+			void *arg;
+			struct iort_scope *scope;
+			int ret;
+		} sc;
+	};
 };
+
+/*
+ * For scope.c. spawn_internal: as iort_pool_spawn_ex(), and with @p sc, a scope's child: the
+ * task's fn/poll and done are the scope's trampolines, called with the task itself as arg.
+ * join_until: wait until the task is done or @p deadline_ns passes; the handle stays ours.
+ * @return 0, -ECANCELED, or -ETIMEDOUT.
+ */
+int iort__pool_spawn_scoped(struct iort_pool *p, const struct iort_spawn *opt,
+			    const struct scope_child *sc, struct iort_task **out);
+int iort__task_join_until(struct iort_task *t, uint64_t deadline_ns);
 
 #endif /* IORT_POOL_PRIVATE_H */

@@ -155,7 +155,8 @@ struct iort_pool {
 	struct iort_task *reg_head; /* under reg_lock */
 };
 
-static _Thread_local struct worker *tl_worker;
+/* Initial-exec: one load from the thread pointer, not a __tls_get_addr call, on every spawn. */
+static _Thread_local struct worker *tl_worker __attribute__((tls_model("initial-exec")));
 
 static void run_task(struct worker *w, struct iort_task *t);
 static void notify_one(struct iort_pool *p);
@@ -515,7 +516,7 @@ static void unpark_worker(struct iort_pool *p, struct worker *v)
  * Sleep until woken. @p watch (may be NULL): a task this worker joins; its completion wakes us.
  * On return the worker is unparked again, and searching if a notify woke it.
  */
-static void park(struct worker *w, struct iort_task *watch)
+static void park(struct worker *w, struct iort_task *watch, uint64_t deadline)
 {
 	struct iort_pool *p = w->pool;
 	bool last;
@@ -563,7 +564,8 @@ static void park(struct worker *w, struct iort_task *watch)
 	uint32_t v;
 	/* MO pool.A3 (acquire): what the waker published; pairs with pool.R3. */
 	while ((v = atomic_load_explicit(&w->park, memory_order_acquire)) == PARK_SLEEP)
-		iort__futex_wait_abs(&w->park, PARK_SLEEP, IORT_DEADLINE_NONE);
+		if (iort__futex_wait_abs(&w->park, PARK_SLEEP, deadline) == -ETIMEDOUT)
+			unpark_worker(p, w); /* off the list, unless a waker has us already */
 	if (v == PARK_SEARCH)
 		w->searching = true;
 	mcount(p, &w->m.unparks, 1);
@@ -669,7 +671,7 @@ static struct iort_task *idle(struct worker *w)
 	/* MO pool.A6b (acquire): as pool.A6; pairs with pool.S6. */
 	if (atomic_load_explicit(&p->mode, memory_order_acquire) != RUNNING_MODE)
 		return NULL;
-	park(w, NULL);
+	park(w, NULL, IORT_DEADLINE_NONE);
 	return NULL;
 }
 
@@ -971,7 +973,7 @@ IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_po
 }
 
 static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_task **out,
-		 bool counted)
+		 bool counted, const struct scope_child *sc)
 {
 	struct worker *w = self_in(p);
 	struct iort_task *t;
@@ -995,6 +997,11 @@ static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_
 		t->u.poll = opt->poll;
 	t->arg = opt->arg;
 	t->done = opt->done;
+	if (sc != NULL) {
+		t->sc = *sc;
+		t->arg = t;
+		t->flags |= TF_SCOPED;
+	}
 	t->pool = p;
 	t->joiner = -1;
 	t->status = 0;
@@ -1060,7 +1067,13 @@ static void task_cancel_cb(void *arg)
 IORT_API int iort_pool_spawn_ex(struct iort_pool *p, const struct iort_spawn *opt,
 				struct iort_task **out)
 {
-	return spawn(p, opt, out, false);
+	return spawn(p, opt, out, false, NULL);
+}
+
+int iort__pool_spawn_scoped(struct iort_pool *p, const struct iort_spawn *opt,
+			    const struct scope_child *sc, struct iort_task **out)
+{
+	return spawn(p, opt, out, false, sc);
 }
 
 IORT_API int iort_pool_spawn(struct iort_pool *p, iort_task_fn *fn, void *arg,
@@ -1070,7 +1083,7 @@ IORT_API int iort_pool_spawn(struct iort_pool *p, iort_task_fn *fn, void *arg,
 
 	if (out == NULL)
 		return -EINVAL;
-	return spawn(p, &opt, out, false);
+	return spawn(p, &opt, out, false, NULL);
 }
 
 static bool reserve_pending(void *ctx)
@@ -1104,7 +1117,7 @@ static int submit(struct iort_pool *p, iort_task_fn *fn, void *arg, bool wait, u
 			return -EAGAIN;
 		}
 	}
-	int err = spawn(p, &opt, NULL, counted);
+	int err = spawn(p, &opt, NULL, counted, NULL);
 	if (err != 0 && counted && err != -ESHUTDOWN) {
 		/* MO relaxed: as in reserve_pending. */
 		atomic_fetch_sub_explicit(&p->pending, 1, memory_order_relaxed);
@@ -1133,14 +1146,21 @@ IORT_API bool iort_task_done(const struct iort_task *t)
 
 /*
  * A worker joins an fn task that has not started: run it here, now (the child of a fork-join,
- * most often still in our LIFO slot or run queue). The queue entry stays behind with its
- * reference; whoever takes it finds SCHEDULED clear and only drops that reference (run_task).
+ * most often still the newest in our run queue, and then taken out of it). Elsewhere (older in
+ * our queue, in the inject queue) the queue entry stays behind with its reference; whoever takes
+ * it finds SCHEDULED clear and only drops that reference (run_task).
  * Without this, a joiner would run whatever its queue holds first, and fork-join recursion
  * would nest unrelated subtrees on its stack. Futures are never claimed this way: one can be
  * scheduled again, and a stale entry must not be mistaken for the new one.
  */
 static bool join_inline(struct worker *w, struct iort_task *t)
 {
+	/* The common case, fork-join: the child is still the newest in our queue. Take it out
+	 * and run it: no entry is left behind. */
+	if (iort__runq_pop_back_if(&w->q, t) != NULL) {
+		run_task(w, t);
+		return true;
+	}
 	/* MO relaxed: the CAS decides. */
 	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
 	do {
@@ -1156,24 +1176,28 @@ static bool join_inline(struct worker *w, struct iort_task *t)
 	return true;
 }
 
-IORT_API int iort_task_join(struct iort_task *t)
+int iort__task_join_until(struct iort_task *t, uint64_t deadline)
 {
 	struct iort_pool *p = t->pool;
 	struct worker *w = self_in(p);
 	unsigned empty = 0;
 
-	/* Written once, before any JOINWAIT: the finisher reads it after seeing JOINWAIT. */
-	t->joiner = w != NULL ? (int16_t)w->index : -1;
+	/* Written before our first JOINWAIT (only we set it): the finisher reads it after. */
+	/* MO relaxed: our own earlier RMW, if any, is what this reads. */
+	if (!(atomic_load_explicit(&t->state, memory_order_relaxed) & TS_JOINWAIT))
+		t->joiner = w != NULL ? (int16_t)w->index : -1;
 	if (w != NULL && t->kind == TK_FN && join_inline(w, t))
-		goto joined;
+		return t->status;
 	while (!iort_task_done(t)) {
+		if (deadline != IORT_DEADLINE_NONE && iort_clock_ns() >= deadline)
+			return -ETIMEDOUT;
 		if (w == NULL) {
 			/* MO pool.R4b (acq_rel): as pool.R4; pairs with pool.A4. */
 			uint32_t s = atomic_fetch_or_explicit(&t->state, TS_JOINWAIT,
 							      memory_order_acq_rel);
 			if (s & TS_COMPLETE)
 				break;
-			iort__futex_wait_abs(&t->state, s | TS_JOINWAIT, IORT_DEADLINE_NONE);
+			iort__futex_wait_abs(&t->state, s | TS_JOINWAIT, deadline);
 			continue;
 		}
 		struct iort_task *u = local_next(w);
@@ -1191,10 +1215,15 @@ IORT_API int iort_task_join(struct iort_task *t)
 			continue;
 		}
 		empty = 0;
-		park(w, t); /* a notify may wake us as a searcher: the loop searches */
+		park(w, t, deadline); /* a notify may wake us as a searcher: the loop searches */
 	}
-joined:;
-	int status = t->status;
+	return t->status;
+}
+
+IORT_API int iort_task_join(struct iort_task *t)
+{
+	int status = iort__task_join_until(t, IORT_DEADLINE_NONE);
+
 	task_unref(t, 1);
 	return status;
 }

@@ -60,6 +60,20 @@ unsigned iort__runq_take_half(struct iort__runq *q, void **out);
  * stealing from it.
  */
 void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst);
+/**
+ * Owner: take the newest task if it is @p want (a joiner about to run its child inline).
+ * @return @p want, or NULL (not the newest, or a thief took it).
+ *
+ * Why a thief never claims the slot we take: we lower tail, fence (runq.F1), then read head
+ * (real r). We keep the task only when another one is below it (t - 1 > r). A thief claims
+ * ceil(len / 2) from the head by the tail it read; that reaches the last slot only when it saw
+ * one task. A thief whose claim is based on the head we read saw at least two (even with the
+ * old tail), so stops below t - 1; a later thief reads head with acquire after the earlier
+ * thief's release (runq.R2) and then fences (runq.F2): its fence follows ours in the total
+ * order, so it reads the lowered tail. With exactly one task left we restore tail and pop it
+ * from the front with the usual CAS.
+ */
+void *iort__runq_pop_back_if(struct iort__runq *q, void *want);
 /** Tasks queued, for metrics: exact for the owner, a snapshot for others. */
 unsigned iort__runq_len(const struct iort__runq *q);
 

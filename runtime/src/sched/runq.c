@@ -131,14 +131,19 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 	/* dst is empty, but a thief of dst may still be copying [steal, real): fill only slots
 	 * below its steal + its capacity. */
 	uint32_t room = dst->cap - (dt - steal_of(dh));
-	/* MO relaxed: a snapshot; the claim CAS decides. */
-	uint64_t h = atomic_load_explicit(&src->head, memory_order_relaxed);
+	/* MO runq.A4 (acquire): an earlier thief's end of steal (runq.R2) happens before our
+	 * fence, which then follows the owner's pop_back fence in the single total order; pairs
+	 * with runq.R2 (see pop_back). */
+	uint64_t h = atomic_load_explicit(&src->head, memory_order_acquire);
 	uint32_t first, n;
 
 	for (;;) {
 		uint32_t steal = steal_of(h), real = real_of(h);
 		if (steal != real)
 			return NULL; /* another thief is copying */
+		/* MO runq.F2 (seq_cst fence): the head we read before the tail we read, against the
+		 * owner's pop_back; pairs with runq.F1. */
+		atomic_thread_fence(memory_order_seq_cst);
 		/* MO runq.A1 (acquire): the slots below tail are written; pairs with runq.R1 and runq.R3. */
 		uint32_t t = atomic_load_explicit(&src->tail, memory_order_acquire);
 		n = t - real;
@@ -149,10 +154,11 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 			n = room;
 		if (n == 0)
 			return NULL;
-		/* MO relaxed: the claim; the data came with runq.A1. */
+		/* MO runq.A4b (acquire on failure): the next head we look at, as runq.A4; pairs
+		 * with runq.R2. Success is relaxed: the claim; the data came with runq.A1. */
 		if (atomic_compare_exchange_weak_explicit(&src->head, &h, pack(steal, real + n),
 							  memory_order_relaxed,
-							  memory_order_relaxed)) {
+							  memory_order_acquire)) {
 			first = real;
 			break;
 		}
@@ -178,6 +184,35 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 		 * thieves of dst; pairs with runq.A1. */
 		atomic_store_explicit(&dst->tail, dt + n - 1, memory_order_release);
 	return run;
+}
+
+void *iort__runq_pop_back_if(struct iort__runq *q, void *want)
+{
+	/* MO relaxed: the owner's own tail. */
+	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	/* MO relaxed: a first look; the decision is made after the fence. */
+	uint64_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+
+	if (real_of(h) == t || q->buf[(t - 1) & (q->cap - 1)] != want)
+		return NULL;
+	if (t - real_of(h) == 1) /* the only one: from the front, against the thieves */
+		return iort__runq_pop(q) == want ? want : NULL;
+	/* MO relaxed: published by the fence below. */
+	atomic_store_explicit(&q->tail, t - 1, memory_order_relaxed);
+	/* MO runq.F1 (seq_cst fence): our smaller tail before our look at head; pairs with
+	 * runq.F2. */
+	atomic_thread_fence(memory_order_seq_cst);
+	/* MO relaxed: ordered by the fence. */
+	h = atomic_load_explicit(&q->head, memory_order_relaxed);
+	int32_t others = (int32_t)(t - 1 - real_of(h));
+	if (others > 0)
+		return want; /* a thief cannot reach slot t - 1 (see the header) */
+	/* MO relaxed: only the owner writes tail; thieves that saw t - 1 claim below it. */
+	atomic_store_explicit(&q->tail, t, memory_order_relaxed);
+	if (others < 0)
+		return NULL; /* a thief claimed it */
+	/* The only task left: take it from the front, against the thieves. */
+	return iort__runq_pop(q) == want ? want : NULL;
 }
 
 unsigned iort__runq_len(const struct iort__runq *q)

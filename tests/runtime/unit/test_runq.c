@@ -151,6 +151,26 @@ static void capacity_is_configurable(void **state)
 	iort__runq_fini(&dst);
 }
 
+/* pop_back_if takes the newest only when it is the one asked for. */
+static void pop_back_takes_the_newest(void **state)
+{
+	struct iort__runq q;
+
+	(void)state;
+	assert_int_equal(iort__runq_init(&q, 8), 0);
+	assert_null(iort__runq_pop_back_if(&q, T(0))); /* empty */
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(iort__runq_push(&q, T(i)), 0);
+	assert_null(iort__runq_pop_back_if(&q, T(1))); /* not the newest */
+	assert_ptr_equal(iort__runq_pop_back_if(&q, T(2)), T(2));
+	assert_ptr_equal(iort__runq_pop_back_if(&q, T(1)), T(1));
+	assert_ptr_equal(iort__runq_pop_back_if(&q, T(0)), T(0)); /* the last one: from the front */
+	assert_null(iort__runq_pop(&q));
+	assert_int_equal(iort__runq_push(&q, T(5)), 0); /* the slots are reused */
+	assert_ptr_equal(iort__runq_pop(&q), T(5));
+	iort__runq_fini(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +180,7 @@ int main(void)
 		cmocka_unit_test(room_after_steal),
 		cmocka_unit_test(counters_wrap),
 		cmocka_unit_test(capacity_is_configurable),
+		cmocka_unit_test(pop_back_takes_the_newest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
