@@ -473,7 +473,14 @@ static void notify_one(struct iort_pool *p)
 	 * searchers' RMWs, for which a stale view only costs an extra or a later wake. */
 	uint32_t s = atomic_load_explicit(&p->idle, memory_order_relaxed);
 	if (IDLE_SEARCHING(s) == 0 && p->nsleepers > 0) {
-		v = &p->workers[p->sleepers[--p->nsleepers]];
+		/* The most recent sleeper (its cache is warmest), unless it is pinned to the CPU we
+		 * run on: it would wait for us to leave that CPU. */
+		unsigned k = p->nsleepers - 1;
+		int here = sched_getcpu();
+		while (k > 0 && p->workers[p->sleepers[k]].cpu == here)
+			k--;
+		v = &p->workers[p->sleepers[k]];
+		p->sleepers[k] = p->sleepers[--p->nsleepers];
 		v->in_sleepers = false;
 		/* MO pool.S3 (seq_cst): as pool.S1; pairs with pool.F1. */
 		atomic_fetch_add_explicit(&p->idle, IDLE_UNPARK_ONE + IDLE_SEARCH_ONE,
