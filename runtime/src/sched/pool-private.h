@@ -55,8 +55,10 @@ struct iort_task {
 	int16_t joiner; /* worker index of the joiner, -1: a thread outside the pool */
 	uint8_t kind;
 	uint8_t flags;
-	int status; /* written before COMPLETE, read after it */
+	int status;	  /* written before COMPLETE, read after it */
+	uint32_t batch_n; /* in the inject queue, first of a batch: its length */
 	struct iort_task *next;
+	struct iort_task *batch_last; /* ... and its last task */
 	union {
 		iort_task_fn *fn;
 		iort_poll_fn *poll;

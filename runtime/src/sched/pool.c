@@ -293,11 +293,17 @@ static void task_unref(struct iort_task *t, uint32_t n)
 
 /* ---- queues ---- */
 
-/* Append a chain (first..last, n tasks) to the inject queue. @return false when closed. */
+/*
+ * Append a chain (first..last, n tasks) to the inject queue as one batch: its first task records
+ * the batch's last task and length, so a pop can take whole batches without walking them under
+ * the lock. @return false when closed.
+ */
 static bool inject_push(struct iort_pool *p, struct iort_task *first, struct iort_task *last,
 			size_t n, bool force)
 {
 	last->next = NULL;
+	first->batch_last = last;
+	first->batch_n = (uint32_t)n;
 	iort_mutex_lock(&p->inject_lock);
 	if (p->closed && !force) {
 		iort_mutex_unlock(&p->inject_lock);
@@ -324,19 +330,39 @@ static struct iort_task *inject_pop(struct iort_pool *p, unsigned max, unsigned 
 	if (atomic_load_explicit(&p->inj_len, memory_order_relaxed) == 0)
 		return NULL;
 	iort_mutex_lock(&p->inject_lock);
-	struct iort_task *first = p->inj_head, *t = first;
+	struct iort_task *first = p->inj_head, *end = NULL;
 	unsigned n = 0;
-	if (first != NULL) {
-		for (n = 1; n < max && t->next != NULL; n++)
-			t = t->next;
-		p->inj_head = t->next;
+	/* Whole batches while they fit (two records touched per batch, not one per task), then
+	 * a split of the next one if nothing was taken yet. */
+	for (struct iort_task *b = first; b != NULL && n < max;) {
+		if (n + b->batch_n <= max) {
+			n += b->batch_n;
+			end = b->batch_last;
+			b = end->next;
+			continue;
+		}
+		if (n == 0) {
+			struct iort_task *t = b;
+			for (n = 1; n < max; n++)
+				t = t->next;
+			struct iort_task *rest = t->next;
+			rest->batch_last = b->batch_last;
+			rest->batch_n = b->batch_n - n;
+			end = t;
+		}
+		break;
+	}
+	if (end != NULL) {
+		p->inj_head = end->next;
 		if (p->inj_head == NULL)
 			p->inj_tail = NULL;
-		t->next = NULL;
+		end->next = NULL;
 		/* MO relaxed: as in inject_push. */
 		atomic_store_explicit(&p->inj_len,
 				      atomic_load_explicit(&p->inj_len, memory_order_relaxed) - n,
 				      memory_order_relaxed);
+	} else {
+		first = NULL;
 	}
 	iort_mutex_unlock(&p->inject_lock);
 	*got = n;
