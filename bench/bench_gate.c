@@ -10,6 +10,14 @@
  *   gate/lockdep_known/iort_mutex   two nested locks and their unlocks with the lock-order
  *                                   checker on (REPORT): the known-edge path every checked
  *                                   acquisition takes once the program's lock order is known
+ *   gate/backoff_next/iort_backoff  one iort_backoff_next() with full jitter at the cap (a draw
+ *                                   from the per-thread xoshiro256**, seeded): the delay
+ *                                   computation a retry loop pays per retry
+ *   gate/spawn_join/iort_pool       one iort_pool_spawn() and one iort_task_join() of an empty task,
+ *                                   inside a task on a one-worker pool: the join runs the child
+ *                                   inline, so the loop is the spawn/run hot path (allocation from
+ *                                   the worker's free list, queueing, claim, run, completion,
+ *                                   release) on one thread, with no wake-ups
  *   gate/selftest/cost              IOBENCH_GATE_SELFTEST_COST (default 100) steps of dependent
  *                                   arithmetic: a cost the tests can raise by a known fraction to
  *                                   prove the gate fails
@@ -39,7 +47,9 @@
 #include <iort/mpmc.h>
 #include <iort/mutex.h>
 #include <iort/mpsc.h>
+#include <iort/pool.h>
 #include <iort/segq.h>
+#include <iort/retry.h>
 #include <iort/spsc.h>
 
 #include "bench.h"
@@ -285,9 +295,116 @@ static void lockdep_free(void *obj)
 	(void)iort_lockdep_set_mode(IORT_LOCKDEP_OFF);
 }
 
+#define GATE_BACKOFF_CAP 1000000
+
+/* Full jitter past the cap: every iteration draws random(0, cap), the same instructions each
+ * time. The checksum counts delays out of [0, cap]. */
+GATE_LOOP static uint64_t gate_backoff_next_iort_backoff(struct iob_state *st, void *obj)
+{
+	struct iort_backoff *b = obj;
+	uint64_t bad = 0, d = 0;
+
+	while (iob_state_keep_running(st)) {
+		bad += iort_backoff_next(b, 0, &d) != 0 || d > GATE_BACKOFF_CAP;
+	}
+	return bad;
+}
+
+static int backoff_new(void **obj)
+{
+	struct iort_backoff *b = malloc(sizeof(*b));
+	uint64_t d;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	r = iort_backoff_init(b, IORT_JITTER_FULL, 1000, GATE_BACKOFF_CAP, IORT_DEADLINE_NONE);
+	iort_retry_seed(1);
+	for (int i = 0; r == 0 && i < 64; i++) /* to the cap: the steady state */
+		r = iort_backoff_next(b, 0, &d);
+	if (r) {
+		free(b);
+		return r;
+	}
+	*obj = b;
+	return 0;
+}
+
 static int hist_new(void **obj)
 {
 	return iob_hist_create(1, 1ull << 36, 3, (struct iob_hist **)obj);
+}
+
+/* The pool case: the measured loop runs inside a task on the pool's one worker. */
+struct gate_pool {
+	struct iort_pool *p;
+	struct iob_state *st;
+	uint64_t count, sum;
+};
+
+static void gate_pool_empty(void *arg)
+{
+	(*(uint64_t *)arg)++;
+}
+
+GATE_LOOP static uint64_t gate_spawn_join_iort_pool(struct iob_state *st, void *obj)
+{
+	struct gate_pool *g = obj;
+	uint64_t n = 0;
+
+	while (iob_state_keep_running(st)) {
+		struct iort_task *t;
+		if (iort_pool_spawn(g->p, gate_pool_empty, &g->count, &t) != 0 ||
+		    iort_task_join(t) != 0)
+			return UINT64_MAX;
+		n++;
+	}
+	return g->count - n; /* 0 unless a task ran twice or not at all */
+}
+
+static void gate_pool_body(void *arg)
+{
+	struct gate_pool *g = arg;
+
+	g->sum = gate_spawn_join_iort_pool(g->st, g);
+}
+
+/* Not measured: hands the loop to the worker and waits (the join's futex is outside it). */
+static uint64_t gate_pool_run(struct iob_state *st, void *obj)
+{
+	struct gate_pool *g = obj;
+	struct iort_task *t;
+
+	g->st = st;
+	g->sum = UINT64_MAX;
+	if (iort_pool_spawn(g->p, gate_pool_body, g, &t) != 0)
+		return UINT64_MAX;
+	(void)iort_task_join(t);
+	return g->sum;
+}
+
+static int pool_new(void **obj)
+{
+	struct iort_pool_config cfg = { .workers = 1 };
+	struct gate_pool *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return -ENOMEM;
+	int r = iort_pool_create(&cfg, &g->p);
+	if (r != 0) {
+		free(g);
+		return r;
+	}
+	*obj = g;
+	return 0;
+}
+
+static void pool_free(void *obj)
+{
+	struct gate_pool *g = obj;
+
+	iort_pool_destroy(g->p);
+	free(g);
 }
 
 static void hist_free(void *obj)
@@ -325,6 +442,18 @@ static const struct bench_scenario sc_lockdep_known = {
 	.kind = BENCH_THROUGHPUT,
 	.flags = BENCH_GATE,
 };
+static const struct bench_scenario sc_backoff_next = {
+	.name = "gate/backoff_next",
+	.about = "one backoff delay drawn (full jitter, at the cap)",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_spawn_join = {
+	.name = "gate/spawn_join",
+	.about = "one spawn and one join of an empty task, from a worker (runs inline)",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
 static const struct bench_scenario sc_selftest = {
 	.name = "gate/selftest",
 	.about = "a known cost (IOBENCH_GATE_SELFTEST_COST steps) that proves the gate fails",
@@ -336,6 +465,14 @@ static const struct bench_impl impl_iob_hist = {
 	.name = "iob_hist",
 	.origin = BENCH_HARNESS,
 	.about = "iobench's HDR histogram (3 significant digits)"
+};
+static const struct bench_impl impl_iort_backoff = { .name = "iort_backoff",
+						     .origin = BENCH_IORT,
+						     .about = "iort_backoff_next (retry.h)" };
+static const struct bench_impl impl_iort_pool_gate = {
+	.name = "iort_pool",
+	.origin = BENCH_IORT,
+	.about = "iort_pool_spawn + iort_task_join (pool.h)"
 };
 static const struct bench_impl impl_cost = { .name = "cost",
 					     .origin = BENCH_HARNESS,
@@ -371,6 +508,10 @@ static const struct gate_case cases[] = {
 	  locks_free, "the mutex lost an increment", 1 },
 	{ &sc_lockdep_known, &limpl_iort_mutex.impl, gate_lockdep_known_iort_mutex, lockdep_new,
 	  lockdep_free, "the mutex lost an increment", 1 },
+	{ &sc_backoff_next, &impl_iort_backoff, gate_backoff_next_iort_backoff, backoff_new, free,
+	  "a backoff delay out of [0, cap]", 1 },
+	{ &sc_spawn_join, &impl_iort_pool_gate, gate_pool_run, pool_new, pool_free,
+	  "a spawned task did not run exactly once", 1 },
 	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
 };
 

@@ -37,11 +37,13 @@ PUBLIC = {
     "mpmc.h": "queues",
     "mpsc.h": "queues",
     "segq.h": "queues",
-    "cancel.h": "sync",
     "wait.h": "sync",
     "chan.h": "sync",
     "lockdep.h": "sync",
     "mutex.h": "sync",
+    "cancel.h": "sync",
+    "pool.h": "sched",
+    "retry.h": "sched",
     UMBRELLA: "umbrella",
 }
 SOURCE_EXT = (".c", ".h", ".cc", ".S", ".s")

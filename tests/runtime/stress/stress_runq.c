@@ -1,6 +1,7 @@
 /*
  * The worker run queue under stealing, oversubscribed (1 owner + THIEVES thieves on 2 cores),
- * seeded. The owner pushes TASKS distinct tasks, pops some at random, and on a full queue moves
+ * seeded. The owner pushes TASKS distinct tasks, pops some at random (from the front, or the
+ * newest back as a joiner does), and on a full queue moves
  * half to an overflow list (take_half) as the pool will to its inject queue. Each thief owns a
  * queue too: it runs (counts) what it pops from it, and when it is empty steals from the owner or
  * from another thief. At the end every task was run exactly once: none lost, none twice.
@@ -47,8 +48,14 @@ static void *owner_main(void *arg)
 			for (unsigned k = 0; k < n; k++) /* the "inject queue": run them here */
 				run(out[k]);
 		}
-		if (stress_rand(&rng) % 4 == 0) {
+		uint64_t r = stress_rand(&rng) % 8;
+		if (r < 2) {
 			void *p = iort__runq_pop(q);
+			if (p)
+				run(p);
+		} else if (r == 2) {
+			/* The joiner's take-back of the newest, racing the thieves' claims. */
+			void *p = iort__runq_pop_back_if(q, t);
 			if (p)
 				run(p);
 		}
@@ -104,7 +111,8 @@ int main(void)
 		runs = calloc((size_t)tasks, 1);
 		STRESS_CHECK(runs);
 		for (int i = 0; i <= THIEVES; i++)
-			iort__runq_init(&queues[i]);
+			if (iort__runq_init(&queues[i], RUNQ_CAP) != 0)
+				abort();
 		atomic_store(&owner_done, 0);
 		atomic_store(&steals, 0);
 		STRESS_CHECK(pthread_create(&o, NULL, owner_main,

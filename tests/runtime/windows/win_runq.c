@@ -41,8 +41,10 @@ static void overflow_after_a_steal_takes_nothing_stale(void **state)
 
 	(void)state;
 	tp_reset();
-	iort__runq_init(&src);
-	iort__runq_init(&dst);
+	if (iort__runq_init(&src, RUNQ_CAP) != 0)
+		abort();
+	if (iort__runq_init(&dst, RUNQ_CAP) != 0)
+		abort();
 	for (unsigned i = 0; i < RUNQ_CAP; i++)
 		assert_int_equal(iort__runq_push(&src, T(i)), 0);
 	int s = tp_stop_at("runq.claimed", 1, 0);
@@ -78,9 +80,12 @@ static void pop_during_steal(void **state)
 
 	(void)state;
 	tp_reset();
-	iort__runq_init(&src);
-	iort__runq_init(&dst);
-	iort__runq_init(&dst2);
+	if (iort__runq_init(&src, RUNQ_CAP) != 0)
+		abort();
+	if (iort__runq_init(&dst, RUNQ_CAP) != 0)
+		abort();
+	if (iort__runq_init(&dst2, RUNQ_CAP) != 0)
+		abort();
 	for (unsigned i = 0; i < 10; i++)
 		assert_int_equal(iort__runq_push(&src, T(i)), 0);
 	int s = tp_stop_at("runq.copied", 1, 0);
@@ -104,11 +109,53 @@ static void pop_during_steal(void **state)
 	assert_ptr_equal(iort__runq_pop(&src), T(100));
 }
 
+/*
+ * pop_back_if against a thief stopped after its claim: with one task, the thief claimed it and
+ * the owner must not take it too; with two, the thief claimed the older one and the owner gets
+ * the newer (through the one-left path). Each task comes out exactly once.
+ */
+static void pop_back_against_a_claim(void **state)
+{
+	pthread_t th;
+
+	(void)state;
+	for (unsigned k = 1; k <= 3; k++) {
+		tp_reset();
+		if (iort__runq_init(&src, RUNQ_CAP) != 0 || iort__runq_init(&dst, RUNQ_CAP) != 0)
+			abort();
+		for (unsigned i = 0; i < k; i++)
+			assert_int_equal(iort__runq_push(&src, T(i)), 0);
+		int s = tp_stop_at("runq.claimed", 1, 0);
+		assert_int_equal(pthread_create(&th, NULL, thief_main, NULL), 0);
+		tp_wait_stopped(s); /* claimed ceil(k / 2) from the front, not copied */
+		void *got = iort__runq_pop_back_if(&src, T(k - 1));
+		if (k == 1)
+			assert_null(got); /* the thief's */
+		else
+			assert_ptr_equal(got, T(k - 1));
+		tp_release(s);
+		assert_int_equal(pthread_join(th, NULL), 0);
+		unsigned seen[4] = { 0 };
+		seen[(uintptr_t)stolen - 1]++;
+		if (got != NULL)
+			seen[(uintptr_t)got - 1]++;
+		for (void *p; (p = iort__runq_pop(&dst));)
+			seen[(uintptr_t)p - 1]++;
+		for (void *p; (p = iort__runq_pop(&src));)
+			seen[(uintptr_t)p - 1]++;
+		for (unsigned i = 0; i < k; i++)
+			assert_int_equal(seen[i], 1);
+		iort__runq_fini(&src);
+		iort__runq_fini(&dst);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(overflow_after_a_steal_takes_nothing_stale),
 		cmocka_unit_test(pop_during_steal),
+		cmocka_unit_test(pop_back_against_a_claim),
 	};
 
 	tp_install();
