@@ -121,12 +121,12 @@ static void *uvp_main(void *arg)
 	    pthread_setaffinity_np(pthread_self(), sizeof(p->workers), &p->workers) == 0) {
 		struct uvp_req *r = calloc(1, sizeof(*r));
 
-		if (!r || uv_queue_work(&p->loop, &r->work, uvp_work, uvp_after))
-			rc = -ENOMEM;
-		else
-			r->fn = uvp_nothing;
-		if (rc)
+		if (r)
+			r->fn = uvp_nothing; /* before the queueing: a worker may run it at once */
+		if (!r || uv_queue_work(&p->loop, &r->work, uvp_work, uvp_after)) {
 			free(r);
+			rc = -ENOMEM;
+		}
 		(void)pthread_setaffinity_np(pthread_self(), sizeof(mine), &mine);
 	}
 	pthread_mutex_lock(&p->start_mu);
