@@ -74,20 +74,20 @@ static const struct pimpl *const pool_impls[] = {
 #define MAX_WORKERS 8
 
 /* Round sizes: full, and with --iobench_fixed_iterations. */
-#define SPAWN_N	    1000000u
-#define SPAWN_N_S   1000u
-#define FIB_N	    27
-#define FIB_N_S	    15
-#define YIELD_T	    200u
-#define YIELD_T_S   20u
-#define YIELD_K	    1000u
-#define YIELD_K_S   10u
-#define PING_PAIRS  1000u
+#define SPAWN_N	     1000000u
+#define SPAWN_N_S    1000u
+#define FIB_N	     27
+#define FIB_N_S	     15
+#define YIELD_T	     200u
+#define YIELD_T_S    20u
+#define YIELD_K	     1000u
+#define YIELD_K_S    10u
+#define PING_PAIRS   1000u
 #define PING_PAIRS_S 10u
-#define PING_B	    10u
-#define PING_B_S    4u
-#define CHAIN_DEPTH 1000u
-#define GAP_NS	    1000000ull /* idle_wakeup gap:1ms */
+#define PING_B	     10u
+#define PING_B_S     4u
+#define CHAIN_DEPTH  1000u
+#define GAP_NS	     1000000ull /* idle_wakeup gap:1ms */
 
 struct pcase {
 	const struct pimpl *pi;
@@ -130,7 +130,8 @@ static void latch_wait(void)
 static inline void task_done(void)
 {
 	/* MO bench_pool.R0 (acq_rel): each task's writes travel along the counter's release
-	 * sequence to the task that completes the round; pairs with itself in the other tasks. */
+	 * sequence to the task that completes the round (and on, by bench_pool.R1);
+	 * pairs with bench_pool.R0 in the other tasks. */
 	uint64_t n = atomic_fetch_add_explicit(&run.done, 1, memory_order_acq_rel) + 1;
 
 	/* MO relaxed: the submit that started the round published it (see round_begin). */
@@ -464,8 +465,8 @@ static void bm_throughput(struct iob_state *st, void *arg)
 		else if (atomic_load(&run.bad))
 			skip(st, "the pool refused a spawn");
 		for (unsigned i = 0; c->sc == PS_PING_PONG && i < run.n; i++)
-			if (pairs[i].msg != (uint64_t)((run.ping_b + 1) / 2) +
-						    1000u * (uint64_t)(run.ping_b / 2)) {
+			if (pairs[i].msg !=
+			    (uint64_t)((run.ping_b + 1) / 2) + 1000u * (uint64_t)(run.ping_b / 2)) {
 				skip(st, "a ping-pong message lost a bounce");
 				break;
 			}
@@ -532,15 +533,15 @@ static void bm_idle_wakeup(struct iob_state *st, void *arg)
 
 /* --- registration --- */
 
-#define SCENARIO(id, shape, text)                                                          \
-	static const struct bench_scenario id = {                                          \
-		.name = "pool/" shape,                                                     \
-		.about = text,                                                             \
-		.kind = BENCH_THROUGHPUT,                                                  \
-		.timing = BENCH_REAL_TIME,                                                 \
-		.flags = BENCH_DEFAULT,                                                    \
-		.reference = "tbb",                                                        \
-		.params = { "workers" },                                                   \
+#define SCENARIO(id, shape, text)                 \
+	static const struct bench_scenario id = { \
+		.name = "pool/" shape,            \
+		.about = text,                    \
+		.kind = BENCH_THROUGHPUT,         \
+		.timing = BENCH_REAL_TIME,        \
+		.flags = BENCH_DEFAULT,           \
+		.reference = "tbb",               \
+		.params = { "workers" },          \
 	}
 SCENARIO(sc_spawn_local, "spawn_many_local", "1M empty tasks spawned from inside a task");
 SCENARIO(sc_spawn_remote, "spawn_many_remote", "1M empty tasks submitted from outside the pool");

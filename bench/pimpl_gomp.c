@@ -21,8 +21,8 @@
 
 #include "pool_impl.h"
 
-#define GOMP_INLINE                                                                          \
-	"libgomp runs tasks inline past 64 queued per thread, so spawning many measures "    \
+#define GOMP_INLINE                                                                       \
+	"libgomp runs tasks inline past 64 queued per thread, so spawning many measures " \
 	"function calls: fork_join_fib only"
 
 #ifdef IOB_HAVE_OPENMP
@@ -103,7 +103,8 @@ const struct pimpl pimpl_gomp = {
 			 [PS_YIELD] = GOMP_INLINE,
 			 [PS_PING_PONG] = GOMP_INLINE,
 			 [PS_CHAINED] = GOMP_INLINE,
-			 [PS_IDLE_WAKEUP] = "libgomp has no submission from outside a parallel region" },
+			 [PS_IDLE_WAKEUP] =
+				 "libgomp has no submission from outside a parallel region" },
 	.create = gp_create,
 	.destroy = gp_destroy,
 	.run = gp_run,

@@ -112,7 +112,8 @@ const struct pimpl pimpl_iort = {
 const struct pimpl pimpl_iort = {
 	.impl = { .name = "iort_pool",
 		  .origin = BENCH_IORT,
-		  .missing = "iort_pool not built yet (runtime/src/sched/pool.c is not in this tree)",
+		  .missing =
+			  "iort_pool not built yet (runtime/src/sched/pool.c is not in this tree)",
 		  .about = "libiort's work-stealing pool: local rings, LIFO slot, inject queue" },
 };
 

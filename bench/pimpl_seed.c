@@ -201,8 +201,8 @@ static void seed_child_main(void *arg)
 	struct seed_child *c = arg;
 
 	c->fn(c->arg);
-	/* MO seed_pool.R1 (release): the child's writes (its result) before the flag; pairs with
-	 * seed_pool.A1 in seed_join2(). */
+	/* MO seed_pool.R1 (release): the child's writes (its result) before the flag;
+	 * pairs with seed_pool.A1 in seed_join2(). */
 	atomic_store_explicit(&c->done, true, memory_order_release);
 }
 
@@ -218,8 +218,8 @@ static void seed_join2(void *pool, pi_fn *fn, void *arg, pi_fn *inl, void *inl_a
 		return;
 	}
 	inl(inl_arg);
-	/* MO seed_pool.A1 (acquire): the child's result is visible once the flag is; pairs with
-	 * seed_pool.R1. */
+	/* MO seed_pool.A1 (acquire): the child's result is visible once the flag is;
+	 * pairs with seed_pool.R1. */
 	while (!atomic_load_explicit(&c.done, memory_order_acquire)) {
 		struct seed_job *j;
 

@@ -37,13 +37,15 @@
 #include <oneapi/tbb/task_group.h>
 #include <oneapi/tbb/task_scheduler_observer.h>
 
-namespace {
+namespace
+{
 
 /* Pins every thread entering the arena to the PU of its arena slot. */
-class pinner : public tbb::task_scheduler_observer {
-public:
+class pinner : public tbb::task_scheduler_observer
+{
+      public:
 	pinner(tbb::task_arena &a, std::vector<int> cpus)
-		: tbb::task_scheduler_observer(a), cpus_(std::move(cpus))
+	    : tbb::task_scheduler_observer(a), cpus_(std::move(cpus))
 	{
 	}
 	void on_scheduler_entry(bool) override
@@ -58,7 +60,7 @@ public:
 		(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
 
-private:
+      private:
 	std::vector<int> cpus_;
 };
 
@@ -69,10 +71,10 @@ struct tbb_pool {
 	pinner pin;
 
 	explicit tbb_pool(const pi_config *cfg)
-		: limit(tbb::global_control::max_allowed_parallelism, cfg->workers + 1),
-		  arena((int)cfg->workers, 0),
-		  pin(arena, cfg->cpus ? std::vector<int>(cfg->cpus, cfg->cpus + cfg->workers)
-				       : std::vector<int>())
+	    : limit(tbb::global_control::max_allowed_parallelism, cfg->workers + 1),
+	      arena((int)cfg->workers, 0),
+	      pin(arena, cfg->cpus ? std::vector<int>(cfg->cpus, cfg->cpus + cfg->workers)
+				   : std::vector<int>())
 	{
 		arena.initialize();
 		pin.observe(true);

@@ -28,8 +28,8 @@
 
 #include "pool_impl.h"
 
-#define UV_NO_JOIN                                                                              \
-	"a libuv work item cannot wait for another: it holds its threadpool thread until it "   \
+#define UV_NO_JOIN                                                                            \
+	"a libuv work item cannot wait for another: it holds its threadpool thread until it " \
 	"returns, so fork-join deadlocks"
 
 #ifdef IOB_HAVE_LIBUV
@@ -58,7 +58,7 @@ struct uvp {
 	bool stop;		     /* under mu */
 	cpu_set_t workers;	     /* the plan's worker PUs */
 	bool pin;
-	int start_rc;		     /* the loop thread's start: 0, or a negative errno */
+	int start_rc; /* the loop thread's start: 0, or a negative errno */
 	pthread_mutex_t start_mu;
 	pthread_cond_t start_cv;
 	bool started;

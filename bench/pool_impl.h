@@ -35,8 +35,8 @@ typedef bool pi_step_fn(void *arg);
 
 struct pi_config {
 	unsigned workers;
-	const int *cpus;	  /**< @c workers PUs (the harness's plan); NULL: unpinned */
-	bool no_metrics;	  /**< iort_pool: iort_pool_config.no_metrics */
+	const int *cpus; /**< @c workers PUs (the harness's plan); NULL: unpinned */
+	bool no_metrics; /**< iort_pool: iort_pool_config.no_metrics */
 };
 
 /** The scenarios, for unsupported[]. */

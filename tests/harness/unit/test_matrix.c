@@ -97,8 +97,10 @@ static void test_default_matrix(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->filter, "^pool/idle_wakeup/uv_threadpool/gap:1ms/workers:2"
 				       "(/real_time|/manual_time)?/threads:1$");
-	assert_non_null(find(cells, n, "pool/fork_join_fib/gomp_tasks/workers:1/threads:1@compact"));
-	assert_non_null(find(cells, n, "pool/metrics/iort_pool/metrics:off/workers:2/threads:1@compact"));
+	assert_non_null(
+		find(cells, n, "pool/fork_join_fib/gomp_tasks/workers:1/threads:1@compact"));
+	assert_non_null(
+		find(cells, n, "pool/metrics/iort_pool/metrics:off/workers:2/threads:1@compact"));
 	assert_null(find(cells, n, "pool/metrics/tbb/metrics:off/workers:2/threads:1@compact"));
 	for (size_t i = 0; i < n; i++)
 		k += strncmp(cells[i].id, "queue/handoff/", 14) == 0;
