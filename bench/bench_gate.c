@@ -10,6 +10,9 @@
  *   gate/lockdep_known/iort_mutex   two nested locks and their unlocks with the lock-order
  *                                   checker on (REPORT): the known-edge path every checked
  *                                   acquisition takes once the program's lock order is known
+ *   gate/backoff_next/iort_backoff  one iort_backoff_next() with full jitter at the cap (a draw
+ *                                   from the per-thread xoshiro256**, seeded): the delay
+ *                                   computation a retry loop pays per retry
  *   gate/selftest/cost              IOBENCH_GATE_SELFTEST_COST (default 100) steps of dependent
  *                                   arithmetic: a cost the tests can raise by a known fraction to
  *                                   prove the gate fails
@@ -40,6 +43,7 @@
 #include <iort/mutex.h>
 #include <iort/mpsc.h>
 #include <iort/segq.h>
+#include <iort/retry.h>
 #include <iort/spsc.h>
 
 #include "bench.h"
@@ -285,6 +289,41 @@ static void lockdep_free(void *obj)
 	(void)iort_lockdep_set_mode(IORT_LOCKDEP_OFF);
 }
 
+#define GATE_BACKOFF_CAP 1000000
+
+/* Full jitter past the cap: every iteration draws random(0, cap), the same instructions each
+ * time. The checksum counts delays out of [0, cap]. */
+GATE_LOOP static uint64_t gate_backoff_next_iort_backoff(struct iob_state *st, void *obj)
+{
+	struct iort_backoff *b = obj;
+	uint64_t bad = 0, d = 0;
+
+	while (iob_state_keep_running(st)) {
+		bad += iort_backoff_next(b, 0, &d) != 0 || d > GATE_BACKOFF_CAP;
+	}
+	return bad;
+}
+
+static int backoff_new(void **obj)
+{
+	struct iort_backoff *b = malloc(sizeof(*b));
+	uint64_t d;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	r = iort_backoff_init(b, IORT_JITTER_FULL, 1000, GATE_BACKOFF_CAP, IORT_DEADLINE_NONE);
+	iort_retry_seed(1);
+	for (int i = 0; r == 0 && i < 64; i++) /* to the cap: the steady state */
+		r = iort_backoff_next(b, 0, &d);
+	if (r) {
+		free(b);
+		return r;
+	}
+	*obj = b;
+	return 0;
+}
+
 static int hist_new(void **obj)
 {
 	return iob_hist_create(1, 1ull << 36, 3, (struct iob_hist **)obj);
@@ -325,6 +364,12 @@ static const struct bench_scenario sc_lockdep_known = {
 	.kind = BENCH_THROUGHPUT,
 	.flags = BENCH_GATE,
 };
+static const struct bench_scenario sc_backoff_next = {
+	.name = "gate/backoff_next",
+	.about = "one backoff delay drawn (full jitter, at the cap)",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
 static const struct bench_scenario sc_selftest = {
 	.name = "gate/selftest",
 	.about = "a known cost (IOBENCH_GATE_SELFTEST_COST steps) that proves the gate fails",
@@ -337,6 +382,9 @@ static const struct bench_impl impl_iob_hist = {
 	.origin = BENCH_HARNESS,
 	.about = "iobench's HDR histogram (3 significant digits)"
 };
+static const struct bench_impl impl_iort_backoff = { .name = "iort_backoff",
+						     .origin = BENCH_IORT,
+						     .about = "iort_backoff_next (retry.h)" };
 static const struct bench_impl impl_cost = { .name = "cost",
 					     .origin = BENCH_HARNESS,
 					     .about = "dependent arithmetic of a set length" };
@@ -371,6 +419,8 @@ static const struct gate_case cases[] = {
 	  locks_free, "the mutex lost an increment", 1 },
 	{ &sc_lockdep_known, &limpl_iort_mutex.impl, gate_lockdep_known_iort_mutex, lockdep_new,
 	  lockdep_free, "the mutex lost an increment", 1 },
+	{ &sc_backoff_next, &impl_iort_backoff, gate_backoff_next_iort_backoff, backoff_new, free,
+	  "a backoff delay out of [0, cap]", 1 },
 	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
 };
 

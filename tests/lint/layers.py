@@ -41,6 +41,9 @@ PUBLIC = {
     "chan.h": "sync",
     "lockdep.h": "sync",
     "mutex.h": "sync",
+    "cancel.h": "sync",
+    "pool.h": "sched",
+    "retry.h": "sched",
     UMBRELLA: "umbrella",
 }
 SOURCE_EXT = (".c", ".h", ".cc", ".S", ".s")

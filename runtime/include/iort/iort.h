@@ -30,5 +30,6 @@
 
 /* sched */
 #include <iort/pool.h>
+#include <iort/retry.h>
 
 #endif /* IORT_IORT_H */

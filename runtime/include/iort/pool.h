@@ -37,13 +37,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <iort/cancel.h>
 #include <iort/compiler.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+struct iort_cancel; /* <iort/cancel.h> */
 struct iort_pool;
 struct iort_task;
 /** A task's waker, given to its poll function: a reference to the task. */

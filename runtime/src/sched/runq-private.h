@@ -7,7 +7,7 @@
  *         the queued tasks. steal == real when no steal is in progress.
  *   tail  32 bits, written by the owner only: the next slot to push.
  *
- * Owner:  push   writes the slot, then tail (runq.R1); full when tail - steal == RUNQ_CAP, so a
+ * Owner:  push   writes the slot, then tail (runq.R1); full when tail - steal == cap, so a
  *                slot a thief is still copying is never overwritten.
  *         pop    CAS real -> real + 1 (and steal with it when no steal is in progress): FIFO.
  *         take_half (overflow): when full and no steal is in progress, CAS both steal and real
@@ -31,22 +31,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RUNQ_CAP 256u /* a power of two, at most 2^31 */
+#define RUNQ_CAP     256u  /* the pool's default capacity */
+#define RUNQ_CAP_MAX 4096u /* a power of two, far below 2^31 */
 
 struct iort__runq {
 	_Atomic uint64_t head IORT_CACHELINE_ALIGNED;
 	_Atomic uint32_t tail IORT_CACHELINE_ALIGNED;
-	void *buf[RUNQ_CAP];
+	uint32_t cap; /* a power of two; cap and buf are set by init and then only read */
+	void **buf;
 };
 
-void iort__runq_init(struct iort__runq *q);
+/** @return 0; -EINVAL (@p cap not a power of two in 2..RUNQ_CAP_MAX); -ENOMEM. */
+int iort__runq_init(struct iort__runq *q, unsigned cap);
+void iort__runq_fini(struct iort__runq *q);
 /** Owner: queue @p task. @return 0, or -ENOSPC (full: move half out with take_half first). */
 int iort__runq_push(struct iort__runq *q, void *task);
 /** Owner: the oldest task, or NULL when empty. */
 void *iort__runq_pop(struct iort__runq *q);
 /**
- * Owner, when push said full: move the oldest RUNQ_CAP / 2 tasks to @p out (room for as many).
- * @return the number moved (RUNQ_CAP / 2), or 0 when a thief is mid-steal or fewer than that many
+ * Owner, when push said full: move the oldest cap / 2 tasks to @p out (room for as many).
+ * @return the number moved (cap / 2), or 0 when a thief is mid-steal or fewer than that many
  * are queued (the ring is full only of slots a thief was copying: push again).
  */
 unsigned iort__runq_take_half(struct iort__runq *q, void **out);

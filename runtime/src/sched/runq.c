@@ -23,8 +23,7 @@
 #include "testpoint-private.h"
 
 #include <errno.h>
-
-#define MASK (RUNQ_CAP - 1u)
+#include <stdlib.h>
 
 static inline uint64_t pack(uint32_t steal, uint32_t real)
 {
@@ -41,10 +40,23 @@ static inline uint32_t real_of(uint64_t h)
 	return (uint32_t)h;
 }
 
-void iort__runq_init(struct iort__runq *q)
+int iort__runq_init(struct iort__runq *q, unsigned cap)
 {
+	if (cap < 2 || cap > RUNQ_CAP_MAX || (cap & (cap - 1)) != 0)
+		return -EINVAL;
+	q->buf = calloc(cap, sizeof(*q->buf));
+	if (q->buf == NULL)
+		return -ENOMEM;
+	q->cap = cap;
 	atomic_init(&q->head, 0);
 	atomic_init(&q->tail, 0);
+	return 0;
+}
+
+void iort__runq_fini(struct iort__runq *q)
+{
+	free(q->buf);
+	q->buf = NULL;
 }
 
 int iort__runq_push(struct iort__runq *q, void *task)
@@ -55,9 +67,9 @@ int iort__runq_push(struct iort__runq *q, void *task)
 	 * overwrite them; pairs with runq.R2. */
 	uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
 
-	if (t - steal_of(h) >= RUNQ_CAP)
+	if (t - steal_of(h) >= q->cap)
 		return -ENOSPC;
-	q->buf[t & MASK] = task;
+	q->buf[t & (q->cap - 1)] = task;
 	/* MO runq.R1 (release): the slot before the tail that shows it; pairs with runq.A1. */
 	atomic_store_explicit(&q->tail, t + 1, memory_order_release);
 	return 0;
@@ -79,13 +91,13 @@ void *iort__runq_pop(struct iort__runq *q)
 		 * slot is reused only after our own later push (same thread). */
 		if (atomic_compare_exchange_weak_explicit(&q->head, &h, n, memory_order_relaxed,
 							  memory_order_relaxed))
-			return q->buf[real & MASK];
+			return q->buf[real & (q->cap - 1)];
 	}
 }
 
 unsigned iort__runq_take_half(struct iort__runq *q, void **out)
 {
-	const unsigned n = RUNQ_CAP / 2;
+	const unsigned n = q->cap / 2;
 	/* MO relaxed: the owner's own tail. */
 	uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	/* MO relaxed: as in pop. */
@@ -103,7 +115,7 @@ unsigned iort__runq_take_half(struct iort__runq *q, void **out)
 							  memory_order_relaxed,
 							  memory_order_relaxed)) {
 			for (unsigned i = 0; i < n; i++)
-				out[i] = q->buf[(real + i) & MASK];
+				out[i] = q->buf[(real + i) & (q->cap - 1)];
 			return n;
 		}
 	}
@@ -117,8 +129,8 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 	 * dst before its release CAS moved dst's steal past them; pairs with runq.R2. */
 	uint64_t dh = atomic_load_explicit(&dst->head, memory_order_acquire);
 	/* dst is empty, but a thief of dst may still be copying [steal, real): fill only slots
-	 * below its steal + RUNQ_CAP. */
-	uint32_t room = RUNQ_CAP - (dt - steal_of(dh));
+	 * below its steal + its capacity. */
+	uint32_t room = dst->cap - (dt - steal_of(dh));
 	/* MO relaxed: a snapshot; the claim CAS decides. */
 	uint64_t h = atomic_load_explicit(&src->head, memory_order_relaxed);
 	uint32_t first, n;
@@ -130,7 +142,7 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 		/* MO runq.A1 (acquire): the slots below tail are written; pairs with runq.R1 and runq.R3. */
 		uint32_t t = atomic_load_explicit(&src->tail, memory_order_acquire);
 		n = t - real;
-		if (n == 0 || n > RUNQ_CAP)
+		if (n == 0 || n > src->cap)
 			return NULL; /* empty, or a stale head (n wrapped): nothing to claim now */
 		n -= n / 2;
 		if (n > room)
@@ -147,7 +159,7 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 	}
 	IORT_TP("runq.claimed");
 	for (uint32_t i = 0; i < n; i++)
-		dst->buf[(dt + i) & MASK] = src->buf[(first + i) & MASK];
+		dst->buf[(dt + i) & (dst->cap - 1)] = src->buf[(first + i) & (src->cap - 1)];
 	IORT_TP("runq.copied");
 	/* Done copying: move steal up to real (the owner may have popped meanwhile). */
 	h = pack(first, first + n);
@@ -160,7 +172,7 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 			break;
 	}
 	/* One to run now; the rest are published in our queue. */
-	void *run = dst->buf[(dt + n - 1) & MASK];
+	void *run = dst->buf[(dt + n - 1) & (dst->cap - 1)];
 	if (n > 1)
 		/* MO runq.R3 (release): the copied slots before the tail that shows them, for
 		 * thieves of dst; pairs with runq.A1. */
@@ -176,5 +188,5 @@ unsigned iort__runq_len(const struct iort__runq *q)
 	uint64_t h = atomic_load_explicit(&((struct iort__runq *)q)->head, memory_order_relaxed);
 	uint32_t n = t - real_of(h);
 
-	return n > RUNQ_CAP ? 0 : n;
+	return n > q->cap ? 0 : n;
 }

@@ -56,9 +56,9 @@ static const struct iob_cell *find(const struct iob_cell *cells, size_t n, const
 /* Every registered family: pairs 11 impls x 2 pause x 3 threads = 66, spsc 4 x 3 bursts = 12,
  * mpsc 7 x 3 windows x 3 threads = 63, handoff 5 MP impls x 2 threads + 3 SP impls = 13,
  * harness/hist_record 1, lock/uncontended 8 impls, lock/contended 8 impls x 2 shapes x 2 threads
- * = 32, lock/many 8 impls x 2 threads = 16, lockdep/acquire 2 modes x 4 depths = 8, pool 6
- * scenarios x 5 pools x 2 workers = 60, pool/idle_wakeup 5 x 2 gaps x 2 workers = 20,
- * pool/metrics (iort_pool) 2 x 2 workers = 4: 303. */
+ * = 32, lock/many 8 impls x 2 threads = 16, lockdep/acquire 2 modes x 4 depths = 8,
+ * retry/herd 5 policies x 2 threads = 10, pool 6 scenarios x 5 pools x 2 workers = 60,
+ * pool/idle_wakeup 5 x 2 gaps x 2 workers = 20, pool/metrics (iort_pool) 2 x 2 workers = 4: 313. */
 static void test_default_matrix(void **state)
 {
 	struct iob_matrix *m;
@@ -70,7 +70,7 @@ static void test_default_matrix(void **state)
 	(void)state;
 	m = default_matrix();
 	cells = expand(m, &n);
-	assert_int_equal(n, 303);
+	assert_int_equal(n, 313);
 	for (size_t i = 1; i < n; i++)
 		assert_true(strcmp(cells[i - 1].id, cells[i].id) < 0);
 	c = find(cells, n, "queue/pairs/iort_mpmc/pause:50-150/threads:4@compact");
@@ -92,6 +92,7 @@ static void test_default_matrix(void **state)
 	assert_non_null(find(cells, n, "lock/contended/ck_mcs/cs:1000/ncs:100/threads:4@compact"));
 	assert_non_null(find(cells, n, "lock/contended/ck_clh/cs:0/ncs:100/threads:2@compact"));
 	assert_non_null(find(cells, n, "lock/many/iort_mutex/locks:64/threads:4@compact"));
+	assert_non_null(find(cells, n, "retry/herd/decorr_jitter/threads:8@compact"));
 	/* pool: every scenario at 1 and 2 workers (a parameter: the benchmark's thread is one) */
 	c = find(cells, n, "pool/idle_wakeup/uv_threadpool/gap:1ms/workers:2/threads:1@compact");
 	assert_non_null(c);
@@ -118,6 +119,7 @@ static void test_default_matrix(void **state)
 	assert_string_equal(json_string_value(json_object_get(refs, "lock/contended")),
 			    "pthread_mutex");
 	assert_string_equal(json_string_value(json_object_get(refs, "lock/many")), "pthread_mutex");
+	assert_string_equal(json_string_value(json_object_get(refs, "retry/herd")), "no_backoff");
 	assert_string_equal(json_string_value(json_object_get(refs, "pool/fork_join_fib")), "tbb");
 	assert_null(json_object_get(refs, "pool/metrics"));
 	json_decref(refs);

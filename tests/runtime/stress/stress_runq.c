@@ -104,7 +104,8 @@ int main(void)
 		runs = calloc((size_t)tasks, 1);
 		STRESS_CHECK(runs);
 		for (int i = 0; i <= THIEVES; i++)
-			iort__runq_init(&queues[i]);
+			if (iort__runq_init(&queues[i], RUNQ_CAP) != 0)
+				abort();
 		atomic_store(&owner_done, 0);
 		atomic_store(&steals, 0);
 		STRESS_CHECK(pthread_create(&o, NULL, owner_main,

@@ -41,8 +41,10 @@ static void overflow_after_a_steal_takes_nothing_stale(void **state)
 
 	(void)state;
 	tp_reset();
-	iort__runq_init(&src);
-	iort__runq_init(&dst);
+	if (iort__runq_init(&src, RUNQ_CAP) != 0)
+		abort();
+	if (iort__runq_init(&dst, RUNQ_CAP) != 0)
+		abort();
 	for (unsigned i = 0; i < RUNQ_CAP; i++)
 		assert_int_equal(iort__runq_push(&src, T(i)), 0);
 	int s = tp_stop_at("runq.claimed", 1, 0);
@@ -78,9 +80,12 @@ static void pop_during_steal(void **state)
 
 	(void)state;
 	tp_reset();
-	iort__runq_init(&src);
-	iort__runq_init(&dst);
-	iort__runq_init(&dst2);
+	if (iort__runq_init(&src, RUNQ_CAP) != 0)
+		abort();
+	if (iort__runq_init(&dst, RUNQ_CAP) != 0)
+		abort();
+	if (iort__runq_init(&dst2, RUNQ_CAP) != 0)
+		abort();
 	for (unsigned i = 0; i < 10; i++)
 		assert_int_equal(iort__runq_push(&src, T(i)), 0);
 	int s = tp_stop_at("runq.copied", 1, 0);

@@ -1,0 +1,75 @@
+/*
+ * The pool's task record and its state word, shared with the scheduler's other modules (scope.c).
+ *
+ * state (32 bits): flags in the low byte, a reference count above.
+ *   SCHEDULED  in a run queue, the LIFO slot or the inject queue, or about to be: exactly one
+ *              place holds it, and that place owns one reference (the scheduler's).
+ *   RUNNING    a worker runs fn or poll; the scheduler's reference moved with it.
+ *   NOTIFIED   woken while RUNNING: re-queued when the poll returns.
+ *   COMPLETE   done (status says how); set once, after done() ran.
+ *   CANCELLED  cancel requested: not run (again) once a worker sees it.
+ *   JOINWAIT   a joiner sleeps: the finisher wakes it (joiner says who).
+ * References: the scheduler's (while SCHEDULED or RUNNING), the handle's (spawn with a handle),
+ * each waker clone's, the registry's (futures, until done), a cancel callback's (until it is
+ * unregistered). The last one frees the record.
+ *
+ * Idle futures hold no scheduler reference; a wake that finds the task idle sets SCHEDULED and
+ * creates one (or hands over the waker's).
+ */
+#ifndef IORT_POOL_PRIVATE_H
+#define IORT_POOL_PRIVATE_H
+
+/* Until cancel.c replaces wait.h's own token, the token callbacks are compiled out. */
+#ifndef POOL_TOKENS
+#define POOL_TOKENS 0
+#endif
+#if POOL_TOKENS
+#include <iort/cancel.h>
+#endif
+#include <iort/compiler.h>
+#include <iort/pool.h>
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define TS_SCHEDULED 0x01u
+#define TS_RUNNING   0x02u
+#define TS_NOTIFIED  0x04u
+#define TS_COMPLETE  0x08u
+#define TS_CANCELLED 0x10u
+#define TS_JOINWAIT  0x20u
+#define TS_REF_ONE   0x100u
+#define TS_FLAGS     (TS_REF_ONE - 1u)
+
+enum { TK_FN, TK_POLL };
+
+/* flags: set at spawn, then read only. */
+#define TF_COUNTED    0x02u /* counted in the pool's pending (bounded submit) */
+#define TF_REGISTERED 0x04u /* a future in the pool's registry */
+#define TF_TOKEN      0x08u /* a callback registered on a cancel token */
+
+struct iort_task {
+	/* First line: what every run touches. */
+	_Atomic uint32_t state;
+	int16_t joiner; /* worker index of the joiner, -1: a thread outside the pool */
+	uint8_t kind;
+	uint8_t flags;
+	int status; /* written before COMPLETE, read after it */
+	struct iort_task *next;
+	union {
+		iort_task_fn *fn;
+		iort_poll_fn *poll;
+	} u;
+	void *arg;
+	void (*done)(void *arg, int status);
+	struct iort_pool *pool;
+	/* Second line: futures and tokens only. */
+	struct iort_task *reg_next IORT_CACHELINE_ALIGNED;
+	struct iort_task *reg_prev;
+	struct iort_cancel *token;
+#if POOL_TOKENS
+	struct iort_cancel_cb cb;
+#endif
+};
+
+#endif /* IORT_POOL_PRIVATE_H */
