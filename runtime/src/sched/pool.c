@@ -606,22 +606,30 @@ static void park(struct worker *w, struct iort_task *watch, uint64_t deadline)
 
 /* ---- finding work ---- */
 
-static struct iort_task *from_inject(struct worker *w)
+/* @p batch: take a share of the inject queue into our ring (ours is empty); else only one
+ * task (the periodic fairness check: Go takes one too). */
+static struct iort_task *from_inject(struct worker *w, bool batch)
 {
 	struct iort_pool *p = w->pool;
 	/* MO relaxed: a hint for the batch size. */
 	size_t len = atomic_load_explicit(&p->inj_len, memory_order_relaxed);
 	unsigned max = (unsigned)(len / p->nworkers + 1);
-	unsigned room = p->local_capacity / 2 - iort__runq_len(&w->q) / 2, got;
+	/* One to run, the rest into the free slots of our ring: a whole overflow batch fits
+	 * unless the ring is half full (then inject_pop splits one, walking it). */
+	unsigned room = p->local_capacity - iort__runq_len(&w->q) + 1, got;
 
 	if (max > room)
-		max = room > 0 ? room : 1;
+		max = room;
+	if (!batch)
+		max = 1;
 	struct iort_task *t = inject_pop(p, max, &got);
 	if (t == NULL)
 		return NULL;
 	mcount(p, &w->m.inject_pops, got);
 	for (struct iort_task *u = t->next; u != NULL;) {
 		struct iort_task *n = u->next;
+		if (n != NULL)
+			__builtin_prefetch(n);
 		local_push(w, u);
 		u = n;
 	}
@@ -633,7 +641,7 @@ static struct iort_task *local_next(struct worker *w)
 	struct iort_pool *p = w->pool;
 	struct iort_task *t;
 
-	if (++w->tick % p->inject_interval == 0 && (t = from_inject(w)) != NULL) {
+	if (++w->tick % p->inject_interval == 0 && (t = from_inject(w, false)) != NULL) {
 		w->lifo_run = 0;
 		return t;
 	}
@@ -649,7 +657,7 @@ static struct iort_task *local_next(struct worker *w)
 	w->lifo_run = 0;
 	if ((t = iort__runq_pop(&w->q)) != NULL)
 		return t;
-	return from_inject(w);
+	return from_inject(w, true);
 }
 
 static struct iort_task *steal_round(struct worker *w)
@@ -673,7 +681,7 @@ static struct iort_task *steal_round(struct worker *w)
 			return t;
 		}
 	}
-	return from_inject(w);
+	return from_inject(w, true);
 }
 
 /* A worker with nothing local: search (if allowed), spin, then park. @return a task or NULL
