@@ -154,10 +154,11 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 			n = room;
 		if (n == 0)
 			return NULL;
-		/* MO runq.A4b (acquire on failure): the next head we look at, as runq.A4; pairs
-		 * with runq.R2. Success is relaxed: the claim; the data came with runq.A1. */
+		/* MO runq.A4b (acquire): on failure, the next head we look at, as runq.A4; on
+		 * success nothing more is needed (the data came with runq.A1), but C11 wants
+		 * success at least as strong as failure; pairs with runq.R2. */
 		if (atomic_compare_exchange_weak_explicit(&src->head, &h, pack(steal, real + n),
-							  memory_order_relaxed,
+							  memory_order_acquire,
 							  memory_order_acquire)) {
 			first = real;
 			break;
