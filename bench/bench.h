@@ -46,6 +46,9 @@ struct bench_env {
 	bool simulated;		 /**< topology is not this system: nothing is pinned */
 	const char *placement;	 /**< the placement's name, as given */
 	const char *latency_dir; /**< --iobench_latency_dir, NULL when not given */
+	/** --iobench_fixed_iterations (0: not given): a smoke or instruction-counting run, in
+	 *  which a family whose iteration is a large round of work may use a smaller round */
+	long fixed_iterations;
 };
 
 /** Set up by main before any family registers; read-only afterwards. */

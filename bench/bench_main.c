@@ -157,6 +157,7 @@ int main(int argc, char **argv)
 
 	if (fixed)
 		iob_bench_fixed_iterations(fixed);
+	bench_env.fixed_iterations = fixed;
 	if (iob_bench_initialize(&argc, argv)) {
 		fprintf(stderr, "iobench-bench: unknown argument '%s'\n", argv[1]);
 		return 2;

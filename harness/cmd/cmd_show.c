@@ -15,6 +15,10 @@
  * what decides between locks: the minimum windowed Jain index, consec, the wait p99/p99.9/max,
  * the handover p50, CPU seconds per million and context switches per thousand acquisitions. A
  * counter the rows lack (results of an older benchmark binary) shows as '-'.
+ *
+ * Latency: a family/scenario whose rows carry p50_ns (and no lock marker: pool/idle_wakeup,
+ * queue/handoff) gets the latency table: the medians of p50, p99, p99.9 and max, and the p50's
+ * speedup over the reference's (reference p50 / p50), since its items/s is only 1 / mean latency.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +50,8 @@ static const char show_usage[] =
 	"(share of acquisitions by the previous owner), wait p99/p99.9/max (call to ownership),\n"
 	"handover p50 (release to the next owner running), CPU s per million and context\n"
 	"switches per thousand acquisitions; medians over repetitions, '-' when not measured.\n"
+	"Latency scenarios (rows with p50_ns, not locks) get the latency table: median p50,\n"
+	"p99, p99.9 and max over repetitions, and the p50's speedup over the reference's.\n"
 	"\n"
 	"  --json   the same as one JSON object on stdout (a lock benchmark's counters under\n"
 	"           \"lock\", by counter name)\n";
@@ -64,6 +70,8 @@ struct entry {
 	const char *ref;    /* the group's reference impl, or NULL */
 	bool lock;	    /* its rows carry a lock marker (iob_bench_is_lock) */
 	double lk[9];	    /* medians of lock_fields[], NAN when not measured */
+	double p50;	    /* median p50_ns, NAN when none: the latency table */
+	double p50_ratio;   /* reference p50 / p50, NAN when none */
 };
 
 /* The lock table's counters beyond p99_ns; JSON keys are the counters' names. */
@@ -166,8 +174,11 @@ static int set_ratios(struct entry *e, long n)
 			else
 				hi = mid;
 		}
-		if (lo < n && cmp_ref_key(by[lo], &want) == 0)
+		if (lo < n && cmp_ref_key(by[lo], &want) == 0) {
 			e[i].ratio = e[i].items ? e[i].med / by[lo]->med : by[lo]->med / e[i].med;
+			if (e[i].p50 > 0 && !isnan(by[lo]->p50))
+				e[i].p50_ratio = by[lo]->p50 / e[i].p50;
+		}
 	}
 	free(by);
 	return 0;
@@ -177,13 +188,15 @@ static int set_ratios(struct entry *e, long n)
 static long collect(const json_t *root, const struct iob_catalogue *cat, const struct iob_index *ix,
 		    struct entry **out)
 {
-	struct iob_sample_set items = { 0 }, rt = { 0 }, p99 = { 0 }, lk[NLOCK] = { 0 };
+	struct iob_sample_set items = { 0 }, rt = { 0 }, p99 = { 0 }, p50 = { 0 },
+			      lk[NLOCK] = { 0 };
 	long n = 0;
 	struct entry *e = NULL;
 	int err = iob_results_samples(ix, "items_per_second", &items);
 
 	err = err ? err : iob_results_samples(ix, "real_time", &rt);
 	err = err ? err : iob_results_samples(ix, "p99_ns", &p99);
+	err = err ? err : iob_results_samples(ix, "p50_ns", &p50);
 	for (int k = 0; k < NLOCK && !err; k++)
 		err = iob_results_samples(ix, lock_fields[k], &lk[k]);
 	if (err || !(e = calloc((size_t)rt.n + 1, sizeof(*e))))
@@ -216,6 +229,9 @@ static long collect(const json_t *root, const struct iob_catalogue *cat, const s
 		x->lo = s->v[0] * scale;
 		x->hi = s->v[s->n - 1] * scale;
 		x->p99 = q ? iob_median(q->v, q->n) : NAN;
+		q = iob_samples_find(&p50, rt.s[i].name);
+		x->p50 = q ? iob_median(q->v, q->n) : NAN;
+		x->p50_ratio = NAN;
 		x->ratio = NAN;
 		x->ref = iob_reference_impl(root, cat, x->group);
 		x->lock = iob_bench_is_lock(rt.s[i].bench);
@@ -232,6 +248,7 @@ static long collect(const json_t *root, const struct iob_catalogue *cat, const s
 	iob_samples_free(&items);
 	iob_samples_free(&rt);
 	iob_samples_free(&p99);
+	iob_samples_free(&p50);
 	for (int k = 0; k < NLOCK; k++)
 		iob_samples_free(&lk[k]);
 	*out = e;
@@ -240,6 +257,7 @@ nomem:
 	iob_samples_free(&items);
 	iob_samples_free(&rt);
 	iob_samples_free(&p99);
+	iob_samples_free(&p50);
 	for (int k = 0; k < NLOCK; k++)
 		iob_samples_free(&lk[k]);
 	free(e);
@@ -327,6 +345,24 @@ static void print_lock_row(int wl, const struct entry *e, const char *label, con
 	       fmt_num(ctxsw, sizeof(ctxsw), NUM_G3, e->lk[L_CTXSW]), e->n);
 }
 
+/* The latency table's row: medians of the percentiles; the p50 against the reference's. */
+static void print_latency_row(int wl, const struct entry *e, const char *label,
+			      const char *placement, const char *p99)
+{
+	char p50[32], p999[32], max[32], ratio[32];
+
+	iob_fmt_metric(p50, sizeof(p50), false, e->p50, 3, true);
+	iob_fmt_metric(p999, sizeof(p999), false, e->lk[L_P999], 3, true);
+	iob_fmt_metric(max, sizeof(max), false, e->lk[L_MAX], 3, true);
+	if (isnan(e->p50_ratio))
+		snprintf(ratio, sizeof(ratio), "-");
+	else
+		snprintf(ratio, sizeof(ratio), e->p50_ratio < 0.095 ? "%.2gx" : "%.2fx",
+			 e->p50_ratio);
+	printf("  %-*s %7d %-12s %10s %10s %10s %10s %10s %3zu\n", wl, label, e->nm.threads,
+	       placement, p50, p99, p999, max, ratio, e->n);
+}
+
 static void print_text(const json_t *root, const char *path, const struct entry *e, long n)
 {
 	const json_t *ctx = json_object_get(root, "context");
@@ -396,17 +432,23 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 		if (w > wl)
 			wl = w;
 	}
-	for (long k = 0, lock = 0; k < n; k++) {
+	for (long k = 0, lock = 0, lat = 0; k < n; k++) {
 		char med[32], lo[32], hi[32], spread[72], p99[32], ratio[32], label[200];
 
 		if (k == 0 || strcmp(e[k].group, e[k - 1].group)) {
-			lock = 0; /* the lock table when any benchmark of the group is a lock's */
-			for (long j = k; j < n && strcmp(e[j].group, e[k].group) == 0; j++)
+			lock = lat = 0; /* the lock table when any benchmark is a lock's */
+			for (long j = k; j < n && strcmp(e[j].group, e[k].group) == 0; j++) {
 				lock |= e[j].lock;
+				lat |= !isnan(e[j].p50);
+			}
 			printf("\n%s (reference: %s)\n", iob_escape(b1, sizeof(b1), e[k].group),
 			       iob_escape(b2, sizeof(b2), e[k].ref ? e[k].ref : "none"));
 			if (lock)
 				print_lock_header(wl);
+			else if (lat)
+				printf("  %-*s %7s %-12s %10s %10s %10s %10s %10s %3s\n", wl,
+				       "impl/params", "threads", "placement", "p50", "p99", "p99.9",
+				       "max", "p50 vs ref", "n");
 			else
 				printf("  %-*s %7s %-12s %12s %25s %10s %8s %3s\n", wl,
 				       "impl/params", "threads", "placement", "median",
@@ -428,6 +470,11 @@ static void print_text(const json_t *root, const char *path, const struct entry 
 		if (lock) {
 			print_lock_row(wl, &e[k], iob_escape(b1, sizeof(b1), label),
 				       iob_escape(b2, sizeof(b2), e[k].placement), med, ratio, p99);
+			continue;
+		}
+		if (lat) {
+			print_latency_row(wl, &e[k], iob_escape(b1, sizeof(b1), label),
+					  iob_escape(b2, sizeof(b2), e[k].placement), p99);
 			continue;
 		}
 		printf("  %-*s %7d %-12s %12s %25s %10s %8s %3zu\n", wl,
@@ -489,14 +536,15 @@ static int print_json(const json_t *root, const char *path, const struct entry *
 	for (long k = 0; k < n; k++) {
 		json_t *r = json_pack(
 			"{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:o, "
-			"s:I, s:o, s:s?, s:o}",
+			"s:I, s:o, s:o, s:s?, s:o}",
 			"name", e[k].name, "group", e[k].group, "impl", e[k].nm.impl, "params",
 			e[k].params, "threads", e[k].nm.threads, "placement", e[k].placement,
 			"metric", e[k].items ? "items_per_second" : "real_time", "unit",
 			e[k].items ? "items/s" : "ns", "median", num_or_null(e[k].med), "min",
 			num_or_null(e[k].lo), "max", num_or_null(e[k].hi), "samples",
-			(json_int_t)e[k].n, "p99_ns", num_or_null(e[k].p99), "reference", e[k].ref,
-			"speedup_vs_reference", num_or_null(e[k].ratio));
+			(json_int_t)e[k].n, "p99_ns", num_or_null(e[k].p99), "p50_ns",
+			num_or_null(e[k].p50), "reference", e[k].ref, "speedup_vs_reference",
+			num_or_null(e[k].ratio));
 
 		if (!r || json_array_append_new(rows, r) ||
 		    json_object_set_new(r, "lock", lock_json(&e[k])))

@@ -48,6 +48,7 @@ enum { TK_FN, TK_POLL };
 #define TF_REGISTERED 0x04u /* a future in the pool's registry */
 #define TF_TOKEN      0x08u /* a callback registered on a cancel token */
 #define TF_SCOPED     0x10u /* a scope's child (sc is set) */
+#define TF_BIG	      0x20u /* a two-line record: the fields from reg_next on exist */
 
 struct iort_task {
 	/* First line: what every run touches. */
@@ -66,7 +67,7 @@ struct iort_task {
 	void *arg;
 	void (*done)(void *arg, int status);
 	struct iort_pool *pool;
-	/* Second line: futures and tokens only. */
+	/* Second line: futures, tokens and scope children only (TF_BIG records). */
 	struct iort_task *reg_next IORT_CACHELINE_ALIGNED;
 	struct iort_task *reg_prev;
 	struct iort_cancel *token;

@@ -63,8 +63,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_WORKERS	 1024u
-#define CHUNK_TASKS	 64u   /* task records per chunk */
+#define MAX_WORKERS 1024u
+#define CHUNK_TASKS 64u /* task records per chunk */
+/* Class 0 records stop after the first line: plain fn tasks never touch the second. */
+#define RECORD_SIZE(cls) ((cls) ? sizeof(struct iort_task) : offsetof(struct iort_task, reg_next))
 #define FREE_BATCH	 256u  /* records moved between a worker's free list and the spare list */
 #define FREE_HIGH	 4096u /* a worker's free list gives a batch back past this */
 #define DEFAULT_SPIN_NS	 50000u
@@ -102,8 +104,8 @@ struct worker {
 	bool searching;
 	bool in_sleepers; /* under pool->sleep_lock */
 	uint64_t rng;
-	struct iort_task *free;
-	unsigned nfree;
+	struct iort_task *free[2]; /* by record class */
+	unsigned nfree[2];
 	void **spill; /* room for half the run queue, for overflow */
 	pthread_t thread;
 	int cpu;
@@ -147,9 +149,9 @@ struct iort_pool {
 	_Atomic uint64_t remote_submits;
 
 	struct iort_mutex spare_lock IORT_CACHELINE_ALIGNED;
-	struct iort_task *spare; /* under spare_lock */
-	size_t nspare;		 /* under spare_lock */
-	struct chunk *chunks;	 /* under spare_lock */
+	struct iort_task *spare[2]; /* under spare_lock, by record class */
+	size_t nspare[2];	    /* under spare_lock */
+	struct chunk *chunks;	    /* under spare_lock */
 
 	struct iort_mutex reg_lock IORT_CACHELINE_ALIGNED;
 	struct iort_task *reg_head; /* under reg_lock */
@@ -197,62 +199,65 @@ static inline uint64_t rng_next(struct worker *w)
  * records back to the pool's spare list, where threads outside the pool and workers whose list
  * ran dry take them (under spare_lock).
  */
-static void spare_push_locked(struct iort_pool *p, struct iort_task *first, struct iort_task *last,
-			      unsigned n)
+static void spare_push_locked(struct iort_pool *p, unsigned cls, struct iort_task *first,
+			      struct iort_task *last, unsigned n)
 {
-	last->next = p->spare;
-	p->spare = first;
-	p->nspare += n;
+	last->next = p->spare[cls];
+	p->spare[cls] = first;
+	p->nspare[cls] += n;
 }
 
-/* Under spare_lock: a new chunk's records onto the spare list. */
-static bool chunk_new_locked(struct iort_pool *p)
+/* Under spare_lock: a new chunk's records of class @p cls onto the spare list. */
+static bool chunk_new_locked(struct iort_pool *p, unsigned cls)
 {
-	struct chunk *c = aligned_alloc(
-		IORT_CACHELINE, sizeof(struct chunk) + CHUNK_TASKS * sizeof(struct iort_task));
+	size_t size = RECORD_SIZE(cls);
+	struct chunk *c = aligned_alloc(IORT_CACHELINE, sizeof(struct chunk) + CHUNK_TASKS * size);
 	if (c == NULL)
 		return false;
 	c->next = p->chunks;
 	p->chunks = c;
-	struct iort_task *t = (struct iort_task *)(c + 1);
+	char *base = (char *)(c + 1);
 	for (unsigned i = 0; i + 1 < CHUNK_TASKS; i++)
-		t[i].next = &t[i + 1];
-	spare_push_locked(p, &t[0], &t[CHUNK_TASKS - 1], CHUNK_TASKS);
+		((struct iort_task *)(base + i * size))->next =
+			(struct iort_task *)(base + (i + 1) * size);
+	spare_push_locked(p, cls, (struct iort_task *)base,
+			  (struct iort_task *)(base + (CHUNK_TASKS - 1) * size), CHUNK_TASKS);
 	return true;
 }
 
-static struct iort_task *task_alloc(struct iort_pool *p, struct worker *w)
+/* A record of class @p cls: 0, one line (plain fn tasks), or 1, two (futures, tokens, scopes). */
+static struct iort_task *task_alloc(struct iort_pool *p, struct worker *w, unsigned cls)
 {
 	struct iort_task *t;
 
-	if (w != NULL && w->free != NULL) {
-		t = w->free;
-		w->free = t->next;
-		w->nfree--;
+	if (w != NULL && w->free[cls] != NULL) {
+		t = w->free[cls];
+		w->free[cls] = t->next;
+		w->nfree[cls]--;
 		goto got;
 	}
 	iort_mutex_lock(&p->spare_lock);
-	if (p->spare == NULL && !chunk_new_locked(p)) {
+	if (p->spare[cls] == NULL && !chunk_new_locked(p, cls)) {
 		iort_mutex_unlock(&p->spare_lock);
 		return NULL;
 	}
-	t = p->spare;
-	p->spare = t->next;
-	p->nspare--;
+	t = p->spare[cls];
+	p->spare[cls] = t->next;
+	p->nspare[cls]--;
 	if (w != NULL) {
 		/* Refill our list with up to a batch, so the next allocations take no lock. */
-		for (unsigned i = 0; i < FREE_BATCH && p->spare != NULL; i++) {
-			struct iort_task *u = p->spare;
-			p->spare = u->next;
-			p->nspare--;
-			u->next = w->free;
-			w->free = u;
-			w->nfree++;
+		for (unsigned i = 0; i < FREE_BATCH && p->spare[cls] != NULL; i++) {
+			struct iort_task *u = p->spare[cls];
+			p->spare[cls] = u->next;
+			p->nspare[cls]--;
+			u->next = w->free[cls];
+			w->free[cls] = u;
+			w->nfree[cls]++;
 		}
 	}
 	iort_mutex_unlock(&p->spare_lock);
 got:
-	t->flags = 0;
+	t->flags = cls ? TF_BIG : 0;
 	return t;
 }
 
@@ -260,25 +265,26 @@ static void task_free(struct iort_task *t)
 {
 	struct iort_pool *p = t->pool;
 	struct worker *w = self_in(p);
+	unsigned cls = (t->flags & TF_BIG) != 0;
 
 	if (w == NULL) {
 		iort_mutex_lock(&p->spare_lock);
-		spare_push_locked(p, t, t, 1);
+		spare_push_locked(p, cls, t, t, 1);
 		iort_mutex_unlock(&p->spare_lock);
 		return;
 	}
-	t->next = w->free;
-	w->free = t;
-	if (++w->nfree < FREE_HIGH)
+	t->next = w->free[cls];
+	w->free[cls] = t;
+	if (++w->nfree[cls] < FREE_HIGH)
 		return;
 	/* Give a batch back, so memory freed here can serve allocations elsewhere. */
-	struct iort_task *first = w->free, *last = first;
+	struct iort_task *first = w->free[cls], *last = first;
 	for (unsigned i = 1; i < FREE_BATCH; i++)
 		last = last->next;
-	w->free = last->next;
-	w->nfree -= FREE_BATCH;
+	w->free[cls] = last->next;
+	w->nfree[cls] -= FREE_BATCH;
 	iort_mutex_lock(&p->spare_lock);
-	spare_push_locked(p, first, last, FREE_BATCH);
+	spare_push_locked(p, cls, first, last, FREE_BATCH);
 	iort_mutex_unlock(&p->spare_lock);
 }
 
@@ -606,22 +612,30 @@ static void park(struct worker *w, struct iort_task *watch, uint64_t deadline)
 
 /* ---- finding work ---- */
 
-static struct iort_task *from_inject(struct worker *w)
+/* @p batch: take a share of the inject queue into our ring (ours is empty); else only one
+ * task (the periodic fairness check: Go takes one too). */
+static struct iort_task *from_inject(struct worker *w, bool batch)
 {
 	struct iort_pool *p = w->pool;
 	/* MO relaxed: a hint for the batch size. */
 	size_t len = atomic_load_explicit(&p->inj_len, memory_order_relaxed);
 	unsigned max = (unsigned)(len / p->nworkers + 1);
-	unsigned room = p->local_capacity / 2 - iort__runq_len(&w->q) / 2, got;
+	/* One to run, the rest into the free slots of our ring: a whole overflow batch fits
+	 * unless the ring is half full (then inject_pop splits one, walking it). */
+	unsigned room = p->local_capacity - iort__runq_len(&w->q) + 1, got;
 
 	if (max > room)
-		max = room > 0 ? room : 1;
+		max = room;
+	if (!batch)
+		max = 1;
 	struct iort_task *t = inject_pop(p, max, &got);
 	if (t == NULL)
 		return NULL;
 	mcount(p, &w->m.inject_pops, got);
 	for (struct iort_task *u = t->next; u != NULL;) {
 		struct iort_task *n = u->next;
+		if (n != NULL)
+			__builtin_prefetch(n);
 		local_push(w, u);
 		u = n;
 	}
@@ -633,7 +647,7 @@ static struct iort_task *local_next(struct worker *w)
 	struct iort_pool *p = w->pool;
 	struct iort_task *t;
 
-	if (++w->tick % p->inject_interval == 0 && (t = from_inject(w)) != NULL) {
+	if (++w->tick % p->inject_interval == 0 && (t = from_inject(w, false)) != NULL) {
 		w->lifo_run = 0;
 		return t;
 	}
@@ -649,7 +663,7 @@ static struct iort_task *local_next(struct worker *w)
 	w->lifo_run = 0;
 	if ((t = iort__runq_pop(&w->q)) != NULL)
 		return t;
-	return from_inject(w);
+	return from_inject(w, true);
 }
 
 static struct iort_task *steal_round(struct worker *w)
@@ -673,7 +687,7 @@ static struct iort_task *steal_round(struct worker *w)
 			return t;
 		}
 	}
-	return from_inject(w);
+	return from_inject(w, true);
 }
 
 /* A worker with nothing local: search (if allowed), spin, then park. @return a task or NULL
@@ -816,7 +830,7 @@ static void run_task(struct worker *w, struct iort_task *t)
 	if (p->metrics)
 		/* MO relaxed: a snapshot gauge. */
 		atomic_store_explicit(&w->m.active, 1, memory_order_relaxed);
-	if (s == (TS_SCHEDULED | TS_REF_ONE) && t->kind == TK_FN && t->flags == 0) {
+	if (s == (TS_SCHEDULED | TS_REF_ONE) && t->kind == TK_FN && (t->flags & ~TF_BIG) == 0) {
 		if (!cancel_all) {
 			t->u.fn(t->arg);
 			mcount(p, &w->m.completed, 1);
@@ -1020,7 +1034,8 @@ static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_
 	 * draining its own queue before it exits. */
 	if (atomic_load_explicit(&p->mode, memory_order_relaxed) != RUNNING_MODE)
 		return -ESHUTDOWN;
-	t = task_alloc(p, w);
+	/* Only futures (registry), tokens and scope children use the record's second line. */
+	t = task_alloc(p, w, opt->poll != NULL || opt->cancel != NULL || sc != NULL);
 	if (t == NULL)
 		return -ENOMEM;
 	t->kind = opt->fn != NULL ? TK_FN : TK_POLL;

@@ -131,9 +131,9 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 	/* dst is empty, but a thief of dst may still be copying [steal, real): fill only slots
 	 * below its steal + its capacity. */
 	uint32_t room = dst->cap - (dt - steal_of(dh));
-	/* MO runq.A4 (acquire): an earlier thief's end of steal (runq.R2) happens before our
-	 * fence, which then follows the owner's pop_back fence in the single total order; pairs
-	 * with runq.R2 (see pop_back). */
+	/* MO runq.A4 (acquire): an earlier thief's end of steal happens before our fence,
+	 * which then follows the owner's pop_back fence in the single total order (see
+	 * pop_back); pairs with runq.R2. */
 	uint64_t h = atomic_load_explicit(&src->head, memory_order_acquire);
 	uint32_t first, n;
 
@@ -154,10 +154,11 @@ void *iort__runq_steal(struct iort__runq *src, struct iort__runq *dst)
 			n = room;
 		if (n == 0)
 			return NULL;
-		/* MO runq.A4b (acquire on failure): the next head we look at, as runq.A4; pairs
-		 * with runq.R2. Success is relaxed: the claim; the data came with runq.A1. */
+		/* MO runq.A4b (acquire): on failure, the next head we look at, as runq.A4; on
+		 * success nothing more is needed (the data came with runq.A1), but C11 wants
+		 * success at least as strong as failure; pairs with runq.R2. */
 		if (atomic_compare_exchange_weak_explicit(&src->head, &h, pack(steal, real + n),
-							  memory_order_relaxed,
+							  memory_order_acquire,
 							  memory_order_acquire)) {
 			first = real;
 			break;
@@ -199,8 +200,8 @@ void *iort__runq_pop_back_if(struct iort__runq *q, void *want)
 		return iort__runq_pop(q) == want ? want : NULL;
 	/* MO relaxed: published by the fence below. */
 	atomic_store_explicit(&q->tail, t - 1, memory_order_relaxed);
-	/* MO runq.F1 (seq_cst fence): our smaller tail before our look at head; pairs with
-	 * runq.F2. */
+	/* MO runq.F1 (seq_cst fence): our smaller tail before our look at head;
+	 * pairs with runq.F2. */
 	atomic_thread_fence(memory_order_seq_cst);
 	/* MO relaxed: ordered by the fence. */
 	h = atomic_load_explicit(&q->head, memory_order_relaxed);

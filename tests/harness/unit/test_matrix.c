@@ -57,7 +57,8 @@ static const struct iob_cell *find(const struct iob_cell *cells, size_t n, const
  * mpsc 7 x 3 windows x 3 threads = 63, handoff 5 MP impls x 2 threads + 3 SP impls = 13,
  * harness/hist_record 1, lock/uncontended 8 impls, lock/contended 8 impls x 2 shapes x 2 threads
  * = 32, lock/many 8 impls x 2 threads = 16, lockdep/acquire 2 modes x 4 depths = 8,
- * retry/herd 5 policies x 2 threads = 10: 229. */
+ * retry/herd 5 policies x 2 threads = 10, pool 6 scenarios x 5 pools x 2 workers = 60,
+ * pool/idle_wakeup 5 x 2 gaps x 2 workers = 20, pool/metrics (iort_pool) 2 x 2 workers = 4: 313. */
 static void test_default_matrix(void **state)
 {
 	struct iob_matrix *m;
@@ -69,7 +70,7 @@ static void test_default_matrix(void **state)
 	(void)state;
 	m = default_matrix();
 	cells = expand(m, &n);
-	assert_int_equal(n, 229);
+	assert_int_equal(n, 313);
 	for (size_t i = 1; i < n; i++)
 		assert_true(strcmp(cells[i - 1].id, cells[i].id) < 0);
 	c = find(cells, n, "queue/pairs/iort_mpmc/pause:50-150/threads:4@compact");
@@ -92,9 +93,23 @@ static void test_default_matrix(void **state)
 	assert_non_null(find(cells, n, "lock/contended/ck_clh/cs:0/ncs:100/threads:2@compact"));
 	assert_non_null(find(cells, n, "lock/many/iort_mutex/locks:64/threads:4@compact"));
 	assert_non_null(find(cells, n, "retry/herd/decorr_jitter/threads:8@compact"));
+	/* pool: every scenario at 1 and 2 workers (a parameter: the benchmark's thread is one) */
+	c = find(cells, n, "pool/idle_wakeup/uv_threadpool/gap:1ms/workers:2/threads:1@compact");
+	assert_non_null(c);
+	assert_string_equal(c->filter, "^pool/idle_wakeup/uv_threadpool/gap:1ms/workers:2"
+				       "(/real_time|/manual_time)?/threads:1$");
+	assert_non_null(
+		find(cells, n, "pool/fork_join_fib/gomp_tasks/workers:1/threads:1@compact"));
+	assert_non_null(
+		find(cells, n, "pool/metrics/iort_pool/metrics:off/workers:2/threads:1@compact"));
+	assert_null(find(cells, n, "pool/metrics/tbb/metrics:off/workers:2/threads:1@compact"));
 	for (size_t i = 0; i < n; i++)
 		k += strncmp(cells[i].id, "queue/handoff/", 14) == 0;
 	assert_int_equal(k, 13);
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += strncmp(cells[i].id, "pool/", 5) == 0;
+	assert_int_equal(k, 84); /* 6 scenarios x 5 pools x 2 + idle 5 x 2 x 2 + metrics 2 x 2 */
 	refs = iob_matrix_references(m);
 	assert_string_equal(json_string_value(json_object_get(refs, "queue/pairs")), "rte_mpmc");
 	assert_string_equal(json_string_value(json_object_get(refs, "queue/spsc")), "rte_spsc");
@@ -105,6 +120,8 @@ static void test_default_matrix(void **state)
 			    "pthread_mutex");
 	assert_string_equal(json_string_value(json_object_get(refs, "lock/many")), "pthread_mutex");
 	assert_string_equal(json_string_value(json_object_get(refs, "retry/herd")), "no_backoff");
+	assert_string_equal(json_string_value(json_object_get(refs, "pool/fork_join_fib")), "tbb");
+	assert_null(json_object_get(refs, "pool/metrics"));
 	json_decref(refs);
 	iob_cells_free(cells, n);
 	iob_matrix_free(m);

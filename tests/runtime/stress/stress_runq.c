@@ -135,6 +135,8 @@ int main(void)
 		printf("round %d: %ld tasks each run once, %" PRIu64 " steals\n", round, tasks,
 		       atomic_load(&steals));
 		free(runs);
+		for (int i = 0; i <= THIEVES; i++)
+			iort__runq_fini(&queues[i]);
 	}
 	printf("stress_runq: ok\n");
 	return 0;

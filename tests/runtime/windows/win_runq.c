@@ -68,6 +68,8 @@ static void overflow_after_a_steal_takes_nothing_stale(void **state)
 		seen[(uintptr_t)p - 1]++;
 	for (unsigned i = 0; i <= RUNQ_CAP; i++)
 		assert_int_equal(seen[i], 1);
+	iort__runq_fini(&src);
+	iort__runq_fini(&dst);
 }
 
 /* The owner pops while a thief copies: a second thief backs off, pops continue after the claimed
@@ -107,6 +109,9 @@ static void pop_during_steal(void **state)
 	assert_ptr_equal(iort__runq_pop(&src), T(8));
 	assert_ptr_equal(iort__runq_pop(&src), T(9));
 	assert_ptr_equal(iort__runq_pop(&src), T(100));
+	iort__runq_fini(&src);
+	iort__runq_fini(&dst);
+	iort__runq_fini(&dst2);
 }
 
 /*
