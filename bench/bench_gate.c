@@ -18,6 +18,9 @@
  *                                   inline, so the loop is the spawn/run hot path (allocation from
  *                                   the worker's free list, queueing, claim, run, completion,
  *                                   release) on one thread, with no wake-ups
+ *   gate/scope_child/iort_scope     iort_scope_open, one empty child, iort_scope_join, inside a
+ *                                   task on a one-worker pool (the child runs inline in the join):
+ *                                   a scope's fixed cost plus one child's
  *   gate/selftest/cost              IOBENCH_GATE_SELFTEST_COST (default 100) steps of dependent
  *                                   arithmetic: a cost the tests can raise by a known fraction to
  *                                   prove the gate fails
@@ -39,6 +42,7 @@
  * the same benchmarks serve tier 2's wall-clock comparison as throughput.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +52,7 @@
 #include <iort/mutex.h>
 #include <iort/mpsc.h>
 #include <iort/pool.h>
+#include <iort/scope.h>
 #include <iort/segq.h>
 #include <iort/retry.h>
 #include <iort/spsc.h>
@@ -340,6 +345,7 @@ struct gate_pool {
 	struct iort_pool *p;
 	struct iob_state *st;
 	uint64_t count, sum;
+	bool scope; /* which loop the worker runs */
 };
 
 static void gate_pool_empty(void *arg)
@@ -362,25 +368,60 @@ GATE_LOOP static uint64_t gate_spawn_join_iort_pool(struct iob_state *st, void *
 	return g->count - n; /* 0 unless a task ran twice or not at all */
 }
 
+static int gate_scope_empty(void *arg, struct iort_cancel *token)
+{
+	(void)token;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+GATE_LOOP static uint64_t gate_scope_child_iort_scope(struct iob_state *st, void *obj)
+{
+	struct gate_pool *g = obj;
+	uint64_t n = 0;
+
+	while (iob_state_keep_running(st)) {
+		struct iort_scope s;
+		if (iort_scope_open(&s, g->p, IORT_SCOPE_ALL, IORT_DEADLINE_NONE, NULL) != 0 ||
+		    iort_scope_spawn(&s, gate_scope_empty, &g->count) != 0 ||
+		    iort_scope_join(&s) != 0)
+			return UINT64_MAX;
+		n++;
+	}
+	return g->count - n;
+}
+
 static void gate_pool_body(void *arg)
 {
 	struct gate_pool *g = arg;
 
-	g->sum = gate_spawn_join_iort_pool(g->st, g);
+	g->sum = g->scope ? gate_scope_child_iort_scope(g->st, g)
+			  : gate_spawn_join_iort_pool(g->st, g);
 }
 
 /* Not measured: hands the loop to the worker and waits (the join's futex is outside it). */
-static uint64_t gate_pool_run(struct iob_state *st, void *obj)
+static uint64_t gate_on_worker(struct iob_state *st, struct gate_pool *g, bool scope)
 {
-	struct gate_pool *g = obj;
 	struct iort_task *t;
 
 	g->st = st;
+	g->scope = scope;
+	g->count = 0;
 	g->sum = UINT64_MAX;
 	if (iort_pool_spawn(g->p, gate_pool_body, g, &t) != 0)
 		return UINT64_MAX;
 	(void)iort_task_join(t);
 	return g->sum;
+}
+
+static uint64_t gate_pool_run(struct iob_state *st, void *obj)
+{
+	return gate_on_worker(st, obj, false);
+}
+
+static uint64_t gate_scope_run(struct iob_state *st, void *obj)
+{
+	return gate_on_worker(st, obj, true);
 }
 
 static int pool_new(void **obj)
@@ -454,6 +495,12 @@ static const struct bench_scenario sc_spawn_join = {
 	.kind = BENCH_THROUGHPUT,
 	.flags = BENCH_GATE,
 };
+static const struct bench_scenario sc_scope_child = {
+	.name = "gate/scope_child",
+	.about = "open a scope, one empty child, join, from a worker (runs inline)",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
 static const struct bench_scenario sc_selftest = {
 	.name = "gate/selftest",
 	.about = "a known cost (IOBENCH_GATE_SELFTEST_COST steps) that proves the gate fails",
@@ -473,6 +520,11 @@ static const struct bench_impl impl_iort_pool_gate = {
 	.name = "iort_pool",
 	.origin = BENCH_IORT,
 	.about = "iort_pool_spawn + iort_task_join (pool.h)"
+};
+static const struct bench_impl impl_iort_scope_gate = {
+	.name = "iort_scope",
+	.origin = BENCH_IORT,
+	.about = "iort_scope_open + iort_scope_spawn + iort_scope_join (scope.h)"
 };
 static const struct bench_impl impl_cost = { .name = "cost",
 					     .origin = BENCH_HARNESS,
@@ -512,6 +564,8 @@ static const struct gate_case cases[] = {
 	  "a backoff delay out of [0, cap]", 1 },
 	{ &sc_spawn_join, &impl_iort_pool_gate, gate_pool_run, pool_new, pool_free,
 	  "a spawned task did not run exactly once", 1 },
+	{ &sc_scope_child, &impl_iort_scope_gate, gate_scope_run, pool_new, pool_free,
+	  "a scope's child did not run exactly once", 1 },
 	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
 };
 

@@ -43,6 +43,7 @@ PUBLIC = {
     "mutex.h": "sync",
     "cancel.h": "sync",
     "pool.h": "sched",
+    "scope.h": "sched",
     "retry.h": "sched",
     UMBRELLA: "umbrella",
 }

@@ -30,6 +30,7 @@
 
 /* sched */
 #include <iort/pool.h>
+#include <iort/scope.h>
 #include <iort/retry.h>
 
 #endif /* IORT_IORT_H */

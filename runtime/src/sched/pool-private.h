@@ -19,13 +19,7 @@
 #ifndef IORT_POOL_PRIVATE_H
 #define IORT_POOL_PRIVATE_H
 
-/* Until cancel.c replaces wait.h's own token, the token callbacks are compiled out. */
-#ifndef POOL_TOKENS
-#define POOL_TOKENS 0
-#endif
-#if POOL_TOKENS
 #include <iort/cancel.h>
-#endif
 #include <iort/compiler.h>
 #include <iort/pool.h>
 
@@ -72,10 +66,8 @@ struct iort_task {
 	struct iort_task *reg_prev;
 	struct iort_cancel *token;
 	union {
-#if POOL_TOKENS
 		struct iort_cancel_cb cb; /* TF_TOKEN */
-#endif
-		struct scope_child { /* TF_SCOPED: see scope.c */
+		struct scope_child {	  /* TF_SCOPED: see scope.c */
 			union {
 				int (*fn)(void *arg, struct iort_cancel *token);
 				iort_poll_fn *poll;

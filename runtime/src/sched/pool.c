@@ -162,9 +162,7 @@ static _Thread_local struct worker *tl_worker __attribute__((tls_model("initial-
 
 static void run_task(struct worker *w, struct iort_task *t);
 static void notify_one(struct iort_pool *p);
-#if POOL_TOKENS
 static iort_cancel_fn task_cancel_cb;
-#endif
 
 /* ---- small helpers ---- */
 
@@ -729,12 +727,10 @@ static void complete(struct worker *w, struct iort_task *t, int status)
 	struct iort_pool *p = t->pool;
 	uint32_t drop = 1; /* the scheduler's reference */
 
-#if POOL_TOKENS
 	if (t->flags & TF_TOKEN) {
 		iort_cancel_unregister(t->token, &t->cb);
 		drop++; /* the callback's */
 	}
-#endif
 	if (t->done != NULL)
 		t->done(t->arg, status);
 	/* After done(): shutdown's sweep waits for the unlink, so done() has run when it
@@ -1063,13 +1059,8 @@ static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_
 		refs++;
 	}
 	if (opt->cancel != NULL) {
-#if POOL_TOKENS
 		t->token = opt->cancel;
 		refs++;
-#else
-		task_free(t);
-		return -ENOTSUP;
-#endif
 	}
 	atomic_init(&t->state, TS_SCHEDULED | refs * TS_REF_ONE);
 	if (t->flags & TF_REGISTERED) {
@@ -1081,14 +1072,12 @@ static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_
 		p->reg_head = t;
 		iort_mutex_unlock(&p->reg_lock);
 	}
-#if POOL_TOKENS
 	if (opt->cancel != NULL) {
 		if (iort_cancel_register(opt->cancel, &t->cb, task_cancel_cb, t) == 0)
 			t->flags |= TF_TOKEN;
 		else
 			task_unref(t, 1); /* it ran: the task is CANCELLED, the ref unused */
 	}
-#endif
 	if (out != NULL)
 		*out = t;
 	int err = schedule(p, t, false);
@@ -1105,12 +1094,10 @@ static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_
 	return 0;
 }
 
-#if POOL_TOKENS
 static void task_cancel_cb(void *arg)
 {
 	iort_task_cancel(arg);
 }
-#endif
 
 IORT_API int iort_pool_spawn_ex(struct iort_pool *p, const struct iort_spawn *opt,
 				struct iort_task **out)

@@ -45,8 +45,8 @@ static void scope_cancel(struct iort_scope *s, int why)
 	for (struct iort_task *t = atomic_load_explicit(A_HEAD(s), memory_order_acquire); t != NULL;
 	     t = t->reg_next)
 		iort_task_cancel(t);
-	/* MO scope.R2 (release): our walk is over before join releases the handles; pairs with
-	 * scope.A3. */
+	/* MO scope.R2 (release): our walk is over before join releases the handles;
+	 * pairs with scope.A3. */
 	atomic_store_explicit(A_INT(s->iort_private_walked), 1, memory_order_release);
 }
 
@@ -132,8 +132,8 @@ static int scope_start(struct iort_scope *s, struct iort_spawn *opt, struct scop
 	struct iort_task *head = atomic_load_explicit(A_HEAD(s), memory_order_relaxed);
 	do
 		t->reg_next = head;
-	/* MO scope.R1 (release): the handle's link before a canceller walks it; pairs with
-	 * scope.A1 and scope.A2. */
+	/* MO scope.R1 (release): the handle's link before a canceller walks it;
+	 * pairs with scope.A1 and scope.A2. */
 	while (!atomic_compare_exchange_weak_explicit(A_HEAD(s), &head, t, memory_order_release,
 						      memory_order_relaxed));
 	/* Cancelled while we pushed: the canceller may have walked the list before our push. */

@@ -5,6 +5,7 @@
  * refuses or waits. No test sleeps: a task that must hold a worker busy spins on a flag the test
  * releases.
  */
+#include <iort/cancel.h>
 #include <iort/clock.h>
 #include <iort/pool.h>
 #include <iort/wait.h>
@@ -482,6 +483,38 @@ static void metrics_off(void **state)
 	iort_pool_destroy(p);
 }
 
+/* A task tied to a token: cancelling the token before the task starts keeps it from running;
+ * a token already cancelled at spawn cancels it at once; a finished task leaves the token. */
+static void spawn_with_token(void **state)
+{
+	struct iort_pool *p = make(1);
+	struct gate g = { 0 };
+	_Atomic unsigned ran = 0;
+	struct iort_cancel tok;
+	struct iort_spawn opt = { .fn = bump, .arg = (void *)&ran };
+	struct iort_task *blocker, *t;
+
+	(void)state;
+	iort_cancel_init(&tok);
+	opt.cancel = &tok;
+	assert_int_equal(iort_pool_spawn_ex(p, &opt, &t), 0); /* runs to the end */
+	assert_int_equal(iort_task_join(t), 0);
+	assert_int_equal(atomic_load(&ran), 1);
+
+	assert_int_equal(iort_pool_spawn(p, hold, &g, &blocker), 0);
+	wait_entered(&g);
+	assert_int_equal(iort_pool_spawn_ex(p, &opt, &t), 0);
+	iort_cancel_request(&tok);
+	atomic_store(&g.open, 1);
+	assert_int_equal(iort_task_join(t), -ECANCELED);
+	assert_int_equal(iort_pool_spawn_ex(p, &opt, &t), 0); /* already cancelled */
+	assert_int_equal(iort_task_join(t), -ECANCELED);
+	assert_int_equal(iort_task_join(blocker), 0);
+	assert_int_equal(atomic_load(&ran), 1);
+	iort_cancel_fini(&tok); /* every task unregistered its callback */
+	iort_pool_destroy(p);
+}
+
 static void bad_spawn_args(void **state)
 {
 	struct iort_pool *p = make(1);
@@ -513,6 +546,7 @@ int main(void)
 		cmocka_unit_test(shutdown_cancels_pending_futures),
 		cmocka_unit_test(bounded_submit),
 		cmocka_unit_test(metrics_off),
+		cmocka_unit_test(spawn_with_token),
 		cmocka_unit_test(bad_spawn_args),
 	};
 

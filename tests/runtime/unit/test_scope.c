@@ -74,8 +74,8 @@ static void all_waits_for_every_child(void **state)
 	atomic_store(&ran, 0);
 	assert_int_equal(iort_scope_open(&s, p, IORT_SCOPE_ALL, IORT_DEADLINE_NONE, NULL), 0);
 	for (int i = 0; i < 100; i++)
-		assert_int_equal(iort_scope_spawn(&s, ret_child, (void *)(intptr_t)(i == 50 ? -EIO : 0)),
-				 0);
+		assert_int_equal(
+			iort_scope_spawn(&s, ret_child, (void *)(intptr_t)(i == 50 ? -EIO : 0)), 0);
 	assert_int_equal(iort_scope_join(&s), -EIO);
 	assert_int_equal(atomic_load(&ran), 100); /* ALL: the error cancels nothing */
 
@@ -97,15 +97,19 @@ static void fail_fast_stops_the_rest(void **state)
 	atomic_store(&waiting, 0);
 	assert_int_equal(iort_scope_open(&s, p, IORT_SCOPE_FAIL_FAST, IORT_DEADLINE_NONE, NULL), 0);
 	assert_int_equal(iort_scope_spawn(&s, ret_child, (void *)(intptr_t)-EPIPE), 0);
-	for (int i = 0; i < 50; i++)
-		assert_int_equal(iort_scope_spawn(&s, ok_child, NULL), 0);
+	/* The failure may already have cancelled the scope: later spawns are refused. */
+	for (int i = 0; i < 50; i++) {
+		int r = iort_scope_spawn(&s, ok_child, NULL);
+		assert_true(r == 0 || r == -ECANCELED);
+	}
 	assert_int_equal(iort_scope_join(&s), -EPIPE);
 	assert_int_equal(atomic_load(&ran), 1);
 
 	/* A running child sees the token. */
 	struct iort_pool *p2 = make(2);
 	atomic_store(&ran, 0);
-	assert_int_equal(iort_scope_open(&s, p2, IORT_SCOPE_FAIL_FAST, IORT_DEADLINE_NONE, NULL), 0);
+	assert_int_equal(iort_scope_open(&s, p2, IORT_SCOPE_FAIL_FAST, IORT_DEADLINE_NONE, NULL),
+			 0);
 	assert_int_equal(iort_scope_spawn(&s, until_cancelled, NULL), 0);
 	while (atomic_load(&waiting) == 0)
 		;
@@ -144,7 +148,8 @@ static void deadline_cancels_and_times_out(void **state)
 
 	(void)state;
 	atomic_store(&waiting, 0);
-	assert_int_equal(iort_scope_open(&s, p, IORT_SCOPE_ALL, iort_clock_ns() + 1000000, NULL), 0);
+	assert_int_equal(iort_scope_open(&s, p, IORT_SCOPE_ALL, iort_clock_ns() + 1000000, NULL),
+			 0);
 	assert_int_equal(iort_scope_spawn(&s, until_cancelled, NULL), 0);
 	assert_int_equal(iort_scope_join(&s), -ETIMEDOUT);
 	assert_int_equal(atomic_load(&waiting), 1);
