@@ -150,6 +150,10 @@ static void pop_back_against_a_claim(void **state)
 			seen[(uintptr_t)p - 1]++;
 		for (unsigned i = 0; i < k; i++)
 			assert_int_equal(seen[i], 1);
+		/* The ring's counts are whole again: empty, and a push comes back out. */
+		assert_int_equal(iort__runq_len(&src), 0);
+		assert_int_equal(iort__runq_push(&src, T(3)), 0);
+		assert_ptr_equal(iort__runq_pop(&src), T(3));
 		iort__runq_fini(&src);
 		iort__runq_fini(&dst);
 	}
