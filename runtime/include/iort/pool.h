@@ -81,7 +81,7 @@ struct iort_pool_config {
 
 struct iort_pool_metrics {
 	uint64_t workers;
-	uint64_t active_workers; /* running a task now (a snapshot) */
+	uint64_t active_workers; /* neither parked nor searching: running tasks (a snapshot) */
 	uint64_t searching;	 /* looking for work now (a snapshot) */
 	uint64_t queue_depth;	 /* tasks queued now, local and inject (a snapshot) */
 	uint64_t completed_jobs; /* tasks finished (run to the end, or polled to IORT_READY) */

@@ -90,7 +90,6 @@ enum { RUNNING_MODE, DRAIN_MODE, CANCEL_MODE };
 struct wmetrics {
 	_Atomic uint64_t completed, polls, steals, steal_attempts, stolen, overflows, lifo_hits,
 		inject_pops, parks, unparks;
-	_Atomic uint32_t active;
 };
 
 struct worker {
@@ -102,6 +101,7 @@ struct worker {
 	unsigned tick;
 	unsigned lifo_run;
 	bool searching;
+	bool metrics;	  /* a copy of the pool's, on the line the counters' writer reads */
 	bool in_sleepers; /* under pool->sleep_lock */
 	uint64_t rng;
 	struct iort_task *free[2]; /* by record class */
@@ -166,9 +166,9 @@ static iort_cancel_fn task_cancel_cb;
 
 /* ---- small helpers ---- */
 
-static inline void mcount(struct iort_pool *p, _Atomic uint64_t *c, uint64_t n)
+static inline void mcount(const struct worker *w, _Atomic uint64_t *c, uint64_t n)
 {
-	if (p->metrics)
+	if (w->metrics)
 		/* MO relaxed: counters written by one thread, read as a snapshot. */
 		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
 				      memory_order_relaxed);
@@ -383,7 +383,7 @@ static void local_push(struct worker *w, struct iort_task *t)
 		for (unsigned i = 0; i + 1 < n; i++)
 			((struct iort_task *)w->spill[i])->next = w->spill[i + 1];
 		(void)inject_push(w->pool, w->spill[0], w->spill[n - 1], n, true);
-		mcount(w->pool, &w->m.overflows, 1);
+		mcount(w, &w->m.overflows, 1);
 	}
 }
 
@@ -571,7 +571,7 @@ static void park(struct worker *w, struct iort_task *watch, uint64_t deadline)
 	 * the list under the lock first, or act after our JOINWAIT RMW). */
 	atomic_store_explicit(&w->park, PARK_SLEEP, memory_order_relaxed);
 	iort_mutex_unlock(&p->sleep_lock);
-	mcount(p, &w->m.parks, 1);
+	mcount(w, &w->m.parks, 1);
 
 	bool self_wake = false;
 	if (watch != NULL) {
@@ -605,7 +605,7 @@ static void park(struct worker *w, struct iort_task *watch, uint64_t deadline)
 			unpark_worker(p, w); /* off the list, unless a waker has us already */
 	if (v == PARK_SEARCH)
 		w->searching = true;
-	mcount(p, &w->m.unparks, 1);
+	mcount(w, &w->m.unparks, 1);
 }
 
 /* ---- finding work ---- */
@@ -629,7 +629,7 @@ static struct iort_task *from_inject(struct worker *w, bool batch)
 	struct iort_task *t = inject_pop(p, max, &got);
 	if (t == NULL)
 		return NULL;
-	mcount(p, &w->m.inject_pops, got);
+	mcount(w, &w->m.inject_pops, got);
 	for (struct iort_task *u = t->next; u != NULL;) {
 		struct iort_task *n = u->next;
 		if (n != NULL)
@@ -652,7 +652,7 @@ static struct iort_task *local_next(struct worker *w)
 	if (w->lifo_run < p->lifo_cap) {
 		if ((t = lifo_take(w)) != NULL) {
 			w->lifo_run++;
-			mcount(p, &w->m.lifo_hits, 1);
+			mcount(w, &w->m.lifo_hits, 1);
 			return t;
 		}
 	} else if ((t = lifo_take(w)) != NULL) {
@@ -673,15 +673,15 @@ static struct iort_task *steal_round(struct worker *w)
 		struct worker *v = &p->workers[(start + i) % n];
 		if (v == w)
 			continue;
-		mcount(p, &w->m.steal_attempts, 1);
+		mcount(w, &w->m.steal_attempts, 1);
 		/* MO relaxed: a snapshot for the count only. */
 		uint32_t before = iort__runq_len(&v->q);
 		struct iort_task *t = iort__runq_steal(&v->q, &w->q);
 		if (t == NULL)
 			t = lifo_take(v);
 		if (t != NULL) {
-			mcount(p, &w->m.steals, 1);
-			mcount(p, &w->m.stolen, before - before / 2 > 0 ? before - before / 2 : 1);
+			mcount(w, &w->m.steals, 1);
+			mcount(w, &w->m.stolen, before - before / 2 > 0 ? before - before / 2 : 1);
 			return t;
 		}
 	}
@@ -752,7 +752,7 @@ static void complete(struct worker *w, struct iort_task *t, int status)
 		iort_waitq_notify_one(&p->pending_wq);
 	}
 	if (w != NULL && status == 0)
-		mcount(p, &w->m.completed, 1);
+		mcount(w, &w->m.completed, 1);
 	t->status = status;
 	IORT_TP("pool.complete");
 
@@ -822,14 +822,11 @@ static void run_task(struct worker *w, struct iort_task *t)
 	/* MO relaxed: the mode is polled; a late view runs one more task. */
 	bool cancel_all = atomic_load_explicit(&p->mode, memory_order_relaxed) == CANCEL_MODE;
 
-	mcount(p, &w->m.polls, 1);
-	if (p->metrics)
-		/* MO relaxed: a snapshot gauge. */
-		atomic_store_explicit(&w->m.active, 1, memory_order_relaxed);
+	mcount(w, &w->m.polls, 1);
 	if (s == (TS_SCHEDULED | TS_REF_ONE) && t->kind == TK_FN && (t->flags & ~TF_BIG) == 0) {
 		if (!cancel_all) {
 			t->u.fn(t->arg);
-			mcount(p, &w->m.completed, 1);
+			mcount(w, &w->m.completed, 1);
 		}
 		if (t->done != NULL)
 			t->done(t->arg, cancel_all ? -ECANCELED : 0);
@@ -860,10 +857,7 @@ static void run_task(struct worker *w, struct iort_task *t)
 	} else {
 		pend(w, t);
 	}
-out:
-	if (p->metrics)
-		/* MO relaxed: as above. */
-		atomic_store_explicit(&w->m.active, 0, memory_order_relaxed);
+out:;
 }
 
 static void *worker_main(void *arg)
@@ -974,6 +968,7 @@ IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_po
 		struct worker *w = &p->workers[i];
 		w->pool = p;
 		w->index = i;
+		w->metrics = p->metrics;
 		w->rng = 0x9E3779B97F4A7C15ULL * (i + 1);
 		w->cpu = cfg->cpus != NULL ? cfg->cpus[i] : -1;
 		w->spill = calloc(cap / 2, sizeof(*w->spill));
@@ -1205,7 +1200,7 @@ static bool join_inline(struct worker *w, struct iort_task *t)
 	} while (!atomic_compare_exchange_weak_explicit(
 		&t->state, &s, ((s & ~TS_SCHEDULED) | TS_RUNNING) + TS_REF_ONE,
 		memory_order_acq_rel, memory_order_relaxed));
-	mcount(w->pool, &w->m.polls, 1);
+	mcount(w, &w->m.polls, 1);
 	t->u.fn(t->arg);
 	complete(w, t, 0);
 	return true;
@@ -1368,6 +1363,10 @@ IORT_API void iort_pool_metrics(const struct iort_pool *p, struct iort_pool_metr
 	/* MO relaxed: every field is a snapshot. */
 	uint32_t s = atomic_load_explicit(&((struct iort_pool *)p)->idle, memory_order_relaxed);
 	out->searching = IDLE_SEARCHING(s);
+	/* Neither parked nor searching: running tasks, or between two of them. Derived, so the
+	 * run path pays no gauge. */
+	out->active_workers =
+		IDLE_UNPARKED(s) > IDLE_SEARCHING(s) ? IDLE_UNPARKED(s) - IDLE_SEARCHING(s) : 0;
 	/* MO relaxed: as above. */
 	out->queue_depth =
 		atomic_load_explicit(&((struct iort_pool *)p)->inj_len, memory_order_relaxed);
@@ -1379,8 +1378,6 @@ IORT_API void iort_pool_metrics(const struct iort_pool *p, struct iort_pool_metr
 	for (unsigned i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 #define RD(f) rd(&w->m.f)
-		/* MO relaxed: a snapshot gauge. */
-		out->active_workers += atomic_load_explicit(&w->m.active, memory_order_relaxed);
 		out->completed_jobs += RD(completed);
 		out->polls += RD(polls);
 		out->steals += RD(steals);
