@@ -18,6 +18,9 @@
  *                                   inline, so the loop is the spawn/run hot path (allocation from
  *                                   the worker's free list, queueing, claim, run, completion,
  *                                   release) on one thread, with no wake-ups
+ *   gate/cancel_register/iort_cancel  one iort_cancel_register and one iort_cancel_unregister on
+ *                                   a token nobody cancels: what every wait with a token and every
+ *                                   task tied to one pays
  *   gate/scope_child/iort_scope     iort_scope_open, one empty child, iort_scope_join, inside a
  *                                   task on a one-worker pool (the child runs inline in the join):
  *                                   a scope's fixed cost plus one child's
@@ -47,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <iort/cancel.h>
 #include <iort/lockdep.h>
 #include <iort/mpmc.h>
 #include <iort/mutex.h>
@@ -340,6 +344,42 @@ static int hist_new(void **obj)
 	return iob_hist_create(1, 1ull << 36, 3, (struct iob_hist **)obj);
 }
 
+static void gate_never(void *arg)
+{
+	(*(uint64_t *)arg)++;
+}
+
+GATE_LOOP static uint64_t gate_cancel_register_iort_cancel(struct iob_state *st, void *obj)
+{
+	struct iort_cancel *c = obj;
+	struct iort_cancel_cb cb;
+	uint64_t ran = 0, kept = 0;
+
+	while (iob_state_keep_running(st)) {
+		if (iort_cancel_register(c, &cb, gate_never, &ran) != 0)
+			return UINT64_MAX;
+		kept += !iort_cancel_unregister(c, &cb);
+	}
+	return ran + kept; /* 0: never ran, always removed */
+}
+
+static int token_new(void **obj)
+{
+	struct iort_cancel *c = malloc(sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	iort_cancel_init(c);
+	*obj = c;
+	return 0;
+}
+
+static void token_free(void *obj)
+{
+	iort_cancel_fini(obj);
+	free(obj);
+}
+
 /* The pool case: the measured loop runs inside a task on the pool's one worker. */
 struct gate_pool {
 	struct iort_pool *p;
@@ -495,6 +535,12 @@ static const struct bench_scenario sc_spawn_join = {
 	.kind = BENCH_THROUGHPUT,
 	.flags = BENCH_GATE,
 };
+static const struct bench_scenario sc_cancel_register = {
+	.name = "gate/cancel_register",
+	.about = "register and unregister a callback on a token nobody cancels",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
 static const struct bench_scenario sc_scope_child = {
 	.name = "gate/scope_child",
 	.about = "open a scope, one empty child, join, from a worker (runs inline)",
@@ -520,6 +566,11 @@ static const struct bench_impl impl_iort_pool_gate = {
 	.name = "iort_pool",
 	.origin = BENCH_IORT,
 	.about = "iort_pool_spawn + iort_task_join (pool.h)"
+};
+static const struct bench_impl impl_iort_cancel_gate = {
+	.name = "iort_cancel",
+	.origin = BENCH_IORT,
+	.about = "iort_cancel_register + iort_cancel_unregister (cancel.h)"
 };
 static const struct bench_impl impl_iort_scope_gate = {
 	.name = "iort_scope",
@@ -564,6 +615,8 @@ static const struct gate_case cases[] = {
 	  "a backoff delay out of [0, cap]", 1 },
 	{ &sc_spawn_join, &impl_iort_pool_gate, gate_pool_run, pool_new, pool_free,
 	  "a spawned task did not run exactly once", 1 },
+	{ &sc_cancel_register, &impl_iort_cancel_gate, gate_cancel_register_iort_cancel, token_new,
+	  token_free, "a callback ran or stayed registered", 1 },
 	{ &sc_scope_child, &impl_iort_scope_gate, gate_scope_run, pool_new, pool_free,
 	  "a scope's child did not run exactly once", 1 },
 	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
