@@ -235,35 +235,9 @@ static void seed_join2(void *pool, pi_fn *fn, void *arg, pi_fn *inl, void *inl_a
 
 /* --- yielding: send the job back to the channel --- */
 
-struct seed_yield {
-	struct seed_pool *p;
-	pi_step_fn *step;
-	void *arg;
-};
-
-static void seed_yield_main(void *arg)
-{
-	struct seed_yield *y = arg;
-
-	if (y->step(y->arg) && seed_submit(y->p, seed_yield_main, y) == 0)
-		return;
-	free(y);
-}
-
 static int seed_yielding(void *pool, pi_step_fn *step, void *arg)
 {
-	struct seed_yield *y = malloc(sizeof(*y));
-	int rc;
-
-	if (!y)
-		return -ENOMEM;
-	y->p = pool;
-	y->step = step;
-	y->arg = arg;
-	rc = seed_submit(pool, seed_yield_main, y);
-	if (rc)
-		free(y);
-	return rc;
+	return pi_yield_by_resubmit(pool, seed_submit, step, arg);
 }
 
 const struct pimpl pimpl_seed = {

@@ -260,35 +260,9 @@ static int uvp_create(const struct pi_config *cfg, void **pool, const char **why
 	return 0;
 }
 
-struct uvp_yield {
-	struct uvp *p;
-	pi_step_fn *step;
-	void *arg;
-};
-
-static void uvp_yield_main(void *arg)
-{
-	struct uvp_yield *y = arg;
-
-	if (y->step(y->arg) && uvp_submit(y->p, uvp_yield_main, y) == 0)
-		return;
-	free(y);
-}
-
 static int uvp_yielding(void *pool, pi_step_fn *step, void *arg)
 {
-	struct uvp_yield *y = malloc(sizeof(*y));
-	int rc;
-
-	if (!y)
-		return -ENOMEM;
-	y->p = pool;
-	y->step = step;
-	y->arg = arg;
-	rc = uvp_submit(pool, uvp_yield_main, y);
-	if (rc)
-		free(y);
-	return rc;
+	return pi_yield_by_resubmit(pool, uvp_submit, step, arg);
 }
 
 const struct pimpl pimpl_uv = {

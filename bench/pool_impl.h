@@ -85,6 +85,14 @@ struct pimpl {
 	int (*yielding)(void *pool, pi_step_fn *step, void *arg);
 };
 
+/**
+ * bench/pimpl_common.c: yielding for a pool without a yield: run step as a task submitted with
+ * @p submit, and submit it again (behind the pool's other work) while it returns true.
+ * @return 0 or -errno.
+ */
+int pi_yield_by_resubmit(void *pool, int (*submit)(void *pool, pi_fn *fn, void *arg),
+			 pi_step_fn *step, void *arg);
+
 /* bench/pimpl_iort.c */
 extern const struct pimpl pimpl_iort;
 /* bench/pimpl_seed.c */
