@@ -16,7 +16,8 @@
  *   lap. TSan found this one: a thief refilled slots another thief had read, with no order.
  *
  * Test points (tests/runtime/windows/win_runq.c): runq.claimed (a thief claimed its half and has
- * not copied it), runq.copied (copied, steal not yet moved).
+ * not copied it), runq.copied (copied, steal not yet moved), runq.pop_back (the owner looked at
+ * the ring and has not yet lowered tail).
  */
 #include "runq-private.h"
 
@@ -198,6 +199,7 @@ void *iort__runq_pop_back_if(struct iort__runq *q, void *want)
 		return NULL;
 	if (t - real_of(h) == 1) /* the only one: from the front, against the thieves */
 		return iort__runq_pop(q) == want ? want : NULL;
+	IORT_TP("runq.pop_back"); /* looked, not yet lowered tail: thieves may take the rest */
 	/* MO relaxed: published by the fence below. */
 	atomic_store_explicit(&q->tail, t - 1, memory_order_relaxed);
 	/* MO runq.F1 (seq_cst fence): our smaller tail before our look at head;

@@ -159,12 +159,57 @@ static void pop_back_against_a_claim(void **state)
 	}
 }
 
+static void *got_back;
+
+static void *owner_pop_back(void *arg)
+{
+	(void)arg;
+	tp_tag(2);
+	got_back = iort__runq_pop_back_if(&src, T(1));
+	return NULL;
+}
+
+/*
+ * The owner looked (two tasks: the newest is not the only one) and stops before it lowers tail;
+ * two steals then take both tasks. Resumed, the owner finds its task gone (head past it), must
+ * give up and put tail back: the ring is empty and whole.
+ */
+static void pop_back_loses_to_two_steals(void **state)
+{
+	static struct iort__runq dst2;
+	pthread_t th;
+
+	(void)state;
+	tp_reset();
+	if (iort__runq_init(&src, RUNQ_CAP) != 0 || iort__runq_init(&dst, RUNQ_CAP) != 0 ||
+	    iort__runq_init(&dst2, RUNQ_CAP) != 0)
+		abort();
+	assert_int_equal(iort__runq_push(&src, T(0)), 0);
+	assert_int_equal(iort__runq_push(&src, T(1)), 0);
+	int s = tp_stop_at("runq.pop_back", 2, 0);
+	assert_int_equal(pthread_create(&th, NULL, owner_pop_back, NULL), 0);
+	tp_wait_stopped(s);
+	assert_ptr_equal(iort__runq_steal(&src, &dst), T(0));  /* half of two */
+	assert_ptr_equal(iort__runq_steal(&src, &dst2), T(1)); /* the last one */
+	tp_release(s);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_null(got_back);
+	assert_int_equal(iort__runq_len(&src), 0);
+	assert_null(iort__runq_pop(&src));
+	assert_int_equal(iort__runq_push(&src, T(2)), 0);
+	assert_ptr_equal(iort__runq_pop(&src), T(2));
+	iort__runq_fini(&src);
+	iort__runq_fini(&dst);
+	iort__runq_fini(&dst2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(overflow_after_a_steal_takes_nothing_stale),
 		cmocka_unit_test(pop_during_steal),
 		cmocka_unit_test(pop_back_against_a_claim),
+		cmocka_unit_test(pop_back_loses_to_two_steals),
 	};
 
 	tp_install();
