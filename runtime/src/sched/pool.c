@@ -1081,6 +1081,7 @@ static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_
 		if (out != NULL)
 			*out = NULL;
 		t->done = NULL; /* the caller keeps arg: we report the error instead */
+		t->flags &= ~TF_COUNTED; /* and the caller gives its place back */
 		complete(w, t, -ECANCELED);
 		if (out != NULL)
 			task_unref(t, 1);
@@ -1148,7 +1149,7 @@ static int submit(struct iort_pool *p, iort_task_fn *fn, void *arg, bool wait, u
 		}
 	}
 	int err = spawn(p, &opt, NULL, counted, NULL);
-	if (err != 0 && counted && err != -ESHUTDOWN) {
+	if (err != 0 && counted) {
 		/* MO relaxed: as in reserve_pending. */
 		atomic_fetch_sub_explicit(&p->pending, 1, memory_order_relaxed);
 		iort_waitq_notify_one(&p->pending_wq);
