@@ -1080,7 +1080,7 @@ static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_
 		/* Closed meanwhile: the task never ran. */
 		if (out != NULL)
 			*out = NULL;
-		t->done = NULL; /* the caller keeps arg: we report the error instead */
+		t->done = NULL;		 /* the caller keeps arg: we report the error instead */
 		t->flags &= ~TF_COUNTED; /* and the caller gives its place back */
 		complete(w, t, -ECANCELED);
 		if (out != NULL)
