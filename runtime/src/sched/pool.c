@@ -127,7 +127,6 @@ struct iort_pool {
 	uint64_t spin_ns;
 	size_t max_pending;
 	bool metrics;
-	bool threads_started;
 	struct worker *workers;
 
 	struct iort_mutex inject_lock IORT_CACHELINE_ALIGNED;
@@ -150,7 +149,6 @@ struct iort_pool {
 
 	struct iort_mutex spare_lock IORT_CACHELINE_ALIGNED;
 	struct iort_task *spare[2]; /* under spare_lock, by record class */
-	size_t nspare[2];	    /* under spare_lock */
 	struct chunk *chunks;	    /* under spare_lock */
 
 	struct iort_mutex reg_lock IORT_CACHELINE_ALIGNED;
@@ -198,11 +196,10 @@ static inline uint64_t rng_next(struct worker *w)
  * ran dry take them (under spare_lock).
  */
 static void spare_push_locked(struct iort_pool *p, unsigned cls, struct iort_task *first,
-			      struct iort_task *last, unsigned n)
+			      struct iort_task *last)
 {
 	last->next = p->spare[cls];
 	p->spare[cls] = first;
-	p->nspare[cls] += n;
 }
 
 /* Under spare_lock: a new chunk's records of class @p cls onto the spare list. */
@@ -219,7 +216,7 @@ static bool chunk_new_locked(struct iort_pool *p, unsigned cls)
 		((struct iort_task *)(base + i * size))->next =
 			(struct iort_task *)(base + (i + 1) * size);
 	spare_push_locked(p, cls, (struct iort_task *)base,
-			  (struct iort_task *)(base + (CHUNK_TASKS - 1) * size), CHUNK_TASKS);
+			  (struct iort_task *)(base + (CHUNK_TASKS - 1) * size));
 	return true;
 }
 
@@ -241,13 +238,11 @@ static struct iort_task *task_alloc(struct iort_pool *p, struct worker *w, unsig
 	}
 	t = p->spare[cls];
 	p->spare[cls] = t->next;
-	p->nspare[cls]--;
 	if (w != NULL) {
 		/* Refill our list with up to a batch, so the next allocations take no lock. */
 		for (unsigned i = 0; i < FREE_BATCH && p->spare[cls] != NULL; i++) {
 			struct iort_task *u = p->spare[cls];
 			p->spare[cls] = u->next;
-			p->nspare[cls]--;
 			u->next = w->free[cls];
 			w->free[cls] = u;
 			w->nfree[cls]++;
@@ -267,7 +262,7 @@ static void task_free(struct iort_task *t)
 
 	if (w == NULL) {
 		iort_mutex_lock(&p->spare_lock);
-		spare_push_locked(p, cls, t, t, 1);
+		spare_push_locked(p, cls, t, t);
 		iort_mutex_unlock(&p->spare_lock);
 		return;
 	}
@@ -282,7 +277,7 @@ static void task_free(struct iort_task *t)
 	w->free[cls] = last->next;
 	w->nfree[cls] -= FREE_BATCH;
 	iort_mutex_lock(&p->spare_lock);
-	spare_push_locked(p, cls, first, last, FREE_BATCH);
+	spare_push_locked(p, cls, first, last);
 	iort_mutex_unlock(&p->spare_lock);
 }
 
@@ -674,14 +669,15 @@ static struct iort_task *steal_round(struct worker *w)
 		if (v == w)
 			continue;
 		mcount(w, &w->m.steal_attempts, 1);
-		/* MO relaxed: a snapshot for the count only. */
-		uint32_t before = iort__runq_len(&v->q);
 		struct iort_task *t = iort__runq_steal(&v->q, &w->q);
 		if (t == NULL)
 			t = lifo_take(v);
 		if (t != NULL) {
-			mcount(w, &w->m.steals, 1);
-			mcount(w, &w->m.stolen, before - before / 2 > 0 ? before - before / 2 : 1);
+			if (w->metrics) {
+				mcount(w, &w->m.steals, 1);
+				/* Our ring was empty (we only steal then): what it holds came with t. */
+				mcount(w, &w->m.stolen, iort__runq_len(&w->q) + 1u);
+			}
 			return t;
 		}
 	}
@@ -995,7 +991,6 @@ IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_po
 		if (e != 0) {
 			/* Stop the ones that started: they see the mode and find no work. */
 			p->nworkers = i;
-			p->threads_started = true;
 			(void)iort_pool_shutdown(p, IORT_SHUTDOWN_CANCEL);
 			p->nworkers = n;
 			pool_free(p);
@@ -1005,7 +1000,6 @@ IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_po
 		snprintf(name, sizeof(name), "iort-w%u", i);
 		pthread_setname_np(w->thread, name);
 	}
-	p->threads_started = true;
 	*out = p;
 	return 0;
 }
@@ -1414,9 +1408,8 @@ IORT_API int iort_pool_shutdown(struct iort_pool *p, enum iort_shutdown how)
 			      memory_order_seq_cst);
 	for (unsigned i = 0; i < p->nworkers; i++)
 		unpark_worker(p, &p->workers[i]);
-	if (p->threads_started)
-		for (unsigned i = 0; i < p->nworkers; i++)
-			pthread_join(p->workers[i].thread, NULL);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i].thread, NULL);
 	/* Futures still idle: nobody will poll them again. */
 	for (;;) {
 		iort_mutex_lock(&p->reg_lock);
@@ -1431,8 +1424,6 @@ IORT_API int iort_pool_shutdown(struct iort_pool *p, enum iort_shutdown how)
 		iort_task_cancel(t);
 		task_unref(t, 1);
 	}
-	/* Tasks that reached the inject queue after the workers left (overflow has none left,
-	 * spawns were refused): none; assert the invariant in debug builds. */
 	return 0;
 }
 
