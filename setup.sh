@@ -19,7 +19,7 @@ cd "$here"
 core_packages=(
 	gcc g++ pkg-config git meson ninja-build
 	libhwloc-dev hwloc liburcu-dev libbenchmark-dev libjansson-dev libcmocka-dev
-	python3 python3-scipy libbenchmark-tools gnuplot-nox clang-format valgrind
+	python3 python3-scipy libbenchmark-tools gnuplot-nox clang-format valgrind liburing-dev
 )
 # Optional baselines (meson features, auto-detected).
 optional_packages=(libck-dev libtbb-dev libuv1-dev libevent-dev libdpdk-dev)

@@ -45,6 +45,8 @@ PUBLIC = {
     "pool.h": "sched",
     "scope.h": "sched",
     "retry.h": "sched",
+    "timer.h": "io",
+    "reactor.h": "io",
     UMBRELLA: "umbrella",
 }
 SOURCE_EXT = (".c", ".h", ".cc", ".S", ".s")

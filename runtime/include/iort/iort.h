@@ -33,4 +33,8 @@
 #include <iort/scope.h>
 #include <iort/retry.h>
 
+/* io */
+#include <iort/timer.h>
+#include <iort/reactor.h>
+
 #endif /* IORT_IORT_H */

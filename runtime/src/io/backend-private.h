@@ -1,0 +1,54 @@
+/*
+ * The event loop's backends (reactor.c drives them; epoll.c and uring.c implement them).
+ *
+ * A backend reports readiness of registered descriptors, edge-triggered: a descriptor is added
+ * once for its lifetime with interest in read, write and read-hang-up together, and an event is
+ * delivered each time new readiness arrives (not while it merely persists). Each registration
+ * carries an opaque 64-bit token chosen by the loop (it encodes the descriptor's slot and a
+ * generation, so an event for a registration already deleted is recognized and dropped).
+ *
+ * Synchronization: one thread (the loop's) calls everything. Other threads only write the loop's
+ * eventfd, which the loop registers like any descriptor.
+ */
+#ifndef IORT_BACKEND_PRIVATE_H
+#define IORT_BACKEND_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct iort_backend_event {
+	uint64_t token;
+	uint32_t events; /* IORT_IO_* bits (the EPOLL* values) */
+};
+
+struct iort_backend;
+
+struct iort_backend_ops {
+	const char *name;
+	void (*fini)(struct iort_backend *b);
+	/* Register @fd for IORT_IO_READ | IORT_IO_WRITE | IORT_IO_RDHUP, edge-triggered. Readiness
+	 * already present is reported by a later wait. @return 0 or -errno (-EEXIST, -EBADF, ...). */
+	int (*add)(struct iort_backend *b, int fd, uint64_t token);
+	/* Forget @fd's registration (made with @token). Events for it may still be delivered by the
+	 * next wait (the loop drops them by token). @return 0 or -errno. */
+	int (*del)(struct iort_backend *b, int fd, uint64_t token);
+	/* Wait up to @timeout_ns (0: do not block; UINT64_MAX: no limit) for events; flush anything
+	 * the backend batched (io_uring submissions) first. @return events written to @out (at most
+	 * @max; 0 on timeout or -EINTR), or -errno. */
+	int (*wait)(struct iort_backend *b, struct iort_backend_event *out, unsigned max,
+		    uint64_t timeout_ns);
+};
+
+struct iort_backend {
+	const struct iort_backend_ops *ops;
+	void *priv; /* the backend's own state */
+	int fd;	    /* epoll or ring descriptor (for diagnostics) */
+};
+
+/* @batch: the most events the loop takes per wait. @return 0 or -errno. */
+int iort__backend_epoll_init(struct iort_backend *b, unsigned batch);
+/* @return 0, or -ENOSYS with a one-line reason in @why (io_uring missing, refused by seccomp,
+ * liburing not built in, a needed opcode unsupported), or another -errno. */
+int iort__backend_uring_init(struct iort_backend *b, unsigned batch, char *why, size_t whylen);
+
+#endif /* IORT_BACKEND_PRIVATE_H */
