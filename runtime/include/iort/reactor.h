@@ -70,8 +70,8 @@ struct iort_loop_config {
 /** Readiness bits (the values of EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP). */
 #define IORT_IO_READ  0x001u
 #define IORT_IO_WRITE 0x004u
-#define IORT_IO_ERROR 0x008u /* reported whatever the interest */
-#define IORT_IO_HUP   0x010u /* both directions closed; reported whatever the interest */
+#define IORT_IO_ERROR 0x008u  /* reported whatever the interest */
+#define IORT_IO_HUP   0x010u  /* both directions closed; reported whatever the interest */
 #define IORT_IO_RDHUP 0x2000u /* the peer shut down its writing side (reads return 0) */
 
 /**
@@ -122,7 +122,7 @@ typedef void iort_post_fn(struct iort_post *p);
 
 /** Embed in your object; fields are private. */
 struct iort_post {
-	struct iort_post *_Atomic iort_private_next;
+	struct iort_post *iort_private_next; /* _Atomic in reactor.c */
 	iort_post_fn *iort_private_fn;
 };
 
