@@ -1,5 +1,5 @@
 /*
- * The epoll backend (backend-private.h): one epoll set, every descriptor added once with
+ * The epoll backend (poller-private.h): one epoll set, every descriptor added once with
  * EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET for its lifetime, so a turn makes one syscall
  * (epoll_wait) however many descriptors change, and changing interest costs none.
  *
@@ -16,7 +16,7 @@
 
 #include <iort/reactor.h>
 
-#include "backend-private.h"
+#include "poller-private.h"
 
 _Static_assert(IORT_IO_READ == EPOLLIN && IORT_IO_WRITE == EPOLLOUT && IORT_IO_ERROR == EPOLLERR &&
 		       IORT_IO_HUP == EPOLLHUP && IORT_IO_RDHUP == EPOLLRDHUP,
@@ -27,7 +27,7 @@ struct ep {
 	struct epoll_event ev[]; /* max */
 };
 
-static void ep_fini(struct iort_backend *b)
+static void ep_fini(struct iort_poller *b)
 {
 	close(b->fd);
 	free(b->priv);
@@ -35,24 +35,24 @@ static void ep_fini(struct iort_backend *b)
 	b->fd = -1;
 }
 
-static int ep_add(struct iort_backend *b, int fd, uint64_t token)
+static int ep_add(struct iort_poller *b, int fd, uint64_t token)
 {
-	struct epoll_event e = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-				.data.u64 = token};
+	struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+				 .data.u64 = token };
 
 	return epoll_ctl(b->fd, EPOLL_CTL_ADD, fd, &e) == 0 ? 0 : -errno;
 }
 
-static int ep_del(struct iort_backend *b, int fd, uint64_t token)
+static int ep_del(struct iort_poller *b, int fd, uint64_t token)
 {
 	(void)token;
 	/* A non-NULL event: kernels before 2.6.9 required one, and it costs nothing. */
-	struct epoll_event e = {0};
+	struct epoll_event e = { 0 };
 
 	return epoll_ctl(b->fd, EPOLL_CTL_DEL, fd, &e) == 0 ? 0 : -errno;
 }
 
-static int ep_wait(struct iort_backend *b, struct iort_backend_event *out, unsigned max,
+static int ep_wait(struct iort_poller *b, struct iort_poller_event *out, unsigned max,
 		   uint64_t timeout_ns)
 {
 	struct ep *e = b->priv;
@@ -78,7 +78,7 @@ static int ep_wait(struct iort_backend *b, struct iort_backend_event *out, unsig
 	return n;
 }
 
-static const struct iort_backend_ops ep_ops = {
+static const struct iort_poller_ops ep_ops = {
 	.name = "epoll",
 	.fini = ep_fini,
 	.add = ep_add,
@@ -86,7 +86,7 @@ static const struct iort_backend_ops ep_ops = {
 	.wait = ep_wait,
 };
 
-int iort__backend_epoll_init(struct iort_backend *b, unsigned batch)
+int iort__poller_epoll_init(struct iort_poller *b, unsigned batch)
 {
 	struct ep *e = malloc(sizeof(*e) + (size_t)batch * sizeof(e->ev[0]));
 
