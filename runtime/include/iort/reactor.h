@@ -80,7 +80,8 @@ struct iort_loop_config {
  * unavailable), -ENOMEM, -EMFILE and the errors of epoll_create1/eventfd/io_uring_setup.
  */
 IORT_API int iort_loop_create(const struct iort_loop_config *cfg, struct iort_loop **out) IORT_WUR;
-/** Frees the loop: registrations, timers and posts still pending are dropped (no callback runs).
+/** Frees the loop: registrations, timers and posts still pending are dropped (no callback runs;
+ * wakers of waiting tasks are dropped, not woken: iort_io_stop() a descriptor to wake its task).
  * Must not run. NULL is a no-op. */
 IORT_API void iort_loop_destroy(struct iort_loop *l);
 /** The backend that runs (never IORT_BACKEND_AUTO). */
@@ -162,7 +163,7 @@ typedef void iort_io_fn(struct iort_loop *l, int fd, uint32_t events, void *arg)
 IORT_API int iort_io_start(struct iort_loop *l, int fd, uint32_t events, iort_io_fn *cb,
 			   void *arg) IORT_WUR;
 /** Change the callback's interest (no syscall). @return 0, -ENOENT (not registered). */
-IORT_API int iort_io_modify(struct iort_loop *l, int fd, uint32_t events) IORT_WUR;
+IORT_API int iort_io_modify(struct iort_loop *l, int fd, uint32_t events);
 /**
  * Forget @p fd; call it before close(@p fd). No callback for @p fd runs after it returns, and a
  * task waiting on it is woken (its next iort_io_poll() fails with -ENOENT).
@@ -176,7 +177,7 @@ IORT_API int iort_io_stop(struct iort_loop *l, int fd);
  * bits (IORT_IO_*) and, in bits 16..31, the count of readiness edges seen so far (pass the whole
  * value back to iort_io_clear()). Else keep @p w (cloned; one waiting task per direction and
  * descriptor, a later one replacing it) and return IORT_PENDING: the loop wakes it when readiness
- * arrives, when iort_io_stop() forgets @p fd, and when the loop is destroyed.
+ * arrives and when iort_io_stop() forgets @p fd.
  * @return IORT_READY, IORT_PENDING, -ENOENT (@p fd is not registered on @p l).
  */
 IORT_API int iort_io_poll(struct iort_loop *l, int fd, uint32_t events, struct iort_waker *w,
