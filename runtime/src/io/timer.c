@@ -308,20 +308,6 @@ static void catch_up(struct iort_timers *s)
 	s->tick_end_ns = tick_end(s, s->elapsed);
 }
 
-static void recompute_next(struct iort_timers *s)
-{
-	uint64_t n = s->heap.n ? key(s->heap.a[0]) : UINT64_MAX;
-
-	if (s->wheel) {
-		unsigned l, sl;
-		uint64_t w;
-
-		if (wheel_next(s, &l, &sl, &w) && w * s->tick < n)
-			n = w * s->tick;
-	}
-	s->next_ns = n;
-}
-
 /* Take @t out of wherever it is armed in @s. */
 static void unlink_timer(struct iort_timers *s, struct iort_timer *t)
 {
@@ -508,7 +494,7 @@ static size_t process_slot(struct iort_timers *s, unsigned l, unsigned sl, uint6
 
 IORT_API size_t iort_timers_advance(struct iort_timers *s, uint64_t now_ns)
 {
-	uint64_t target;
+	uint64_t target, next;
 	size_t fired = 0;
 
 	if (now_ns < s->now)
@@ -528,22 +514,28 @@ IORT_API size_t iort_timers_advance(struct iort_timers *s, uint64_t now_ns)
 	for (;;) {
 		unsigned l = 0, sl = 0;
 		uint64_t w = 0;
-		bool due = wheel_next(s, &l, &sl, &w) && w <= target;
+		bool found = wheel_next(s, &l, &sl, &w), due = found && w <= target;
 		uint64_t bound = due ? w * s->tick : now_ns;
 
 		if (s->heap.n && key(s->heap.a[0]) <= bound) {
 			fired += fire_heap(s, bound);
 			continue; /* a callback may have armed or cancelled anything */
 		}
-		if (!due)
+		if (!due) {
+			/* Exact, and still so once elapsed moves to target: no slot starts in
+			 * (elapsed, target] (I1). */
+			next = found ? w * s->tick : UINT64_MAX;
 			break;
+		}
 		fired += process_slot(s, l, sl, w);
 	}
 	/* A callback that advanced the set itself may have moved elapsed further already. */
 	if (target > s->elapsed)
 		s->elapsed = target;
 	s->tick_end_ns = tick_end(s, s->elapsed);
-	recompute_next(s);
+	if (s->heap.n && key(s->heap.a[0]) < next)
+		next = key(s->heap.a[0]);
+	s->next_ns = next;
 	return fired;
 }
 
