@@ -34,6 +34,7 @@
  *
  * Test points (tests/runtime/windows/win_reactor.c): reactor.before_sleep (the loop ran its posts
  * and is about to announce it sleeps), reactor.sleeping (announced, not yet re-checked),
+ * reactor.waiting (re-checked, about to wait),
  * reactor.poll_locked (io_poll found no readiness outside the lock,
  * before it takes the lock).
  */
@@ -313,6 +314,7 @@ static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 		    atomic_load_explicit(&l->kick, memory_order_acquire) != 0 ||
 		    atomic_load_explicit(&l->stop, memory_order_relaxed) != 0)
 			timeout = 0;
+		IORT_TP("reactor.waiting");
 	}
 	int n = l->poller.ops->wait(&l->poller, l->events, l->batch, timeout);
 	if (announced) {
