@@ -8,6 +8,9 @@
  * - a post seen both ways (the poster wrote the eventfd, the re-check turned the wait into a
  *   poll): the coalescing flag is cleared all the same, so a post after the next re-check
  *   (reactor.waiting), which only the eventfd can deliver, still wakes the loop;
+ * - a write claimed by a poster that saw a stale announcement, whose edge a busy loop's
+ *   non-blocking poll takes (reactor.wake_checked): woken is cleared with the edge, so the next
+ *   poster into the sleeping loop writes again;
  * - a task's io_poll that found no readiness outside the slot lock (reactor.poll_locked) while
  *   the loop dispatches the readiness it waits for: the re-check under the lock sees it, so the
  *   task does not wait for an edge that already came.
@@ -131,6 +134,90 @@ static void woken_cleared_after_recheck(void **state)
 	iort_loop_destroy(l);
 }
 
+/* The edge of a write that a non-blocking poll took (a busy loop polls without announcing) must
+ * clear woken: a poster that saw a stale `sleeping` claims the write (woken = 1) and writes
+ * while the loop runs; a busy turn's poll takes the edge; if woken stayed 1, the next poster
+ * into the sleeping loop would skip its write and the loop would sleep through it. */
+struct poster {
+	struct iort_loop *l;
+	struct hit *h;
+	_Atomic int done;
+};
+
+static void *post_tagged(void *arg)
+{
+	struct poster *p = arg;
+
+	tp_tag(3);
+	assert_int_equal(iort_loop_post(p->l, &p->h->post, hit_run), 0);
+	atomic_store(&p->done, 1);
+	return NULL;
+}
+
+static void wait_done(_Atomic int *done, const char *what)
+{
+	uint64_t until = iort_clock_ns() + TP_TIMEOUT_S * 1000000000ull;
+	while (!atomic_load(done))
+		if (iort_clock_ns() > until)
+			fail_msg("timed out: %s", what);
+}
+
+static void nop_run(struct iort_post *p)
+{
+	(void)p;
+}
+
+static void edge_taken_by_busy_poll_clears_woken(void **state)
+{
+	struct iort_loop_config cfg = { .backend = IORT_BACKEND_EPOLL, .poll_interval = 1 };
+	struct iort_loop *l;
+	struct hit hp = { 0 }, hr = { 0 }, hs = { 0 };
+	struct runner t1 = { .mode = IORT_RUN_ONCE }, t2 = { .mode = IORT_RUN_ONCE };
+	struct poster p = { .h = &hp };
+	pthread_t th1, th2, thp;
+
+	(void)state;
+	tp_reset();
+	assert_int_equal(iort_loop_create(&cfg, &l), 0);
+	t1.l = t2.l = p.l = l;
+	iort_loop_ref(l);
+	assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1); /* the eventfd's first edge */
+	/* The loop sleeps (announced, re-checked). */
+	int sw = tp_stop_at("reactor.waiting", 1, 0);
+	assert_int_equal(pthread_create(&th1, NULL, run_loop, &t1), 0);
+	tp_wait_stopped(sw);
+	/* P sees it asleep and stops before claiming the write. */
+	int sp = tp_stop_at("reactor.wake_checked", 3, 0);
+	assert_int_equal(pthread_create(&thp, NULL, post_tagged, &p), 0);
+	tp_wait_stopped(sp);
+	tp_release(sw);
+	/* R wakes it; the turn ends (woken cleared after the announced wait). */
+	assert_int_equal(iort_loop_post(l, &hr.post, hit_run), 0);
+	wait_done(&t1.done, "the first turn");
+	pthread_join(th1, NULL);
+	/* P claims the write now, on an awake loop, and writes. */
+	tp_release(sp);
+	wait_done(&p.done, "the late poster");
+	pthread_join(thp, NULL);
+	/* A busy turn (a deferred callback: poll without announcing) takes P's edge. */
+	struct iort_post busy;
+	iort_loop_defer(l, &busy, nop_run);
+	assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1);
+	assert_true(atomic_load(&hp.ran) && atomic_load(&hr.ran));
+	/* Asleep again: only S's write can wake it. */
+	sw = tp_stop_at("reactor.waiting", 1, 0);
+	assert_int_equal(pthread_create(&th2, NULL, run_loop, &t2), 0);
+	tp_wait_stopped(sw);
+	tp_release(sw);
+	assert_int_equal(iort_loop_post(l, &hs.post, hit_run), 0);
+	wait_done(&t2.done, "the loop to wake for a post (woken was left set)");
+	pthread_join(th2, NULL);
+	while (!atomic_load(&hs.ran))
+		assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1);
+	iort_loop_unref(l);
+	iort_loop_destroy(l);
+}
+
 static void post_before_announcement_seen_by_recheck(void **state)
 {
 	(void)state;
@@ -208,6 +295,7 @@ int main(void)
 		cmocka_unit_test(post_before_announcement_seen_by_recheck),
 		cmocka_unit_test(post_after_announcement_wakes),
 		cmocka_unit_test(woken_cleared_after_recheck),
+		cmocka_unit_test(edge_taken_by_busy_poll_clears_woken),
 		cmocka_unit_test(readiness_between_check_and_lock),
 	};
 	tp_install();
