@@ -156,6 +156,7 @@ int main(int argc, char **argv)
 	char *args[] = { argv[1], port_arg, workers_arg, NULL };
 	pid_t pid;
 	STRESS_CHECK(posix_spawn(&pid, argv[1], &fa, NULL, args, environ) == 0);
+	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	char line[64] = { 0 };
 	size_t n = 0;

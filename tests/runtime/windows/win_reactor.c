@@ -14,6 +14,9 @@
  * - a task's io_poll that found no readiness outside the slot lock (reactor.poll_locked) while
  *   the loop dispatches the readiness it waits for: the re-check under the lock sees it, so the
  *   task does not wait for an edge that already came.
+ * - a pool worker entering its loop's blocking poll when a task arrives (reactor.before_sleep):
+ *   the unpark's kick is re-checked after the announcement;
+ * - a clear after EAGAIN racing with a new edge: the edge count keeps the newer readiness.
  * Each would hang without its protocol; every wait here gives up with a failure after 60 s.
  */
 #include <iort/clock.h>
@@ -289,6 +292,104 @@ static void readiness_between_check_and_lock(void **state)
 	close(sv[1]);
 }
 
+/* A pool worker that is about to block in its loop (reactor.before_sleep: parked, not yet
+ * announced) when a task arrives: the pool's unpark finds no announcement, so no eventfd write;
+ * only the kick flag, re-checked after the announcement, keeps the worker from sleeping through
+ * the task. */
+static void bump(void *arg)
+{
+	atomic_fetch_add((_Atomic int *)arg, 1);
+}
+
+static void unpark_before_announcement(void **state)
+{
+	struct iort_pool_config pc = { .workers = 1, .spin_ns = 1 };
+	struct iort_loop_config lc = { .backend = IORT_BACKEND_EPOLL };
+	struct iort_pool *p;
+	_Atomic int ran = 0;
+
+	(void)state;
+	tp_reset();
+	int s = tp_stop_at("reactor.before_sleep", TP_ANY, 0);
+	assert_int_equal(iort_loop_pool_create(&pc, &lc, &p), 0);
+	tp_wait_stopped(s); /* the worker parked and is entering its blocking poll */
+	assert_int_equal(iort_pool_submit(p, bump, (void *)&ran), 0);
+	tp_release(s);
+	uint64_t until = iort_clock_ns() + TP_TIMEOUT_S * 1000000000ull;
+	while (atomic_load(&ran) == 0)
+		if (iort_clock_ns() > until)
+			fail_msg("the worker slept through a task submitted while it parked");
+	iort_pool_destroy(p);
+}
+
+/* A task's read failed with EAGAIN on readiness it saw earlier; a new edge arrives before its
+ * iort_io_clear(): the clear must keep it (the edge count moved), so the next poll is ready and
+ * the task reads the new data instead of waiting for an edge that already came. */
+struct clearer {
+	struct iort_loop *l;
+	int fd;
+	_Atomic int step; /* 1: the read failed, the test delivers an edge; 2: delivered */
+	int second;	  /* what the poll after the clear returned */
+};
+
+static enum iort_poll clear_poll(void *arg, struct iort_waker *w)
+{
+	struct clearer *c = arg;
+	uint32_t seen, again;
+	char b;
+
+	if (iort_io_poll(c->l, c->fd, IORT_IO_READ, w, &seen) != IORT_READY)
+		abort(); /* the cached READ edge is there */
+	if (read(c->fd, &b, 1) != -1 || errno != EAGAIN)
+		abort();
+	atomic_store(&c->step, 1);
+	while (atomic_load(&c->step) != 2)
+		;
+	iort_io_clear(c->l, c->fd, seen, IORT_IO_READ);
+	c->second = iort_io_poll(c->l, c->fd, IORT_IO_READ, w, &again);
+	if (c->second == IORT_READY && read(c->fd, &b, 1) != 1)
+		abort();
+	return IORT_READY;
+}
+
+static void clear_keeps_newer_edge(void **state)
+{
+	struct iort_loop_config cfg = { .backend = IORT_BACKEND_EPOLL };
+	struct iort_pool_config pc = { .workers = 1 };
+	struct iort_loop *l;
+	struct iort_pool *p;
+	int sv[2];
+	char b = 'x';
+
+	(void)state;
+	assert_int_equal(iort_loop_create(&cfg, &l), 0);
+	assert_int_equal(iort_pool_create(&pc, &p), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(iort_io_start(l, sv[0], IORT_IO_READ, NULL, NULL), 0);
+	assert_int_equal(write(sv[1], &b, 1), 1);
+	assert_int_equal(iort_loop_run(l, IORT_RUN_ONCE), 1); /* a READ edge, cached */
+	assert_int_equal(read(sv[0], &b, 1), 1); /* drained; the cache still says READ */
+	struct clearer c = { .l = l, .fd = sv[0], .second = -1 };
+	struct iort_spawn opt = { .poll = clear_poll, .arg = &c };
+	struct iort_task *t;
+	assert_int_equal(iort_pool_spawn_ex(p, &opt, &t), 0);
+	uint64_t until = iort_clock_ns() + TP_TIMEOUT_S * 1000000000ull;
+	while (atomic_load(&c.step) != 1)
+		if (iort_clock_ns() > until)
+			fail_msg("the task did not run");
+	assert_int_equal(write(sv[1], &b, 1), 1);
+	assert_int_equal(iort_loop_run(l, IORT_RUN_ONCE), 1); /* the new edge */
+	atomic_store(&c.step, 2);
+	assert_int_equal(iort_task_join(t), 0);
+	assert_int_equal(c.second, IORT_READY);
+	iort_task_release(t);
+	iort_pool_destroy(p);
+	assert_int_equal(iort_io_stop(l, sv[0]), 0);
+	iort_loop_destroy(l);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +398,8 @@ int main(void)
 		cmocka_unit_test(woken_cleared_after_recheck),
 		cmocka_unit_test(edge_taken_by_busy_poll_clears_woken),
 		cmocka_unit_test(readiness_between_check_and_lock),
+		cmocka_unit_test(unpark_before_announcement),
+		cmocka_unit_test(clear_keeps_newer_edge),
 	};
 	tp_install();
 	return cmocka_run_group_tests(tests, NULL, NULL);
