@@ -5,6 +5,9 @@
  *   re-check after its announcement can see the post; the loop must not block;
  * - a post that lands after the announcement, before the re-check (reactor.sleeping): the poster
  *   sees the sleeper and wakes it, or the re-check sees the post; either way the loop returns;
+ * - a post seen both ways (the poster wrote the eventfd, the re-check turned the wait into a
+ *   poll): the coalescing flag is cleared all the same, so a post after the next re-check
+ *   (reactor.waiting), which only the eventfd can deliver, still wakes the loop;
  * - a task's io_poll that found no readiness outside the slot lock (reactor.poll_locked) while
  *   the loop dispatches the readiness it waits for: the re-check under the lock sees it, so the
  *   task does not wait for an edge that already came.
@@ -67,6 +70,8 @@ static void post_in_window(const char *point)
 	assert_int_equal(iort_loop_create(&cfg, &l), 0);
 	r.l = l;
 	iort_loop_ref(l); /* nothing else would wake it: no descriptor, no timer */
+	/* A first turn takes the eventfd's registration edge, which would end any wait. */
+	assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1);
 	int s = tp_stop_at(point, 1, 0);
 	assert_int_equal(pthread_create(&th, NULL, run_loop, &r), 0);
 	tp_wait_stopped(s);
@@ -81,6 +86,47 @@ static void post_in_window(const char *point)
 	/* The post runs at the start of a turn: this one, or the next. */
 	while (!atomic_load(&h.ran))
 		assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1);
+	iort_loop_unref(l);
+	iort_loop_destroy(l);
+}
+
+/* Stop the loop (in a RUN_ONCE turn on a thread) at @point, post, release: the turn must end. */
+static void once_with_post_at(struct iort_loop *l, const char *point, struct hit *h)
+{
+	struct runner r = { .l = l, .mode = IORT_RUN_ONCE };
+	pthread_t th;
+
+	int s = tp_stop_at(point, 1, 0);
+	assert_int_equal(pthread_create(&th, NULL, run_loop, &r), 0);
+	tp_wait_stopped(s);
+	assert_int_equal(iort_loop_post(l, &h->post, hit_run), 0);
+	tp_release(s);
+	uint64_t until = iort_clock_ns() + TP_TIMEOUT_S * 1000000000ull;
+	while (!atomic_load(&r.done))
+		if (iort_clock_ns() > until)
+			fail_msg("the loop stayed asleep with a post queued (%s)", point);
+	pthread_join(th, NULL);
+	while (!atomic_load(&h->ran))
+		assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1);
+}
+
+/* A post that both woke the loop (the poster saw the announcement) and was seen by the re-check
+ * (so the loop polled instead of waiting): the next sleep must still be wakeable, i.e. the
+ * coalescing flag was cleared although the loop never really waited. The second post lands
+ * after the re-check, where only the eventfd can end the wait. */
+static void woken_cleared_after_recheck(void **state)
+{
+	struct iort_loop_config cfg = { .backend = IORT_BACKEND_EPOLL };
+	struct iort_loop *l;
+	struct hit h1 = { 0 }, h2 = { 0 };
+
+	(void)state;
+	tp_reset();
+	assert_int_equal(iort_loop_create(&cfg, &l), 0);
+	iort_loop_ref(l);
+	assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1); /* the eventfd's first edge */
+	once_with_post_at(l, "reactor.sleeping", &h1);
+	once_with_post_at(l, "reactor.waiting", &h2);
 	iort_loop_unref(l);
 	iort_loop_destroy(l);
 }
@@ -161,6 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(post_before_announcement_seen_by_recheck),
 		cmocka_unit_test(post_after_announcement_wakes),
+		cmocka_unit_test(woken_cleared_after_recheck),
 		cmocka_unit_test(readiness_between_check_and_lock),
 	};
 	tp_install();
