@@ -37,6 +37,7 @@
  * submitted, i.e. until the loop's next wait: a close() after del is seen by a peer only then.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -267,7 +268,10 @@ static int ur_add(struct iort_poller *b, int fd, uint64_t token)
 {
 	struct ur *u = b->priv;
 
-	if (fd < 0)
+	/* The kernel checks the descriptor only when the SQE is submitted (the next wait), and
+	 * callers are promised -EBADF at once: one fcntl, cheaper than the epoll_ctl it replaces. A
+	 * descriptor closed between here and the submission is reported then (DEAD, I1). */
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
 		return -EBADF;
 	if (find(u, token) != NULL)
 		return -EEXIST;
@@ -327,8 +331,8 @@ static int harvest(struct ur *u, struct iort_poller_event *out, unsigned max)
 			if (!more)
 				erase(u, r);
 		} else if (cqe->res < 0) {
-			/* The poll failed (a descriptor closed before it was armed: -EBADF): the
-			 * registration is dead, and the loop hears of it once. */
+			/* The poll failed (the descriptor was closed after add, before the SQE went
+			 * in: -EBADF): the registration is dead, and the loop hears of it once. */
 			r->state = DEAD;
 			out[n].token = token;
 			out[n].events = IORT_IO_ERROR;
@@ -527,9 +531,7 @@ static int refuse(int err, char *why, size_t whylen)
 		return -ENOSYS;
 	case -EPERM:
 		say(why, whylen,
-		    "io_uring_setup refused (EPERM): a seccomp policy or the "
-		    "kernel.io_uring_disabled "
-		    "sysctl");
+		    "io_uring_setup refused (EPERM): seccomp policy or kernel.io_uring_disabled");
 		return -ENOSYS;
 	case -EMFILE:
 	case -ENFILE:
