@@ -32,6 +32,9 @@
  *     descriptor posts a CQE at once, and into a full ring it would only end again.
  *  I4 A CQE is consumed only once handled, and at most @max events are reported per wait: the
  *     rest stay in the CQ ring for the next wait.
+ *  I5 A poll request belongs to the thread that submitted it (the one that ran wait): when that
+ *     thread exits, the kernel cancels it (-ECANCELED for a live token). The token is re-armed
+ *     from the thread that finds the completion, as in I3, so a loop may change threads.
  *
  * The descriptor stays open in the kernel (the poll request holds its file) until the removal is
  * submitted, i.e. until the loop's next wait: a close() after del is seen by a peer only then.
@@ -330,6 +333,13 @@ static int harvest(struct ur *u, struct iort_poller_event *out, unsigned max)
 		} else if (r->state == DELETED) {
 			if (!more)
 				erase(u, r);
+		} else if (cqe->res == -ECANCELED) {
+			/* Not ours (only DELETED tokens are cancelled here): the kernel cancels the
+			 * requests of a thread that exits, and a loop may be run by another thread
+			 * later (I5). Arm it again from this one. */
+			err = later(u, r, ARM_LATER);
+			if (err != 0)
+				break;
 		} else if (cqe->res < 0) {
 			/* The poll failed (the descriptor was closed after add, before the SQE went
 			 * in: -EBADF): the registration is dead, and the loop hears of it once. */

@@ -401,6 +401,49 @@ static void test_remote_then_nowait(void **state)
 	close(r.efd);
 }
 
+struct submitter {
+	struct iort_poller *p;
+	int fd;
+};
+
+static void *submitter_main(void *arg)
+{
+	struct submitter *s = arg;
+	struct iort_poller_event ev[EV_MAX];
+
+	if (s->p->ops->add(s->p, s->fd, 77) != 0)
+		abort();
+	/* io_uring: this wait submits the poll, which the kernel cancels when this thread exits */
+	if (s->p->ops->wait(s->p, ev, EV_MAX, SOON) != 1 || ev[0].token != 77)
+		abort();
+	return NULL;
+}
+
+/* A backend used by one thread, then by another after the first exited (a loop run by two
+ * threads in turn): registrations made by the first keep reporting, and only readiness. */
+static void test_thread_change(void **state)
+{
+	struct iort_poller p;
+	int sv[2];
+	pthread_t t;
+	uint32_t bits;
+
+	open_poller(state, &p, 16);
+	pair(sv);
+	struct submitter s = { .p = &p, .fd = sv[0] };
+	assert_int_equal(pthread_create(&t, NULL, submitter_main, &s), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	for (int round = 0; round < 3; round++) {
+		put(sv[1]);
+		bits = await_bits(&p, 77, IORT_IO_READ);
+		assert_false(bits & IORT_IO_ERROR);
+		drain(sv[0]);
+	}
+	p.ops->fini(&p);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* A descriptor closed before it is added is refused. One closed after add and before the next
  * wait: epoll forgets it with its last reference; io_uring's poll fails when the wait submits it,
  * reported once as an error for the token, and del then forgets it. Nothing else is reported. */
@@ -716,6 +759,7 @@ int main(void)
 		BOTH(test_add_closed),
 		BOTH(test_close_after_del),
 		BOTH(test_remote_then_nowait),
+		BOTH(test_thread_change),
 		BOTH(test_timeouts),
 		BOTH(test_many),
 		BOTH(test_wakeup),
