@@ -414,6 +414,8 @@ static int ur_wait(struct iort_poller *b, struct iort_poller_event *out, unsigne
 
 	if (max > u->max)
 		max = u->max;
+	if (max == 0) /* harvest could take nothing, and the loop below would never end */
+		return 0;
 	if (timeout_ns != 0 && timeout_ns != UINT64_MAX)
 		deadline = now_ns() + timeout_ns;
 	for (;;) {
