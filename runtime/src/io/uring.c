@@ -101,6 +101,7 @@ struct ur {
 	struct io_uring ring;
 	unsigned max;	       /* events per wait */
 	unsigned remove_flags; /* IOSQE_CQE_SKIP_SUCCESS where the kernel has it */
+	bool taskrun_flag;     /* IORING_SETUP_TASKRUN_FLAG: the kernel says when to enter */
 	unsigned bits;	       /* log2(cap) */
 	size_t cap, used;      /* table slots, slots not EMPTY */
 	struct reg *tab;       /* open addressing, linear probing (I1, I2) */
@@ -367,7 +368,11 @@ static int harvest(struct ur *u, struct iort_poller_event *out, unsigned max)
 
 static bool kernel_has_completions(const struct ur *u)
 {
-	/* Task work (IORING_SETUP_TASKRUN_FLAG) or overflowed CQEs wait for an io_uring_enter. */
+	/* Task work or overflowed CQEs wait for an io_uring_enter. Without TASKRUN_FLAG (kernels
+	 * before 5.19) nothing says so: task work queued by another thread's write runs at this
+	 * thread's next interrupt, maybe after this wait, so always enter, as epoll would. */
+	if (!u->taskrun_flag)
+		return true;
 	return (IO_URING_READ_ONCE(*u->ring.sq.kflags) &
 		(IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0;
 }
@@ -590,6 +595,7 @@ int iort__poller_uring_init(struct iort_poller *b, unsigned batch, char *why, si
 		rc = refuse(rc, why, whylen);
 		goto fail_ring;
 	}
+	u->taskrun_flag = (u->ring.flags & IORING_SETUP_TASKRUN_FLAG) != 0;
 	unsigned need = IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
 	if ((u->ring.features & need) != need) {
 		say(why, whylen,
