@@ -29,12 +29,19 @@
  *       the loop after its wait). By the two fences, either the loop sees the change or the
  *       poster sees the loop asleep: the Dekker shape of wait.h. A loop that runs pays nothing;
  *       a poster into a running loop pays the push and one fence.
+ *   I5  woken == 1 means an eventfd write is pending or its edge not yet taken by a wait. The
+ *       loop clears it when a wait returns the eventfd's edge (any wait: a busy loop's
+ *       non-blocking poll takes edges too) and after every announced wait. A poster that saw
+ *       a stale `sleeping` may set it while the loop runs; its write then lands as an edge
+ *       that some later wait takes, clearing it again; without the clear on every take, a
+ *       woken left at 1 with no edge pending would stop every later poster from writing.
  * The eventfd is registered edge-triggered and never read: eventfd wakes its waiters on every
  * write, so each write is a new edge (the counter would need 2^64 writes to saturate).
  *
  * Test points (tests/runtime/windows/win_reactor.c): reactor.before_sleep (the loop ran its posts
  * and is about to announce it sleeps), reactor.sleeping (announced, not yet re-checked),
- * reactor.waiting (re-checked, about to wait),
+ * reactor.waiting (re-checked, about to wait), reactor.wake_checked (a poster saw the loop
+ * asleep, before it claims the write),
  * reactor.poll_locked (io_poll found no readiness outside the lock,
  * before it takes the lock).
  */
@@ -205,6 +212,7 @@ static void loop_wake(struct iort_loop *l)
 	/* MO relaxed: ordered by the fence above. */
 	if (atomic_load_explicit(&l->sleeping, memory_order_relaxed) == 0)
 		return;
+	IORT_TP("reactor.wake_checked");
 	/* MO relaxed: the flag only elects one writer; the eventfd write (a syscall) publishes. */
 	if (atomic_exchange_explicit(&l->woken, 1, memory_order_relaxed) != 0)
 		return;
@@ -327,8 +335,13 @@ static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 		atomic_store_explicit(&l->woken, 0, memory_order_relaxed);
 	}
 	for (int i = 0; i < n; i++) {
-		if (l->events[i].token == WAKE_TOKEN)
-			continue; /* the eventfd: its edge only ended the wait */
+		if (l->events[i].token == WAKE_TOKEN) {
+			/* The eventfd's edge, taken by any wait (a busy loop's non-blocking poll
+			 * too): the write that woken promised has landed, so the next poster must
+			 * write again (I5). MO relaxed: as above. */
+			atomic_store_explicit(&l->woken, 0, memory_order_relaxed);
+			continue;
+		}
 		ran += dispatch(l, l->events[i].token, l->events[i].events);
 	}
 	return ran;
