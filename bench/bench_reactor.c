@@ -621,11 +621,13 @@ static void bm_pound(struct iob_state *st, void *arg)
 	for (unsigned i = 0; i < c->n && !pd.err; i++)
 		pd_connect();
 	while (!pd.err && iob_state_keep_running(st)) {
-		pd.target = pd.done + round;
+		uint64_t d0 = pd.done;
+
+		pd.target = d0 + round;
 		if (c->ri->run(pd.loop) && !pd.err)
 			pd.err = "the loop failed";
-		if (!pd.err)
-			items += round;
+		/* The loop stops after its turn: connections finished later in it count too. */
+		items += pd.done - d0;
 	}
 	/* Let every connection finish (each needs the server's accept and close). */
 	pd.draining = true;
@@ -1024,16 +1026,16 @@ static void bm_million(struct iob_state *st, void *arg)
 		goto out_turn;
 	}
 	while (iob_state_keep_running(st)) {
-		uint64_t c0 = csw_self(), t0 = ma.turns;
+		uint64_t c0 = csw_self(), t0 = ma.turns, r0 = ma.ran;
 
-		ma.target = ma.ran + round;
+		ma.target = r0 + round;
 		if (c->ri->run(ma.loop)) {
 			err = "the loop failed";
 			break;
 		}
 		csw += csw_self() - c0;
 		turns += ma.turns - t0;
-		items += round;
+		items += ma.ran - r0; /* the turn that reached the target may have run more */
 	}
 	/* MO relaxed: see ma_producer. */
 	atomic_store_explicit(&ma.stop, true, memory_order_relaxed);
