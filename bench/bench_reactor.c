@@ -26,7 +26,8 @@
  *                           Items: round trips; latency percentiles of a round trip.
  *   reactor/million_async   libuv's million_async, into a busy loop: a producer thread posts as
  *                           fast as a window of 256 messages allows into a loop kept busy by a
- *                           turn callback; a round is 10,000 messages run. Items: messages;
+ *                           turn callback that spins W per turn (work:0, work:1us); a round is
+ *                           10,000 messages run. Items: messages;
  *                           counters: the loop thread's voluntary context switches and the
  *                           loop's turns per 1000 messages.
  *
@@ -104,7 +105,7 @@ enum rs {
 struct rcase {
 	const struct rimpl *ri;
 	enum rs sc;
-	unsigned n;	/* pound: connections in flight; pipes: pairs */
+	unsigned n;	/* pound: connections in flight; pipes: pairs; million_async: work ns */
 	char name[128]; /* for the latency CSV */
 };
 
@@ -921,6 +922,7 @@ static struct {
 	void *loop;
 	struct mmsg *msgs;
 	uint64_t ran, target, turns; /* the loop's */
+	uint64_t work_ns;	     /* the turn callback's busy time */
 	uint64_t posted;	     /* the producer's, read after the join */
 	_Atomic bool stop;
 	_Atomic int post_rc;
@@ -930,6 +932,8 @@ static void ma_turn(void *arg)
 {
 	(void)arg;
 	ma.turns++;
+	if (ma.work_ns)
+		bench_spin_until(iort_clock_fast_ns() + ma.work_ns);
 }
 
 static void ma_run(struct ri_msg *m)
@@ -1001,6 +1005,8 @@ static void bm_million(struct iob_state *st, void *arg)
 	atomic_init(&ma.stop, false);
 	atomic_init(&ma.post_rc, 0);
 	ma.ri = c->ri;
+	ma.work_ns = c->n;
+	(void)iort_clock_fast_ns(); /* calibrate outside the loop */
 	if (begin(st, c, true, 64, &ma.loop))
 		return;
 	ma.msgs = aligned_alloc(64, WINDOW * sizeof(*ma.msgs));
@@ -1095,9 +1101,10 @@ SCENARIO(sc_pipes, "pipes", BENCH_TIME, "libevent",
 SCENARIO(sc_async, "async_wakeup", BENCH_LATENCY, "libuv",
 	 "two loops on two threads bouncing a posted message: round trips", NULL);
 SCENARIO(sc_million, "million_async", BENCH_THROUGHPUT, "libuv",
-	 "a producer thread posting into a busy loop: messages run", NULL);
+	 "a producer thread posting into a busy loop (each turn busy for W ns): messages run",
+	 "work");
 
-static struct rcase cases[NELEM(reactor_impls) * 8];
+static struct rcase cases[NELEM(reactor_impls) * 9];
 static size_t ncases;
 
 static struct rcase *new_case(const struct rimpl *ri, enum rs sc, unsigned n,
@@ -1117,6 +1124,8 @@ static void register_all(void)
 	static const int one[] = { 1 };
 	static const char *const ns[] = { "100", "1000" };
 	static const unsigned nv[] = { 100, 1000 };
+	static const char *const ws[] = { "0", "1us" };
+	static const unsigned wv[] = { 0, 1000 };
 
 	for (size_t i = 0; i < NELEM(reactor_impls); i++) {
 		const struct rimpl *ri = reactor_impls[i];
@@ -1135,8 +1144,13 @@ static void register_all(void)
 		}
 		bench_add(&sc_async, &ri->impl, bm_async,
 			  new_case(ri, RS_ASYNC, 0, &sc_async, NULL), one, 1, NULL);
-		bench_add(&sc_million, &ri->impl, bm_million,
-			  new_case(ri, RS_MILLION, 0, &sc_million, NULL), one, 1, NULL);
+		for (size_t k = 0; k < NELEM(wv); k++) {
+			const char *values[1] = { ws[k] };
+
+			bench_add(&sc_million, &ri->impl, bm_million,
+				  new_case(ri, RS_MILLION, wv[k], &sc_million, NULL), one, 1,
+				  values);
+		}
 	}
 }
 
