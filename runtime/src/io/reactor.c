@@ -29,12 +29,15 @@
  *       the loop after its wait). By the two fences, either the loop sees the change or the
  *       poster sees the loop asleep: the Dekker shape of wait.h. A loop that runs pays nothing;
  *       a poster into a running loop pays the push and one fence.
- *   I5  woken == 1 means an eventfd write is pending or its edge not yet taken by a wait. The
- *       loop clears it when a wait returns the eventfd's edge (any wait: a busy loop's
- *       non-blocking poll takes edges too) and after every announced wait. A poster that saw
- *       a stale `sleeping` may set it while the loop runs; its write then lands as an edge
- *       that some later wait takes, clearing it again; without the clear on every take, a
- *       woken left at 1 with no edge pending would stop every later poster from writing.
+ *   I5  woken == 1 means an eventfd write is pending or its edge not yet taken by a wait, and
+ *       the loop clears it exactly when a wait returns the eventfd's edge (any wait: a busy
+ *       loop's non-blocking poll takes edges too). So a loop never blocks with woken set and
+ *       no wake-up coming: the edge is either still there (the wait returns at once) or on its
+ *       way (the claimed write). A poster that saw a stale `sleeping` may claim the write while
+ *       the loop runs; its edge is taken by some later wait, which clears woken again.
+ *       Clearing it anywhere else would break I5's first half (a claimed write still in
+ *       flight, then a second claim and a second write: harmless) or leave it set with no
+ *       edge coming (the hang stress_reactor found when only announced waits cleared it).
  * The eventfd is registered edge-triggered and never read: eventfd wakes its waiters on every
  * write, so each write is a new edge (the counter would need 2^64 writes to saturate).
  *
@@ -325,15 +328,11 @@ static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 		IORT_TP("reactor.waiting");
 	}
 	int n = l->poller.ops->wait(&l->poller, l->events, l->batch, timeout);
-	if (announced) {
-		/* Also when the re-check turned the wait into a poll: a poster may have seen the
-		 * announcement and set woken, and woken left set would stop every later poster
-		 * from writing (I4). MO relaxed: a poster that still sees 1 only writes the
-		 * eventfd once more. */
+	/* Withdraw the announcement. woken is not touched here: it is cleared when a wait takes
+	 * the eventfd's edge (I5), and only then is the write it promised known to have landed.
+	 * MO relaxed: a poster that still sees 1 only writes the eventfd once more. */
+	if (announced)
 		atomic_store_explicit(&l->sleeping, 0, memory_order_relaxed);
-		/* MO relaxed: see loop_wake; the next announcement re-checks under its fence. */
-		atomic_store_explicit(&l->woken, 0, memory_order_relaxed);
-	}
 	for (int i = 0; i < n; i++) {
 		if (l->events[i].token == WAKE_TOKEN) {
 			/* The eventfd's edge, taken by any wait (a busy loop's non-blocking poll
