@@ -912,10 +912,13 @@ out_hist:
 /* ------------------------------------------------------------------------------------------ */
 /* million_async: a producer posts into a loop kept busy by a turn callback. */
 
+/* One line per message (ri_msg is 56 bytes): the producer's flag check, its post and the loop's
+ * run touch the message's line, and no other message's. */
 struct mmsg {
 	struct ri_msg m; /* first: the message is the slot */
 	_Atomic bool busy;
 } IORT_CACHELINE_ALIGNED;
+_Static_assert(sizeof(struct mmsg) == 64, "one cache line per message");
 
 static struct {
 	const struct rimpl *ri;

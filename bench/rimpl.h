@@ -49,12 +49,18 @@ struct ri_watch {
 struct ri_msg;
 typedef void ri_msg_fn(struct ri_msg *m);
 
+/** Room in a message for an adapter's intrusive node (our loop's iort_post and a pointer). */
+#define RI_MSG_SPACE 24
+
 /** A message posted to one loop from any thread, owned by the workload. */
 struct ri_msg {
 	ri_msg_fn *fn;	     /**< runs on the target loop's thread */
 	void *loop;	     /**< the target (msg_init) */
-	void *impl;	     /**< the adapter's node (msg_init) */
+	void *impl;	     /**< the adapter's node (msg_init): in space, or its own allocation */
 	struct ri_msg *next; /**< the adapter's, for its queue */
+	/** For an adapter whose node fits: embedded, as a program embeds it in its own object,
+	 * so that a post touches the message's lines only. */
+	_Alignas(void *) unsigned char space[RI_MSG_SPACE];
 };
 
 typedef void ri_fn(void *arg);

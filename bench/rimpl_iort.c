@@ -10,7 +10,8 @@
  * - The turn callback is a post deferred from its own callback (iort_loop_defer: the next turn).
  * - A descriptor is iort_io_start() with the workload's watch as its argument: no allocation.
  *   Readiness is edge-triggered; the workload reads until EAGAIN or a short read.
- * - A post is iort_loop_post() of a node (an iort_post and the message) allocated at msg_init.
+ * - A post is iort_loop_post() of a node (an iort_post and the message) embedded in the message
+ *   (ri_msg.space), as a program embeds its iort_post in its own object.
  *
  * Built when the reactor is in the tree (runtime/src/io/reactor.c: IOB_HAVE_IORT_REACTOR);
  * otherwise the descriptors skip with a message.
@@ -27,6 +28,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <iort/reactor.h>
 
@@ -171,12 +173,13 @@ static void riort_msg_cb(struct iort_post *p)
 	m->fn(m);
 }
 
+_Static_assert(sizeof(struct riort_node) <= RI_MSG_SPACE, "the node fits in ri_msg.space");
+
 static int riort_msg_init(void *loop, struct ri_msg *m)
 {
-	struct riort_node *n = calloc(1, sizeof(*n));
+	struct riort_node *n = (struct riort_node *)m->space;
 
-	if (!n)
-		return -ENOMEM;
+	memset(n, 0, sizeof(*n));
 	n->m = m;
 	m->loop = loop;
 	m->impl = n;
@@ -186,7 +189,6 @@ static int riort_msg_init(void *loop, struct ri_msg *m)
 
 static void riort_msg_fini(struct ri_msg *m)
 {
-	free(m->impl);
 	m->impl = NULL;
 }
 
