@@ -308,7 +308,7 @@ static unsigned dispatch(struct iort_loop *l, uint64_t token, uint32_t bits)
 	return n;
 }
 
-static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
+static inline __attribute__((always_inline)) unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 {
 	unsigned ran = 0;
 	bool announced = timeout != 0;
@@ -358,7 +358,8 @@ static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
  * that lands after the spin goes through the announcement protocol (I4) as usual; the spin only
  * saves the sleep and the wake-up when the other side answers quickly.
  */
-static unsigned spin_for_work(struct iort_loop *l, uint64_t timeout, bool *found)
+static __attribute__((noinline)) unsigned spin_for_work(struct iort_loop *l, uint64_t timeout,
+							bool *found)
 {
 	uint64_t span = l->spin_ns < timeout ? l->spin_ns : timeout;
 	uint64_t end = 0;
