@@ -847,6 +847,29 @@ IORT_API void iort_io_clear(struct iort_loop *l, int fd, uint32_t seen, uint32_t
 	slot_unlock(s);
 }
 
+IORT_API void iort_io_unwait(struct iort_loop *l, int fd, uint32_t events)
+{
+	struct slot *s = slot_get(l, fd);
+	struct iort_waker *rd = NULL, *wr = NULL;
+
+	if (s == NULL)
+		return;
+	slot_lock(s);
+	if (events & IORT_IO_READ) {
+		rd = s->rd;
+		s->rd = NULL;
+	}
+	if (events & IORT_IO_WRITE) {
+		wr = s->wr;
+		s->wr = NULL;
+	}
+	slot_unlock(s);
+	if (rd != NULL)
+		iort_waker_drop(rd);
+	if (wr != NULL)
+		iort_waker_drop(wr);
+}
+
 IORT_API uint32_t iort_io_ready(struct iort_loop *l, int fd)
 {
 	struct slot *s = slot_get(l, fd);
