@@ -32,6 +32,11 @@
  *   gate/timer_arm_cancel/<kind>    iort_timers_arm() of a timer 50 ms ahead, then
  *                                   iort_timers_cancel(), with 1000 other timers armed
  *                                   (a timeout that never fires)
+ *   gate/post_run/iort_epoll        one iort_loop_post() and one iort_loop_run(IORT_RUN_NOWAIT) on
+ *                                   a loop on epoll with nothing registered: the post's push and
+ *                                   wake-up check (the loop is not asleep: no eventfd write), a
+ *                                   turn that runs it, and the turn's non-blocking poll (its
+ *                                   epoll_wait is a system call: callgrind counts our side)
  *   gate/selftest/cost              IOBENCH_GATE_SELFTEST_COST (default 100) steps of dependent
  *                                   arithmetic: a cost the tests can raise by a known fraction to
  *                                   prove the gate fails
@@ -54,6 +59,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +70,7 @@
 #include <iort/mutex.h>
 #include <iort/mpsc.h>
 #include <iort/pool.h>
+#include <iort/reactor.h>
 #include <iort/scope.h>
 #include <iort/segq.h>
 #include <iort/timer.h>
@@ -74,6 +81,7 @@
 #include "hist.h"
 #include "lock_impl.h"
 #include "queue_impl.h"
+#include "rimpl.h"
 
 #define GATE_CAPACITY	  1024
 #define GATE_BURST	  8
@@ -602,6 +610,57 @@ static void pool_free(void *obj)
 	free(g);
 }
 
+/* A loop and one post, for gate/post_run. */
+struct gate_loop {
+	struct iort_loop *l;
+	struct iort_post p;
+	uint64_t ran;
+};
+
+static void gate_post_fn(struct iort_post *p)
+{
+	((struct gate_loop *)((char *)p - offsetof(struct gate_loop, p)))->ran++;
+}
+
+GATE_LOOP static uint64_t gate_post_run_iort_epoll(struct iob_state *st, void *obj)
+{
+	struct gate_loop *g = obj;
+	uint64_t n = 0, bad = 0;
+
+	g->ran = 0;
+	while (iob_state_keep_running(st)) {
+		bad += iort_loop_post(g->l, &g->p, gate_post_fn) != 0;
+		bad += iort_loop_run(g->l, IORT_RUN_NOWAIT) < 0;
+		n++;
+	}
+	return bad + (g->ran ^ n); /* 0 unless a post was lost, ran twice or failed */
+}
+
+static int loop_new(void **obj)
+{
+	struct iort_loop_config cfg = { .backend = IORT_BACKEND_EPOLL };
+	struct gate_loop *g = calloc(1, sizeof(*g));
+	int r;
+
+	if (g == NULL)
+		return -ENOMEM;
+	r = iort_loop_create(&cfg, &g->l);
+	if (r != 0) {
+		free(g);
+		return r;
+	}
+	*obj = g;
+	return 0;
+}
+
+static void loop_free(void *obj)
+{
+	struct gate_loop *g = obj;
+
+	iort_loop_destroy(g->l);
+	free(g);
+}
+
 static void hist_free(void *obj)
 {
 	iob_hist_destroy(obj);
@@ -670,6 +729,12 @@ static const struct bench_scenario sc_timer_arm_fire = {
 static const struct bench_scenario sc_timer_arm_cancel = {
 	.name = "gate/timer_arm_cancel",
 	.about = "arm a timer 50 ms ahead and cancel it (1000 others armed)",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_post_run = {
+	.name = "gate/post_run",
+	.about = "one post to an idle loop and one non-blocking turn that runs it",
 	.kind = BENCH_THROUGHPUT,
 	.flags = BENCH_GATE,
 };
@@ -763,6 +828,8 @@ static const struct gate_case cases[] = {
 	  timers_wheel_new, timers_free, "a cancelled timer fired or was not armed", 1 },
 	{ &sc_timer_arm_cancel, &impl_iort_timers_heap, gate_timer_arm_cancel_iort_timers_heap,
 	  timers_heap_new, timers_free, "a cancelled timer fired or was not armed", 1 },
+	{ &sc_post_run, &rimpl_iort_epoll.impl, gate_post_run_iort_epoll, loop_new, loop_free,
+	  "a post was lost, ran twice or failed", 1 },
 	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
 };
 
