@@ -9,9 +9,11 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <iort/reactor.h>
@@ -24,6 +26,7 @@ _Static_assert(IORT_IO_READ == EPOLLIN && IORT_IO_WRITE == EPOLLOUT && IORT_IO_E
 
 struct ep {
 	unsigned max;
+	bool no_pwait2;		 /* the kernel predates epoll_pwait2 (5.11): millisecond timeouts */
 	struct epoll_event ev[]; /* max */
 };
 
@@ -56,19 +59,32 @@ static int ep_wait(struct iort_poller *b, struct iort_poller_event *out, unsigne
 		   uint64_t timeout_ns)
 {
 	struct ep *e = b->priv;
-	int ms;
+	int n;
 
 	if (max > e->max)
 		max = e->max;
-	if (timeout_ns == 0)
-		ms = 0;
-	else if (timeout_ns == UINT64_MAX)
-		ms = -1;
-	else if (timeout_ns >= (uint64_t)INT_MAX * 1000000u)
-		ms = INT_MAX;
-	else /* round up: waking before the timer is due would cost a turn for nothing */
-		ms = (int)((timeout_ns + 999999u) / 1000000u);
-	int n = epoll_wait(b->fd, e->ev, (int)max, ms);
+	if (timeout_ns == 0 || timeout_ns == UINT64_MAX || e->no_pwait2) {
+		int ms;
+		if (timeout_ns == 0)
+			ms = 0;
+		else if (timeout_ns == UINT64_MAX)
+			ms = -1;
+		else if (timeout_ns >= (uint64_t)INT_MAX * 1000000u)
+			ms = INT_MAX;
+		else /* round up: waking before the timer is due would cost a turn for nothing */
+			ms = (int)((timeout_ns + 999999u) / 1000000u);
+		n = epoll_wait(b->fd, e->ev, (int)max, ms);
+	} else {
+		/* A timed wait to the nanosecond (Linux 5.11): epoll_wait's milliseconds would make
+		 * every timer up to a millisecond later than its tick. */
+		struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
+				       .tv_nsec = (long)(timeout_ns % 1000000000u) };
+		n = epoll_pwait2(b->fd, e->ev, (int)max, &ts, NULL);
+		if (n < 0 && errno == ENOSYS) {
+			e->no_pwait2 = true;
+			return ep_wait(b, out, max, timeout_ns);
+		}
+	}
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {

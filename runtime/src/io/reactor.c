@@ -703,6 +703,11 @@ IORT_API void iort_loop_defer(struct iort_loop *l, struct iort_post *p, iort_pos
 
 IORT_API int iort_loop_timer_arm(struct iort_loop *l, struct iort_timer *t, uint64_t deadline_ns)
 {
+	/* The turn advances the timers only while some are armed: bring an empty set's time up to
+	 * now first, or it would place this deadline against a stale time (and miss the precise
+	 * path for a deadline less than a tick away). Nothing fires: the set is empty. */
+	if (iort_timers_count(l->timers) == 0)
+		(void)iort_timers_advance(l->timers, loop_now(l));
 	return iort_timers_arm(l->timers, t, deadline_ns);
 }
 
