@@ -518,11 +518,7 @@ IORT_API int iort_loop_create(const struct iort_loop_config *cfg, struct iort_lo
 	}
 	err = -ENOSYS;
 	if (cfg->backend != IORT_BACKEND_EPOLL) {
-#ifdef IORT_HAVE_URING
 		err = iort__poller_uring_init(&l->poller, l->batch, l->why, sizeof(l->why));
-#else
-		snprintf(l->why, sizeof(l->why), "libiort was built without liburing");
-#endif
 		if (err != 0 && cfg->backend == IORT_BACKEND_URING)
 			goto fail;
 		l->backend = IORT_BACKEND_URING;
