@@ -194,6 +194,9 @@ IORT_API int iort_io_poll(struct iort_loop *l, int fd, uint32_t events, struct i
  * already came. Any thread.
  */
 IORT_API void iort_io_clear(struct iort_loop *l, int fd, uint32_t seen, uint32_t events);
+/** Drop the waker iort_io_poll() keeps for @p fd's directions in @p events (a task that stops
+ * waiting: cancelled, timed out, or done with @p fd). Any thread; nothing to drop is a no-op. */
+IORT_API void iort_io_unwait(struct iort_loop *l, int fd, uint32_t events);
 /** @p fd's cached readiness, as iort_io_poll() stores it (0 when not registered). Any thread. */
 IORT_API uint32_t iort_io_ready(struct iort_loop *l, int fd);
 

@@ -308,7 +308,7 @@ static unsigned dispatch(struct iort_loop *l, uint64_t token, uint32_t bits)
 	return n;
 }
 
-static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
+static inline __attribute__((always_inline)) unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 {
 	unsigned ran = 0;
 	bool announced = timeout != 0;
@@ -358,7 +358,8 @@ static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
  * that lands after the spin goes through the announcement protocol (I4) as usual; the spin only
  * saves the sleep and the wake-up when the other side answers quickly.
  */
-static unsigned spin_for_work(struct iort_loop *l, uint64_t timeout, bool *found)
+static __attribute__((noinline)) unsigned spin_for_work(struct iort_loop *l, uint64_t timeout,
+							bool *found)
 {
 	uint64_t span = l->spin_ns < timeout ? l->spin_ns : timeout;
 	uint64_t end = 0;
@@ -844,6 +845,29 @@ IORT_API void iort_io_clear(struct iort_loop *l, int fd, uint32_t seen, uint32_t
 	if ((st & ST_REG) && ST_TICK(st) == ST_TICK(seen))
 		state_store(s, st & ~(events & ST_BITS));
 	slot_unlock(s);
+}
+
+IORT_API void iort_io_unwait(struct iort_loop *l, int fd, uint32_t events)
+{
+	struct slot *s = slot_get(l, fd);
+	struct iort_waker *rd = NULL, *wr = NULL;
+
+	if (s == NULL)
+		return;
+	slot_lock(s);
+	if (events & IORT_IO_READ) {
+		rd = s->rd;
+		s->rd = NULL;
+	}
+	if (events & IORT_IO_WRITE) {
+		wr = s->wr;
+		s->wr = NULL;
+	}
+	slot_unlock(s);
+	if (rd != NULL)
+		iort_waker_drop(rd);
+	if (wr != NULL)
+		iort_waker_drop(wr);
 }
 
 IORT_API uint32_t iort_io_ready(struct iort_loop *l, int fd)

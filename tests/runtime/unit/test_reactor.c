@@ -675,6 +675,59 @@ static void posts_reach_parked_workers(void **state)
 	iort_pool_destroy(p);
 }
 
+/* A future that registers its waker once, then is told to stop waiting: the edge that comes
+ * after iort_io_unwait() must not poll it again. */
+struct once {
+	struct iort_loop *l;
+	int fd;
+	_Atomic unsigned polls;
+	_Atomic int kept; /* its waker is in the slot */
+};
+
+static enum iort_poll once_poll(void *arg, struct iort_waker *w)
+{
+	struct once *o = arg;
+	uint32_t ready;
+
+	atomic_fetch_add(&o->polls, 1);
+	CHECK(iort_io_poll(o->l, o->fd, IORT_IO_READ, w, &ready) == IORT_PENDING);
+	atomic_store(&o->kept, 1);
+	return IORT_PENDING;
+}
+
+static void unwait_drops_the_waker(void **state)
+{
+	struct iort_loop *l = make(state);
+	struct iort_pool_config pc = { .workers = 1 };
+	struct iort_pool *p;
+	int sv[2];
+
+	assert_int_equal(iort_pool_create(&pc, &p), 0);
+	pair(sv);
+	assert_int_equal(iort_io_start(l, sv[0], IORT_IO_READ, NULL, NULL), 0);
+	assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1); /* the registration's WRITE edge */
+	struct once o = { .l = l, .fd = sv[0] };
+	struct iort_spawn opt = { .poll = once_poll, .arg = &o };
+	struct iort_task *t;
+	assert_int_equal(iort_pool_spawn_ex(p, &opt, &t), 0);
+	uint64_t until = iort_clock_ns() + LIMIT_NS;
+	while (atomic_load(&o.kept) == 0)
+		assert_true(iort_clock_ns() < until);
+	/* Its waker is in the slot: unwait takes it, and the edge below finds none. */
+	iort_io_unwait(l, sv[0], IORT_IO_READ | IORT_IO_WRITE);
+	put(sv[1], 1);
+	assert_int_equal(iort_loop_run(l, IORT_RUN_ONCE), 1);
+	assert_int_equal(atomic_load(&o.polls), 1);
+	iort_task_cancel(t); /* an idle future: cancelled, done */
+	assert_int_equal(iort_task_join(t), -ECANCELED);
+	iort_task_release(t);
+	iort_pool_destroy(p);
+	assert_int_equal(iort_io_stop(l, sv[0]), 0);
+	close(sv[0]);
+	close(sv[1]);
+	iort_loop_destroy(l);
+}
+
 #define BOTH(f)                                         \
 	cmocka_unit_test_prestate(f, (void *)&epoll_b), \
 		cmocka_unit_test_prestate(f, (void *)&uring_b)
@@ -696,6 +749,7 @@ int main(void)
 		BOTH(run_is_exclusive),
 		BOTH(task_reads_through_readiness),
 		BOTH(posts_reach_parked_workers),
+		BOTH(unwait_drops_the_waker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
