@@ -38,6 +38,11 @@
  *       Clearing it anywhere else would break I5's first half (a claimed write still in
  *       flight, then a second claim and a second write: harmless) or leave it set with no
  *       edge coming (the hang stress_reactor found when only announced waits cleared it).
+ *   I6  a post that finds the queue non-empty skips the wake-up: the post before it is still
+ *       queued, its poster ran the protocol after pushing, so the loop either sees that post
+ *       or is woken; and whatever pop takes that post takes this one too (it comes after it
+ *       in the list, or is in flight behind it, which a pop waits for). A post that finds the
+ *       queue empty (the loop took everything) runs the protocol itself.
  * The eventfd is registered edge-triggered and never read: eventfd wakes its waiters on every
  * write, so each write is a new edge (the counter would need 2^64 writes to saturate).
  *
@@ -132,8 +137,9 @@ struct iort_loop {
 	_Atomic uint32_t woken;
 	_Atomic uint32_t kick;
 	_Atomic uint32_t stop;
-	_Atomic uint32_t closed;
 	_Atomic uint32_t running; /* a thread is inside iort_loop_run() */
+	/* Read by every post, written once: away from the words the loop writes. */
+	_Atomic uint32_t closed IORT_CACHELINE_ALIGNED;
 };
 
 static _Thread_local struct iort_loop *tl_loop;
@@ -628,8 +634,10 @@ IORT_API int iort_loop_run(struct iort_loop *l, enum iort_run_mode mode)
 	for (;;) {
 		bool block = mode != IORT_RUN_NOWAIT;
 		(void)turn(l, block ? IORT_DEADLINE_NONE : 0);
-		/* MO relaxed: the flag itself is the message; a stop also wakes us (I4). */
-		if (atomic_exchange_explicit(&l->stop, 0, memory_order_relaxed) != 0) {
+		/* MO relaxed: the flag itself is the message; a stop also wakes us (I4). Read it
+		 * before the exchange: a write every turn would take the line posters read. */
+		if (atomic_load_explicit(&l->stop, memory_order_relaxed) != 0 &&
+		    atomic_exchange_explicit(&l->stop, 0, memory_order_relaxed) != 0) {
 			ret = 1;
 			break;
 		}
@@ -688,8 +696,9 @@ IORT_API int iort_loop_post(struct iort_loop *l, struct iort_post *p, iort_post_
 	if (atomic_load_explicit(&l->closed, memory_order_relaxed) != 0)
 		return -ESHUTDOWN;
 	p->iort_private_fn = fn;
-	(void)iort_mpsc_push(l->posts, &p->iort_private_node);
-	loop_wake(l);
+	/* Only the post that found the queue empty runs the wake-up protocol (I6). */
+	if (iort_mpsc_push(l->posts, &p->iort_private_node))
+		loop_wake(l);
 	return 0;
 }
 
