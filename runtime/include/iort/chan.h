@@ -47,6 +47,53 @@ IORT_API int iort_chan_send_timed(struct iort_chan *ch, void *item, uint64_t dea
 IORT_API int iort_chan_recv_timed(struct iort_chan *ch, void **item, uint64_t deadline_ns,
 				  struct iort_cancel *c) IORT_WUR;
 
+/* ---- asynchronous waiting (a task, not a thread, waits) ---- */
+
+/** Called when the channel may have become ready for a registered waiter (see below). */
+typedef void iort_chan_ready_fn(void *arg);
+
+/**
+ * A registration on one side of a channel: embed it in the waiting object, zero it (or
+ * iort_chan_waiter_init()) before first use; fields are private. One waiter serves one operation
+ * at a time (a send or a receive), and may be reused once that is done or cancelled.
+ */
+struct iort_chan_waiter {
+	struct iort_chan_waiter *iort_private_next;
+	struct iort_chan_waiter *iort_private_prev;
+	iort_chan_ready_fn *iort_private_fn;
+	void *iort_private_arg;
+	void *iort_private_side;
+	uint32_t iort_private_state;
+	uint32_t iort_private_pad;
+};
+
+/** Make @p w idle (unregistered). */
+IORT_API void iort_chan_waiter_init(struct iort_chan_waiter *w);
+
+/**
+ * Poll-style send: try to send @p item; if the channel is full, register @p w on its senders'
+ * side (unless already registered) and try again, so that no wake-up is lost: when a receive
+ * later makes room, one registered waiter's @p fn(@p arg) is called (on the receiving thread,
+ * after the channel's last touch of @p w; @p fn must be short: it wakes a task), and its owner
+ * polls again. A registered waiter whose fn ran is idle again. A poll while @p w is registered
+ * keeps the registration (its fn, arg).
+ * @return 0 (sent; @p w is idle), -EAGAIN (not sent; @p w is registered, or was and @p fn is
+ * being called).
+ */
+IORT_API int iort_chan_poll_send(struct iort_chan *ch, void *item, struct iort_chan_waiter *w,
+				 iort_chan_ready_fn *fn, void *arg) IORT_WUR;
+/** Poll-style receive, the mirror of iort_chan_poll_send(). @return 0 (*item written), -EAGAIN. */
+IORT_API int iort_chan_poll_recv(struct iort_chan *ch, void **item, struct iort_chan_waiter *w,
+				 iort_chan_ready_fn *fn, void *arg) IORT_WUR;
+/**
+ * Give up a poll-style operation (from any thread): unregister @p w if it is registered. If its
+ * fn had been called and the caller gives up without polling again, the readiness it announced is
+ * passed on to another waiter of that side, so no waiter is stranded by a give-up.
+ * @return true: @p w was registered and is removed (fn will not be called for it); false: it was
+ * idle, or fn was called or is being called (fn's arg must outlive that call). @p w is idle after.
+ */
+IORT_API bool iort_chan_poll_cancel(struct iort_chan *ch, struct iort_chan_waiter *w);
+
 #ifdef __cplusplus
 }
 #endif
