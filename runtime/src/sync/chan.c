@@ -57,8 +57,9 @@
  *   poll:     try; else (unless still QUEUED) lock, append, n++, unlock; fence (chan.S4, seq_cst);
  *             try again (on success unregister); else -EAGAIN and wait for fn.
  *   notifier: after its fence chan.S1 / chan.S2 (the same ones), if n != 0: lock, unlink the first
- *             waiter, n--, store NOTIFIED (chan.R5), unlock, then call its fn(arg): one waiter per
- *             notification, as notify_one; the chaining above wakes a second one the same way.
+ *             waiter, n--, mark it NOTIFYING, unlock, call its fn(arg), then store NOTIFIED
+ *             (chan.R5): one waiter per notification, as notify_one; the chaining above notifies
+ *             a second one the same way.
  * The proof above carries over with "R registered (n++ before chan.S4)" for "R announced (wait.S2)"
  * and "notify the first waiter" for "wake one sleeper": n is changed only under the lock and counts
  * the linked waiters, so a notifier whose load of n comes after R's fence in the order S (the case
@@ -69,11 +70,15 @@
  * is notified and gives up (iort_chan_poll_cancel) passes the notification on (chan.S7, then one
  * wake of each kind on that side), as wait.c's pass_on. A poll that finds its waiter still QUEUED
  * does not register again: that registration's n++ still stands for it.
- * A notifier touches a waiter only under the side's lock, and NOTIFIED (release) is its last
- * touch; fn and arg are read under the lock, so the owner may reuse or free the waiter as soon as
- * it sees NOTIFIED (chan.A5 / A7 / A8 acquire). Test points: chan.poll_failed (a poll's first
- * try failed, not yet registered), chan.registered (announced, before the fence and re-try), chan.notify (a notifier unlinked a waiter, NOTIFIED not yet stored),
- * chan.pass_on (a give-up forwarding a notification).
+ * Lifetimes (as cancel.c's unregister): the notifier touches a waiter under the side's lock, and
+ * after the lock only to store NOTIFIED once fn has returned; fn and arg were read under the lock.
+ * An owner that finds NOTIFYING (a poll, a successful re-try's unregister, a cancel) waits for
+ * NOTIFIED (chan.A5 acquire), a spin as long as fn (a task wake-up). So once a poll returned 0 or a
+ * cancel returned, fn is not running and will not run: the owner may free arg and the waiter, and
+ * one long-lived arg (a task's waker) serves every registration. Test points: chan.poll_failed
+ * (a poll's first try failed, not yet registered), chan.registered (announced, before the fence
+ * and re-try), chan.notify (a notifier unlinked a waiter and released the lock, fn not yet
+ * called), chan.pass_on (a give-up forwarding a notification).
  *
  * Cost: one seq_cst fence per successful operation (as before), four relaxed loads of waiters
  * counts (two lines); the peek and any futex syscall or callback happen only when someone waits.
@@ -104,7 +109,7 @@ struct aside {
 };
 
 /* A waiter's state. */
-enum { IDLE = 0, QUEUED = 1, NOTIFIED = 2 };
+enum { IDLE = 0, QUEUED = 1, NOTIFYING = 2, NOTIFIED = 3 };
 
 /* chan.c's view of struct iort_chan_waiter. */
 struct waiter {
@@ -112,8 +117,9 @@ struct waiter {
 	iort_chan_ready_fn *fn;
 	void *arg;
 	struct aside *side; /* the side it registered on (set by its owner) */
-	_Atomic uint32_t
-		state; /* IDLE -> QUEUED (owner), QUEUED -> NOTIFIED (a notifier), -> IDLE (owner) */
+	/* IDLE -> QUEUED (owner, under the lock) -> NOTIFYING (a notifier, under the lock) ->
+	 * NOTIFIED (that notifier, after fn) -> IDLE (owner); QUEUED -> IDLE (owner, under the lock) */
+	_Atomic uint32_t state;
 	uint32_t pad;
 };
 
@@ -224,12 +230,14 @@ static void aside_wake(struct aside *a)
 			      memory_order_relaxed);
 	iort_chan_ready_fn *fn = w->fn;
 	void *arg = w->arg;
-	IORT_TP("chan.notify"); /* w unlinked, lock held, NOTIFIED not yet stored */
-	/* MO chan.R5 (release): our last touch of w (its unlink) before its owner reuses it;
-	 * pairs with chan.A5, chan.A7 and chan.A8. */
-	atomic_store_explicit(&w->state, NOTIFIED, memory_order_release);
+	/* MO relaxed: under the lock; an owner seeing it waits for NOTIFIED (chan.R5). */
+	atomic_store_explicit(&w->state, NOTIFYING, memory_order_relaxed);
 	aside_unlock(a);
-	fn(arg); /* w may be gone: fn, arg were read under the lock */
+	IORT_TP("chan.notify"); /* w unlinked, lock released, fn not yet called */
+	fn(arg);
+	/* MO chan.R5 (release): fn's run and our touches of w before its owner reuses it;
+	 * pairs with chan.A5. */
+	atomic_store_explicit(&w->state, NOTIFIED, memory_order_release);
 }
 
 /* Register @p w on @p a; the caller then tries its operation again. */
@@ -258,14 +266,29 @@ static void aside_register(struct aside *a, struct waiter *w, iort_chan_ready_fn
 	atomic_thread_fence(memory_order_seq_cst);
 }
 
+/* @p w's state, once no notifier is between taking it and its NOTIFIED (waits for fn). */
+static uint32_t settled_state(struct waiter *w)
+{
+	for (unsigned i = 1;; i++) {
+		/* MO chan.A5 (acquire): a notifier's fn and its touches of w before our reuse;
+		 * pairs with chan.R5. */
+		uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
+		if (s != NOTIFYING)
+			return s;
+		if ((i & 63) == 0)
+			sched_yield(); /* the notifier may be preempted */
+		else
+			iort_cpu_relax();
+	}
+}
+
 /*
  * Unregister @p w. @return QUEUED (it was registered and is removed), NOTIFIED (a notifier took
- * it: its fn has been or is being called) or IDLE (it was not registered). @p w is IDLE after.
+ * it; its fn has returned) or IDLE (it was not registered). @p w is IDLE after, and no fn runs.
  */
 static uint32_t aside_unregister(struct waiter *w)
 {
-	/* MO chan.A5 (acquire): a notifier's last touch of w before our reuse; pairs with chan.R5. */
-	uint32_t s = atomic_load_explicit(&w->state, memory_order_acquire);
+	uint32_t s = settled_state(w);
 
 	if (s == QUEUED) {
 		struct aside *a = w->side;
@@ -287,8 +310,10 @@ static uint32_t aside_unregister(struct waiter *w)
 					      memory_order_relaxed);
 		}
 		aside_unlock(a);
+		if (s == NOTIFYING)
+			s = settled_state(w); /* taken by a notifier since our first look */
 	}
-	/* MO relaxed: ours alone now (unlinked; a notifier no longer touches it). */
+	/* MO relaxed: ours alone now (unlinked, no notifier touches it). */
 	atomic_store_explicit(&w->state, IDLE, memory_order_relaxed);
 	return s;
 }
@@ -395,10 +420,8 @@ IORT_API int iort_chan_poll_send(struct iort_chan *ch, void *item, struct iort_c
 
 	if (iort_chan_try_send(ch, item))
 		goto sent;
-	/* MO chan.A7 (acquire): NOTIFIED comes with the notifier's last touch of w, before we
-	 * register it again; pairs with chan.R5. A stale QUEUED means fn is on its way (and we
-	 * are polled again after it, which sees NOTIFIED). */
-	if (atomic_load_explicit(&w->state, memory_order_acquire) == QUEUED)
+	/* A stale QUEUED means fn is on its way, and we are polled again after it. */
+	if (settled_state(w) == QUEUED)
 		return -EAGAIN;	     /* still registered: the announcement stands */
 	IORT_TP("chan.poll_failed"); /* the try failed, not yet registered */
 	aside_register(&ch->send_async, w, fn, arg);
@@ -418,8 +441,7 @@ IORT_API int iort_chan_poll_recv(struct iort_chan *ch, void **item, struct iort_
 
 	if (iort_chan_try_recv(ch, item))
 		goto received;
-	/* MO chan.A8 (acquire): as chan.A7; pairs with chan.R5. */
-	if (atomic_load_explicit(&w->state, memory_order_acquire) == QUEUED)
+	if (settled_state(w) == QUEUED)
 		return -EAGAIN;
 	IORT_TP("chan.poll_failed");
 	aside_register(&ch->recv_async, w, fn, arg);
