@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include <iort/compiler.h>
+#include <iort/mpsc.h>
 #include <iort/pool.h>
 #include <iort/timer.h>
 
@@ -79,7 +80,8 @@ struct iort_loop_config {
  * unavailable), -ENOMEM, -EMFILE and the errors of epoll_create1/eventfd/io_uring_setup.
  */
 IORT_API int iort_loop_create(const struct iort_loop_config *cfg, struct iort_loop **out) IORT_WUR;
-/** Frees the loop: registrations, timers and posts still pending are dropped (no callback runs).
+/** Frees the loop: registrations, timers and posts still pending are dropped (no callback runs;
+ * wakers of waiting tasks are dropped, not woken: iort_io_stop() a descriptor to wake its task).
  * Must not run. NULL is a no-op. */
 IORT_API void iort_loop_destroy(struct iort_loop *l);
 /** The backend that runs (never IORT_BACKEND_AUTO). */
@@ -107,8 +109,9 @@ IORT_API void iort_loop_stop(struct iort_loop *l);
 /** Keep IORT_RUN_DEFAULT running while nothing else is pending (for loops fed only by posts). */
 IORT_API void iort_loop_ref(struct iort_loop *l);
 IORT_API void iort_loop_unref(struct iort_loop *l);
-/** The time read at the start of the current turn (CLOCK_MONOTONIC ns; iort_clock_ns()). */
-IORT_API uint64_t iort_loop_now(const struct iort_loop *l);
+/** The time of the current turn (CLOCK_MONOTONIC ns, as iort_clock_ns()): read at most once per
+ * turn, when a timer is armed or on the first call. */
+IORT_API uint64_t iort_loop_now(struct iort_loop *l);
 /** Read the clock again (for a callback that ran long). */
 IORT_API uint64_t iort_loop_update_now(struct iort_loop *l);
 /** The loop running on this thread (standalone inside iort_loop_run(), or this pool worker's),
@@ -122,7 +125,7 @@ typedef void iort_post_fn(struct iort_post *p);
 
 /** Embed in your object; fields are private. */
 struct iort_post {
-	struct iort_post *iort_private_next; /* _Atomic in reactor.c */
+	struct iort_mpsc_node iort_private_node;
 	iort_post_fn *iort_private_fn;
 };
 
@@ -160,7 +163,7 @@ typedef void iort_io_fn(struct iort_loop *l, int fd, uint32_t events, void *arg)
 IORT_API int iort_io_start(struct iort_loop *l, int fd, uint32_t events, iort_io_fn *cb,
 			   void *arg) IORT_WUR;
 /** Change the callback's interest (no syscall). @return 0, -ENOENT (not registered). */
-IORT_API int iort_io_modify(struct iort_loop *l, int fd, uint32_t events) IORT_WUR;
+IORT_API int iort_io_modify(struct iort_loop *l, int fd, uint32_t events);
 /**
  * Forget @p fd; call it before close(@p fd). No callback for @p fd runs after it returns, and a
  * task waiting on it is woken (its next iort_io_poll() fails with -ENOENT).
@@ -170,18 +173,24 @@ IORT_API int iort_io_stop(struct iort_loop *l, int fd);
 
 /**
  * Task style, for a pool task's poll function (any thread): if @p fd's cached readiness holds any
- * of @p events (or an error or hang-up) return IORT_READY and store it in *@p ready; else keep
- * @p w (cloned; one waiting task per direction and descriptor, a later one replaces it) and
- * return IORT_PENDING: the loop wakes it when readiness arrives, when iort_io_stop() forgets @p fd
- * and when the loop is destroyed. *@p ready: 0 on IORT_PENDING; -ENOENT bits are never set:
- * @return -ENOENT (cast to the enum) if @p fd is not registered.
+ * of @p events (or an error or hang-up), return IORT_READY and store in *@p ready the readiness
+ * bits (IORT_IO_*) and, in bits 16..31, the count of readiness edges seen so far (pass the whole
+ * value back to iort_io_clear()). Else keep @p w (cloned; one waiting task per direction and
+ * descriptor, a later one replacing it) and return IORT_PENDING: the loop wakes it when readiness
+ * arrives and when iort_io_stop() forgets @p fd.
+ * @return IORT_READY, IORT_PENDING, -ENOENT (@p fd is not registered on @p l).
  */
 IORT_API int iort_io_poll(struct iort_loop *l, int fd, uint32_t events, struct iort_waker *w,
 			  uint32_t *ready) IORT_WUR;
-/** Clear @p events from @p fd's cached readiness after an I/O call failed with EAGAIN (any
- * thread). Readiness that arrived since the failed call is not lost: the loop keeps a turn count
- * per descriptor and the clear only applies to readiness seen before it. */
-IORT_API void iort_io_clear(struct iort_loop *l, int fd, uint32_t events);
+/**
+ * After an I/O call on @p fd failed with EAGAIN: clear @p events from its cached readiness, unless
+ * a new edge arrived since @p seen (the value iort_io_poll() stored) was read: then readiness
+ * stays, and the caller's next poll tries the I/O again instead of waiting for an edge that
+ * already came. Any thread.
+ */
+IORT_API void iort_io_clear(struct iort_loop *l, int fd, uint32_t seen, uint32_t events);
+/** @p fd's cached readiness, as iort_io_poll() stores it (0 when not registered). Any thread. */
+IORT_API uint32_t iort_io_ready(struct iort_loop *l, int fd);
 
 /* ---- pools whose workers each own a loop ---- */
 

@@ -89,4 +89,36 @@ int iort__pool_spawn_scoped(struct iort_pool *p, const struct iort_spawn *opt,
 			    const struct scope_child *sc, struct iort_task **out);
 int iort__task_join_until(struct iort_task *t, uint64_t deadline_ns);
 
+/*
+ * A driver: something each worker polls between tasks and blocks in instead of its futex (the
+ * event loop of the io layer, which the pool cannot include). The pool calls
+ *   create   on the creating thread, once per worker, before any worker starts (NULL: the pool
+ *            creation fails with -ENOMEM); destroy after the workers have exited;
+ *   enter    on the worker's thread before its first task; leave as it exits;
+ *   poll     on the worker's thread: deadline 0, every `interval` tasks and while it spins idle
+ *            (must not block); else while it is parked, blocking until the deadline, or until
+ *            unpark. It returns how many callbacks it ran (timers, I/O, posts): when any ran,
+ *            the parked worker unparks itself to look for the tasks they may have woken;
+ *   unpark   from any thread, after the worker's park word was set: the blocked poll (or the
+ *            next one to start) must return. It must not lose a wake-up that races with poll
+ *            deciding to block (the loop's sleeping/woken protocol).
+ */
+struct iort__pool_driver {
+	void *(*create)(void *ctx, unsigned index);
+	void (*destroy)(void *ws);
+	void (*enter)(void *ws);
+	void (*leave)(void *ws);
+	unsigned (*poll)(void *ws, uint64_t deadline);
+	void (*unpark)(void *ws);
+	unsigned interval; /* 0: 61 */
+};
+
+/* iort_pool_create() with @drv (NULL: none) and its @ctx. */
+int iort__pool_create_driven(const struct iort_pool_config *cfg,
+			     const struct iort__pool_driver *drv, void *ctx,
+			     struct iort_pool **out);
+/* Worker @index's driver state when @p was created with @drv, else NULL. */
+void *iort__pool_driver_state(struct iort_pool *p, const struct iort__pool_driver *drv,
+			      unsigned index);
+
 #endif /* IORT_POOL_PRIVATE_H */

@@ -109,6 +109,8 @@ struct worker {
 	void **spill; /* room for half the run queue, for overflow */
 	pthread_t thread;
 	int cpu;
+	void *drv;	   /* the driver's state for this worker, or NULL */
+	unsigned drv_tick; /* tasks since the last poll of the driver */
 	/* Written by wakers. */
 	_Atomic uint32_t park IORT_CACHELINE_ALIGNED;
 	struct wmetrics m IORT_CACHELINE_ALIGNED;
@@ -128,6 +130,8 @@ struct iort_pool {
 	size_t max_pending;
 	bool metrics;
 	struct worker *workers;
+	const struct iort__pool_driver *drv; /* NULL: workers park on their futex */
+	unsigned drv_interval;
 
 	struct iort_mutex inject_lock IORT_CACHELINE_ALIGNED;
 	struct iort_task *inj_head, *inj_tail; /* under inject_lock */
@@ -488,6 +492,15 @@ static void end_search(struct worker *w)
 	}
 }
 
+/* Wake worker @p v after its park word was stored. */
+static void wake_parked(struct iort_pool *p, struct worker *v)
+{
+	if (v->drv != NULL)
+		p->drv->unpark(v->drv);
+	else
+		iort__futex_wake(&v->park, 1);
+}
+
 /* Wake one sleeper as a searcher, if nobody searches and someone sleeps. */
 static void notify_one(struct iort_pool *p)
 {
@@ -515,7 +528,7 @@ static void notify_one(struct iort_pool *p)
 	if (v != NULL) {
 		/* MO pool.R3 (release): what we published before waking it; pairs with pool.A3. */
 		atomic_store_explicit(&v->park, PARK_SEARCH, memory_order_release);
-		iort__futex_wake(&v->park, 1);
+		wake_parked(p, v);
 	}
 }
 
@@ -540,7 +553,7 @@ static void unpark_worker(struct iort_pool *p, struct worker *v)
 	if (wake) {
 		/* MO pool.R3b (release): as pool.R3; pairs with pool.A3. */
 		atomic_store_explicit(&v->park, PARK_WOKEN, memory_order_release);
-		iort__futex_wake(&v->park, 1);
+		wake_parked(p, v);
 	}
 }
 
@@ -595,9 +608,18 @@ static void park(struct worker *w, struct iort_task *watch, uint64_t deadline)
 	IORT_TP("pool.parking");
 	uint32_t v;
 	/* MO pool.A3 (acquire): what the waker published; pairs with pool.R3. */
-	while ((v = atomic_load_explicit(&w->park, memory_order_acquire)) == PARK_SLEEP)
-		if (iort__futex_wait_abs(&w->park, PARK_SLEEP, deadline) == -ETIMEDOUT)
-			unpark_worker(p, w); /* off the list, unless a waker has us already */
+	while ((v = atomic_load_explicit(&w->park, memory_order_acquire)) == PARK_SLEEP) {
+		if (w->drv == NULL) {
+			if (iort__futex_wait_abs(&w->park, PARK_SLEEP, deadline) == -ETIMEDOUT)
+				unpark_worker(p,
+					      w); /* off the list, unless a waker has us already */
+		} else if (p->drv->poll(w->drv, deadline) > 0 ||
+			   (deadline != IORT_DEADLINE_NONE && iort_clock_ns() >= deadline)) {
+			/* Its callbacks may have woken tasks into our queues (we run them), or
+			 * the deadline passed. */
+			unpark_worker(p, w);
+		}
+	}
 	if (v == PARK_SEARCH)
 		w->searching = true;
 	mcount(w, &w->m.unparks, 1);
@@ -706,6 +728,9 @@ static struct iort_task *idle(struct worker *w)
 				if (atomic_load_explicit(&p->mode, memory_order_relaxed) !=
 				    RUNNING_MODE)
 					return NULL;
+				if ((k & 15) == 15 && w->drv != NULL &&
+				    p->drv->poll(w->drv, 0) > 0 && (t = local_next(w)) != NULL)
+					return t;
 			} while ((++k & 15) != 0 || iort_clock_ns() < until);
 		}
 	}
@@ -862,7 +887,13 @@ static void *worker_main(void *arg)
 	struct iort_pool *p = w->pool;
 
 	tl_worker = w;
+	if (w->drv != NULL)
+		p->drv->enter(w->drv);
 	for (;;) {
+		if (w->drv != NULL && ++w->drv_tick >= p->drv_interval) {
+			w->drv_tick = 0;
+			(void)p->drv->poll(w->drv, 0);
+		}
 		struct iort_task *t = local_next(w);
 		if (t == NULL)
 			t = idle(w);
@@ -881,6 +912,8 @@ static void *worker_main(void *arg)
 			run_task(w, t);
 		}
 	}
+	if (w->drv != NULL)
+		p->drv->leave(w->drv);
 	tl_worker = NULL;
 	return NULL;
 }
@@ -902,6 +935,8 @@ static void pool_free(struct iort_pool *p)
 	if (p->workers != NULL) {
 		for (unsigned i = 0; i < p->nworkers; i++) {
 			struct worker *w = &p->workers[i];
+			if (w->drv != NULL)
+				p->drv->destroy(w->drv);
 			free(w->spill);
 			iort__runq_fini(&w->q);
 		}
@@ -916,7 +951,8 @@ static void pool_free(struct iort_pool *p)
 	free(p);
 }
 
-IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_pool **out)
+int iort__pool_create_driven(const struct iort_pool_config *cfg,
+			     const struct iort__pool_driver *drv, void *ctx, struct iort_pool **out)
 {
 	static const struct iort_pool_config defaults;
 	struct iort_pool *p;
@@ -944,6 +980,8 @@ IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_po
 	p->lifo_cap = cfg->lifo_cap != 0 ? cfg->lifo_cap : DEFAULT_LIFO_CAP;
 	p->max_pending = cfg->max_pending;
 	p->metrics = !cfg->no_metrics;
+	p->drv = drv;
+	p->drv_interval = drv != NULL && drv->interval != 0 ? drv->interval : DEFAULT_INTERVAL;
 	iort_mutex_init_class(&p->inject_lock, "iort_pool.inject");
 	iort_mutex_init_class(&p->sleep_lock, "iort_pool.sleep");
 	iort_mutex_init_class(&p->reg_lock, "iort_pool.registry");
@@ -970,6 +1008,8 @@ IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_po
 		w->spill = calloc(cap / 2, sizeof(*w->spill));
 		int e = iort__runq_init(&w->q, cap);
 		if (w->spill == NULL || e != 0)
+			err = -ENOMEM;
+		if (err == 0 && drv != NULL && (w->drv = drv->create(ctx, i)) == NULL)
 			err = -ENOMEM;
 	}
 	if (err != 0) {
@@ -1002,6 +1042,17 @@ IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_po
 	}
 	*out = p;
 	return 0;
+}
+
+IORT_API int iort_pool_create(const struct iort_pool_config *cfg, struct iort_pool **out)
+{
+	return iort__pool_create_driven(cfg, NULL, NULL, out);
+}
+
+void *iort__pool_driver_state(struct iort_pool *p, const struct iort__pool_driver *drv,
+			      unsigned index)
+{
+	return p->drv == drv && drv != NULL && index < p->nworkers ? p->workers[index].drv : NULL;
 }
 
 static int spawn(struct iort_pool *p, const struct iort_spawn *opt, struct iort_task **out,
@@ -1433,6 +1484,12 @@ IORT_API void iort_pool_destroy(struct iort_pool *p)
 		return;
 	if (!p->shut_done)
 		(void)iort_pool_shutdown(p, IORT_SHUTDOWN_DRAIN);
+	/* Before the locks go: a driver may drop wakers, which frees task records. */
+	for (unsigned i = 0; i < p->nworkers; i++)
+		if (p->workers[i].drv != NULL) {
+			p->drv->destroy(p->workers[i].drv);
+			p->workers[i].drv = NULL;
+		}
 	iort_mutex_fini(&p->inject_lock);
 	iort_mutex_fini(&p->sleep_lock);
 	iort_mutex_fini(&p->reg_lock);

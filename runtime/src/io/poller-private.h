@@ -10,45 +10,45 @@
  * Synchronization: one thread (the loop's) calls everything. Other threads only write the loop's
  * eventfd, which the loop registers like any descriptor.
  */
-#ifndef IORT_BACKEND_PRIVATE_H
-#define IORT_BACKEND_PRIVATE_H
+#ifndef IORT_POLLER_PRIVATE_H
+#define IORT_POLLER_PRIVATE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct iort_backend_event {
+struct iort_poller_event {
 	uint64_t token;
 	uint32_t events; /* IORT_IO_* bits (the EPOLL* values) */
 };
 
-struct iort_backend;
+struct iort_poller;
 
-struct iort_backend_ops {
+struct iort_poller_ops {
 	const char *name;
-	void (*fini)(struct iort_backend *b);
+	void (*fini)(struct iort_poller *b);
 	/* Register @fd for IORT_IO_READ | IORT_IO_WRITE | IORT_IO_RDHUP, edge-triggered. Readiness
 	 * already present is reported by a later wait. @return 0 or -errno (-EEXIST, -EBADF, ...). */
-	int (*add)(struct iort_backend *b, int fd, uint64_t token);
+	int (*add)(struct iort_poller *b, int fd, uint64_t token);
 	/* Forget @fd's registration (made with @token). Events for it may still be delivered by the
 	 * next wait (the loop drops them by token). @return 0 or -errno. */
-	int (*del)(struct iort_backend *b, int fd, uint64_t token);
+	int (*del)(struct iort_poller *b, int fd, uint64_t token);
 	/* Wait up to @timeout_ns (0: do not block; UINT64_MAX: no limit) for events; flush anything
 	 * the backend batched (io_uring submissions) first. @return events written to @out (at most
 	 * @max; 0 on timeout or -EINTR), or -errno. */
-	int (*wait)(struct iort_backend *b, struct iort_backend_event *out, unsigned max,
+	int (*wait)(struct iort_poller *b, struct iort_poller_event *out, unsigned max,
 		    uint64_t timeout_ns);
 };
 
-struct iort_backend {
-	const struct iort_backend_ops *ops;
+struct iort_poller {
+	const struct iort_poller_ops *ops;
 	void *priv; /* the backend's own state */
 	int fd;	    /* epoll or ring descriptor (for diagnostics) */
 };
 
 /* @batch: the most events the loop takes per wait. @return 0 or -errno. */
-int iort__backend_epoll_init(struct iort_backend *b, unsigned batch);
+int iort__poller_epoll_init(struct iort_poller *b, unsigned batch);
 /* @return 0, or -ENOSYS with a one-line reason in @why (io_uring missing, refused by seccomp,
  * liburing not built in, a needed opcode unsupported), or another -errno. */
-int iort__backend_uring_init(struct iort_backend *b, unsigned batch, char *why, size_t whylen);
+int iort__poller_uring_init(struct iort_poller *b, unsigned batch, char *why, size_t whylen);
 
-#endif /* IORT_BACKEND_PRIVATE_H */
+#endif /* IORT_POLLER_PRIVATE_H */
