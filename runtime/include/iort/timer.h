@@ -47,8 +47,8 @@ struct iort_timer {
 	struct iort_timer *iort_private_next;
 	struct iort_timer *iort_private_prev;
 	uint64_t iort_private_deadline;
-	uint32_t iort_private_where; /* where it is armed; IORT_TIMER_IDLE_ when not */
-	uint32_t iort_private_flags;
+	uint32_t iort_private_where; /* where it is armed (a slot, a heap index), or idle */
+	uint32_t iort_private_set;   /* the id of the set it is armed in */
 	iort_timer_fn *fn;
 	void *arg;
 };
