@@ -74,7 +74,8 @@ long iort__async_alarms_live(void)
 static void alarm_unref(struct alarm *a)
 {
 	/* MO async.R1 (acq_rel): release: our uses of the record before its free; acquire (the
-	 * last): every other side's uses before our free; pairs with itself (async.R1). */
+	 * last): every other side's uses before our free;
+	 * pairs with async.R1 (the other sides' decrements). */
 	if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	free(a);

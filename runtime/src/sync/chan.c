@@ -310,8 +310,11 @@ static uint32_t aside_unregister(struct waiter *w)
 					      memory_order_relaxed);
 		}
 		aside_unlock(a);
-		if (s == NOTIFYING)
-			s = settled_state(w); /* taken by a notifier since our first look */
+		/* Taken by a notifier since our first look: wait for its NOTIFIED, and read it with
+		 * acquire even if it is there already (the look under the lock is relaxed, and the
+		 * notifier stores NOTIFIED after its unlock). */
+		if (s != QUEUED)
+			s = settled_state(w);
 	}
 	/* MO relaxed: ours alone now (unlinked, no notifier touches it). */
 	atomic_store_explicit(&w->state, IDLE, memory_order_relaxed);

@@ -4,8 +4,9 @@
  *  (a) the teardown wins (the callback is stopped at async.fire, before its CAS): the teardown
  *      drops the record's waker and posts the timer's cancel; the callback then loses its CAS and
  *      only drops the loop's reference; the post finds the timer fired and drops its own.
- *  (b) the callback wins (the teardown is stopped at async.teardown): the callback wakes with the
- *      record's waker; the teardown loses its CAS and posts nothing.
+ *  (b) the callback wins (the teardown is stopped at async.teardown, the callback released
+ *      after it): the callback wakes with the record's waker; the teardown loses its CAS and
+ *      posts nothing.
  * Either way the record is freed exactly once (ASan), the waker released exactly once, and the
  * live-record count returns to zero. The teardown runs on a helper thread: the pool's cancel of
  * an idle task finishes it there, and its done() drops the future (tests/runtime/unit/test_async.c
@@ -97,7 +98,7 @@ static void run(bool teardown_first)
 	tp_tag(TAG_MAIN);
 	iort_cancel_init(&c);
 	assert_int_equal(iort_loop_pool_create(&pc, NULL, &p), 0);
-	int fire = teardown_first ? tp_stop_at("async.fire", TAG_WORKER, 0) : -1;
+	int fire = tp_stop_at("async.fire", TAG_WORKER, 0);
 	int down = teardown_first ? -1 : tp_stop_at("async.teardown", TAG_HELPER, 0);
 	struct iort_spawn opt = {
 		.poll = sleeper_poll, .arg = &s, .done = sleeper_done, .cancel = &c
@@ -122,8 +123,10 @@ static void run(bool teardown_first)
 		assert_int_equal(tp_hits("async.cancel_post", TAG_WORKER), 0);
 		tp_release(fire);
 	} else {
+		tp_wait_stopped(fire); /* the deadline came; the task is still idle */
 		assert_int_equal(pthread_create(&th, NULL, cancel_main, &c), 0);
-		tp_wait_stopped(down);			    /* the teardown is before its CAS */
+		tp_wait_stopped(down); /* the teardown is before its CAS */
+		tp_release(fire);
 		tp_wait_hits("async.fired", TAG_WORKER, 1); /* the callback's CAS won */
 		tp_release(down);
 		tp_wait_hits("test.done", TAG_HELPER, 1);
