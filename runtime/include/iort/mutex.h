@@ -18,8 +18,13 @@
  * morphing): a signal sent while holding the mutex wakes nobody until the mutex is released, and
  * a broadcast wakes one thread at a time as the mutex passes along.
  *
- * Lock-order checking (iort/lockdep.h) sees every acquisition when enabled at run time; built
- * with -Dlockdep=disabled the mutex is 8 bytes.
+ * A task waits without a thread (iort_mutex_lock_async): its record queues in the same FIFO and
+ * the unlock hands the mutex to it (never free in between) and calls its callback; see
+ * docs/async.md.
+ *
+ * Lock-order checking (iort/lockdep.h) sees every acquisition by a thread when enabled at run
+ * time (asynchronous ones are not seen: their owner is a task); built with -Dlockdep=disabled the
+ * mutex is 8 bytes.
  *
  * Deadlines are absolute CLOCK_MONOTONIC nanoseconds (iort_clock_ns(); IORT_DEADLINE_NONE).
  *
