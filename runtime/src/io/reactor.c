@@ -29,11 +29,19 @@
  *       the loop after its wait). By the two fences, either the loop sees the change or the
  *       poster sees the loop asleep: the Dekker shape of wait.h. A loop that runs pays nothing;
  *       a poster into a running loop pays the push and one fence.
+ *   I5  woken == 1 means an eventfd write is pending or its edge not yet taken by a wait. The
+ *       loop clears it when a wait returns the eventfd's edge (any wait: a busy loop's
+ *       non-blocking poll takes edges too) and after every announced wait. A poster that saw
+ *       a stale `sleeping` may set it while the loop runs; its write then lands as an edge
+ *       that some later wait takes, clearing it again; without the clear on every take, a
+ *       woken left at 1 with no edge pending would stop every later poster from writing.
  * The eventfd is registered edge-triggered and never read: eventfd wakes its waiters on every
  * write, so each write is a new edge (the counter would need 2^64 writes to saturate).
  *
  * Test points (tests/runtime/windows/win_reactor.c): reactor.before_sleep (the loop ran its posts
  * and is about to announce it sleeps), reactor.sleeping (announced, not yet re-checked),
+ * reactor.waiting (re-checked, about to wait), reactor.wake_checked (a poster saw the loop
+ * asleep, before it claims the write),
  * reactor.poll_locked (io_poll found no readiness outside the lock,
  * before it takes the lock).
  */
@@ -204,6 +212,7 @@ static void loop_wake(struct iort_loop *l)
 	/* MO relaxed: ordered by the fence above. */
 	if (atomic_load_explicit(&l->sleeping, memory_order_relaxed) == 0)
 		return;
+	IORT_TP("reactor.wake_checked");
 	/* MO relaxed: the flag only elects one writer; the eventfd write (a syscall) publishes. */
 	if (atomic_exchange_explicit(&l->woken, 1, memory_order_relaxed) != 0)
 		return;
@@ -296,33 +305,43 @@ static unsigned dispatch(struct iort_loop *l, uint64_t token, uint32_t bits)
 static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 {
 	unsigned ran = 0;
+	bool announced = timeout != 0;
 
-	if (timeout != 0) {
+	if (announced) {
 		IORT_TP("reactor.before_sleep");
 		/* MO relaxed: ordered by the fence below (I4). */
 		atomic_store_explicit(&l->sleeping, 1, memory_order_relaxed);
-		/* MO reactor.F1 (seq_cst fence): sleeping before the re-checks below; pairs with
-		 * reactor.F2. */
+		/* MO reactor.F1 (seq_cst fence): sleeping before the re-checks below;
+		 * pairs with reactor.F2. */
 		atomic_thread_fence(memory_order_seq_cst);
 		IORT_TP("reactor.sleeping");
 		/* MO relaxed (stop): ordered by the fence; run() re-reads it after the turn. */
 		if (!iort_mpsc_empty(l->posts) ||
-		    /* MO reactor.A5 (acquire): a pool's park word, stored before the kick; pairs
-		     * with reactor.R5. */
+		    /* MO reactor.A5 (acquire): a pool's park word, stored before the kick;
+		     * pairs with reactor.R5. */
 		    atomic_load_explicit(&l->kick, memory_order_acquire) != 0 ||
 		    atomic_load_explicit(&l->stop, memory_order_relaxed) != 0)
 			timeout = 0;
+		IORT_TP("reactor.waiting");
 	}
 	int n = l->poller.ops->wait(&l->poller, l->events, l->batch, timeout);
-	if (timeout != 0) {
-		/* MO relaxed: a poster that still sees 1 only writes the eventfd once more. */
+	if (announced) {
+		/* Also when the re-check turned the wait into a poll: a poster may have seen the
+		 * announcement and set woken, and woken left set would stop every later poster
+		 * from writing (I4). MO relaxed: a poster that still sees 1 only writes the
+		 * eventfd once more. */
 		atomic_store_explicit(&l->sleeping, 0, memory_order_relaxed);
 		/* MO relaxed: see loop_wake; the next announcement re-checks under its fence. */
 		atomic_store_explicit(&l->woken, 0, memory_order_relaxed);
 	}
 	for (int i = 0; i < n; i++) {
-		if (l->events[i].token == WAKE_TOKEN)
-			continue; /* the eventfd: its edge only ended the wait */
+		if (l->events[i].token == WAKE_TOKEN) {
+			/* The eventfd's edge, taken by any wait (a busy loop's non-blocking poll
+			 * too): the write that woken promised has landed, so the next poster must
+			 * write again (I5). MO relaxed: as above. */
+			atomic_store_explicit(&l->woken, 0, memory_order_relaxed);
+			continue;
+		}
 		ran += dispatch(l, l->events[i].token, l->events[i].events);
 	}
 	return ran;
@@ -550,8 +569,8 @@ IORT_API int iort_loop_run(struct iort_loop *l, enum iort_run_mode mode)
 	if (mode != IORT_RUN_DEFAULT && mode != IORT_RUN_ONCE && mode != IORT_RUN_NOWAIT)
 		return -EINVAL;
 	uint32_t zero = 0;
-	/* MO reactor.A4 (acquire): what the previous runner left, on another thread; pairs with
-	 * reactor.R4. */
+	/* MO reactor.A4 (acquire): what the previous runner left, on another thread;
+	 * pairs with reactor.R4. */
 	if (!atomic_compare_exchange_strong_explicit(&l->running, &zero, 1, memory_order_acquire,
 						     memory_order_relaxed))
 		return -EBUSY;
@@ -833,9 +852,9 @@ static unsigned drv_poll(void *ws, uint64_t deadline)
 	struct iort_loop *l = ws;
 
 	unsigned n = turn(l, deadline);
-	/* MO reactor.A6 (acquire): an exchange reads the last kick: if it was an unpark's, its park
-	 * word is visible to the pool's re-read; if the unpark's kick comes later, it stays set and
-	 * the next poll does not block. Pairs with reactor.R5. */
+	/* MO reactor.A6 (acquire): pairs with reactor.R5. An exchange reads the last kick: if it
+	 * was an unpark's, its park word is visible to the pool's re-read; if the unpark's kick
+	 * comes later, it stays set and the next poll does not block. */
 	(void)atomic_exchange_explicit(&l->kick, 0, memory_order_acquire);
 	return n;
 }
@@ -844,8 +863,9 @@ static void drv_unpark(void *ws)
 {
 	struct iort_loop *l = ws;
 
-	/* MO reactor.R5 (release): the worker's park word, stored before this call; pairs with
-	 * reactor.A5 and reactor.A6. The wake-up check after it is ordered by reactor.F2. */
+	/* MO reactor.R5 (release): the worker's park word, stored before this call;
+	 * pairs with reactor.A5 and reactor.A6. The wake-up check after it is ordered by
+	 * reactor.F2. */
 	atomic_store_explicit(&l->kick, 1, memory_order_release);
 	loop_wake(l);
 }
