@@ -487,10 +487,9 @@ static void chan_between_tasks_and_threads(void **state)
 	iort_pool_destroy(p);
 }
 
-/* A receive's deadline gives -ETIMEDOUT and leaves no registration: the next item goes to a
- * thread that waits for it (a stale registration would not take it, but would absorb nothing:
- * the point is that the task's poll is done and its waker released, which ASan checks). A
- * send on a full channel times out the same way; a cancelled receive gives -ECANCELED. */
+/* A receive's deadline gives -ETIMEDOUT and leaves no registration: the next item notifies the
+ * receiver that registered after it. A send on a full channel times out the same way; a
+ * cancelled receive gives -ECANCELED and leaves no registration either. */
 static void chan_timeouts_and_cancel(void **state)
 {
 	struct iort_pool *p = make_pool(1);
@@ -502,10 +501,22 @@ static void chan_timeouts_and_cancel(void **state)
 	iort_cancel_init(&c);
 	assert_int_equal(iort_chan_create(1, &ch), 0);
 	struct atask r = { .op = OP_RECV, .ch = ch, .deadline = iort_clock_ns() + 1000000 };
-	struct iort_task *h = spawn(p, &r);
-	assert_int_equal(iort_task_join(h), 0);
+	struct iort_task *hr = spawn(p, &r);
+	/* keep the handle (joined below): the task's record must not be recycled for the next
+	 * task, whose waker would then be the timed-out one's */
+	wait_flag(&r.finished);
 	assert_int_equal(r.result, -ETIMEDOUT);
 	assert_true(r.done_at >= r.deadline);
+	/* a receiver that registers now is the first in line: the next item notifies it (a
+	 * registration left behind by the timed-out receive would take that notification) */
+	struct atask rb = { .op = OP_RECV, .ch = ch, .deadline = IORT_DEADLINE_NONE };
+	struct iort_task *h = spawn(p, &rb);
+	wait_flag(&rb.pending);
+	assert_true(iort_chan_try_send(ch, (void *)9));
+	assert_int_equal(iort_task_join(h), 0);
+	assert_int_equal(rb.result, 0);
+	assert_ptr_equal(rb.item, (void *)9);
+	assert_int_equal(iort_task_join(hr), 0);
 	assert_true(iort_chan_try_send(ch, (void *)1));
 	struct atask s = {
 		.op = OP_SEND, .ch = ch, .item = (void *)2, .deadline = iort_clock_ns() + 1000000
