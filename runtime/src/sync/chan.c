@@ -78,7 +78,8 @@
  * one long-lived arg (a task's waker) serves every registration. Test points: chan.poll_failed
  * (a poll's first try failed, not yet registered), chan.registered (announced, before the fence
  * and re-try), chan.notify (a notifier unlinked a waiter and released the lock, fn not yet
- * called), chan.pass_on (a give-up forwarding a notification).
+ * called), chan.unregister (an unregister found its waiter QUEUED, before the lock),
+ * chan.pass_on (a give-up forwarding a notification).
  *
  * Cost: one seq_cst fence per successful operation (as before), four relaxed loads of waiters
  * counts (two lines); the peek and any futex syscall or callback happen only when someone waits.
@@ -292,6 +293,7 @@ static uint32_t aside_unregister(struct waiter *w)
 
 	if (s == QUEUED) {
 		struct aside *a = w->side;
+		IORT_TP("chan.unregister"); /* found QUEUED, before the lock */
 		aside_lock(a);
 		/* MO relaxed: under the lock. */
 		s = atomic_load_explicit(&w->state, memory_order_relaxed);

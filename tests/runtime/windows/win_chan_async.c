@@ -8,6 +8,7 @@
  * Each test names the mutants of tests/mutation/chan.json it kills.
  */
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -215,12 +216,78 @@ static void send_lands_around_registration(void **state)
 	}
 }
 
+/* A thread that sends one item (and so notifies the first registered receiver). */
+static void *send_main(void *arg)
+{
+	struct call *c = arg;
+
+	c->ret = iort_chan_try_send(c->ch, c->item) ? 0 : -EAGAIN;
+	return NULL;
+}
+
+static void *cancel_main(void *arg)
+{
+	struct poller *p = arg;
+
+	tp_tag(TAG_HOLDER);
+	p->ret = iort_chan_poll_cancel(p->ch, &p->a->w) ? 1 : 0;
+	iort_chan_waiter_init(&p->a->w); /* the owner reuses its waiter at once */
+	return NULL;
+}
+
+/*
+ * A give-up lands while a notifier takes its waiter: the cancel found the waiter QUEUED and is
+ * stopped before the side's lock (chan.unregister); another thread's send notifies the waiter
+ * completely (unlinked, fn run, NOTIFIED stored after the notifier's unlock). The cancel then
+ * finds NOTIFIED under the lock: it must read it with acquire before the owner reuses the waiter,
+ * since the lock orders only what the notifier did before its unlock (under TSan, the reuse below
+ * races with the notifier's store otherwise). The cancel returns false and passes the
+ * notification on to the waiter registered next.
+ * Kills (under TSan): chan-async-unregister-relaxed-notified.
+ */
+static void cancel_finds_notified_under_lock(void **state)
+{
+	struct iort_chan *ch = NULL;
+	struct aw a = { 0 }, b = { 0 };
+	struct poller p;
+	struct call s;
+	void *item = NULL;
+
+	(void)state;
+	tp_reset();
+	assert_int_equal(iort_chan_create(4, &ch), 0);
+	assert_int_equal(precv(ch, &a, &item), -EAGAIN);
+	assert_int_equal(precv(ch, &b, &item), -EAGAIN);
+	int stop = tp_stop_at("chan.unregister", TAG_HOLDER, 0);
+	p = (struct poller){ .ch = ch, .a = &a, .ret = -1 };
+	assert_int_equal(pthread_create(&p.th, NULL, cancel_main, &p), 0);
+	tp_wait_stopped(stop);
+	s = (struct call){ .ch = ch, .item = (void *)5, .ret = -1 };
+	assert_int_equal(pthread_create(&s.th, NULL, send_main, &s), 0);
+	/* a notified: fn ran and NOTIFIED (3, white box) is stored. Watched with relaxed loads,
+	 * not joined: the canceller must get its order from the waiter's state alone */
+	while (atomic_load_explicit((_Atomic uint32_t *)(void *)&a.w.iort_private_state,
+				    memory_order_relaxed) != 3)
+		sched_yield();
+	tp_release(stop);
+	assert_int_equal(pthread_join(p.th, NULL), 0);
+	assert_int_equal(pthread_join(s.th, NULL), 0);
+	assert_int_equal(s.ret, 0);
+	assert_int_equal(atomic_load(&a.calls), 1);
+	assert_int_equal(p.ret, 0);		    /* it had been notified */
+	assert_int_equal(atomic_load(&b.calls), 1); /* passed on */
+	assert_int_equal(precv(ch, &b, &item), 0);
+	assert_ptr_equal(item, (void *)5);
+	iort_chan_destroy(ch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(registered_receivers_behind_preempted_sender),
 		cmocka_unit_test(registered_senders_behind_preempted_receiver),
 		cmocka_unit_test(send_lands_around_registration),
+		cmocka_unit_test(cancel_finds_notified_under_lock),
 	};
 
 	tp_install();
