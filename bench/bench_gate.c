@@ -24,6 +24,19 @@
  *   gate/scope_child/iort_scope     iort_scope_open, one empty child, iort_scope_join, inside a
  *                                   task on a one-worker pool (the child runs inline in the join):
  *                                   a scope's fixed cost plus one child's
+ *   gate/timer_arm_fire/<kind>      iort_timers_arm() of a timer 3 ms ahead of the set's time,
+ *                                   then iort_timers_advance() to that time, which fires it
+ *                                   (iort_timers_wheel: the wheel, 1 ms tick: a level-0 slot,
+ *                                   and every 64 ticks a level-1 cascade first;
+ *                                   iort_timers_heap: the 4-ary heap)
+ *   gate/timer_arm_cancel/<kind>    iort_timers_arm() of a timer 50 ms ahead, then
+ *                                   iort_timers_cancel(), with 1000 other timers armed
+ *                                   (a timeout that never fires)
+ *   gate/post_run/iort_epoll        one iort_loop_post() and one iort_loop_run(IORT_RUN_NOWAIT) on
+ *                                   a loop on epoll with nothing registered: the post's push and
+ *                                   wake-up check (the loop is not asleep: no eventfd write), a
+ *                                   turn that runs it, and the turn's non-blocking poll (its
+ *                                   epoll_wait is a system call: callgrind counts our side)
  *   gate/selftest/cost              IOBENCH_GATE_SELFTEST_COST (default 100) steps of dependent
  *                                   arithmetic: a cost the tests can raise by a known fraction to
  *                                   prove the gate fails
@@ -46,6 +59,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +70,10 @@
 #include <iort/mutex.h>
 #include <iort/mpsc.h>
 #include <iort/pool.h>
+#include <iort/reactor.h>
 #include <iort/scope.h>
 #include <iort/segq.h>
+#include <iort/timer.h>
 #include <iort/retry.h>
 #include <iort/spsc.h>
 
@@ -65,6 +81,7 @@
 #include "hist.h"
 #include "lock_impl.h"
 #include "queue_impl.h"
+#include "rimpl.h"
 
 #define GATE_CAPACITY	  1024
 #define GATE_BURST	  8
@@ -380,6 +397,111 @@ static void token_free(void *obj)
 	free(obj);
 }
 
+/* The timer cases: a set with 1000 timers armed far ahead (never reached), and one to work on. */
+#define GATE_TIMERS_RESIDENT 1000
+#define GATE_MS		     1000000ull
+
+struct gate_timers {
+	struct iort_timers *s;
+	struct iort_timer t;
+	uint64_t fired;
+	struct iort_timer resident[GATE_TIMERS_RESIDENT];
+};
+
+static void gate_timer_fn(struct iort_timer *t, void *arg)
+{
+	(void)t;
+	(*(uint64_t *)arg)++;
+}
+
+static uint64_t gate_arm_fire(struct iob_state *st, struct gate_timers *g)
+{
+	uint64_t now = iort_timers_now(g->s), n = 0, fired0 = g->fired;
+
+	while (iob_state_keep_running(st)) {
+		now += 3 * GATE_MS;
+		if (iort_timers_arm(g->s, &g->t, now) != 0)
+			return UINT64_MAX;
+		(void)iort_timers_advance(g->s, now);
+		n++;
+	}
+	return g->fired - fired0 - n; /* 0: each fired once, in its own advance */
+}
+
+static uint64_t gate_arm_cancel(struct iob_state *st, struct gate_timers *g)
+{
+	uint64_t now = iort_timers_now(g->s), kept = 0;
+
+	while (iob_state_keep_running(st)) {
+		if (iort_timers_arm(g->s, &g->t, now + 50 * GATE_MS) != 0)
+			return UINT64_MAX;
+		kept += !iort_timers_cancel(g->s, &g->t);
+	}
+	return kept + g->fired; /* 0: every cancel found it armed, nothing fired */
+}
+
+GATE_LOOP static uint64_t gate_timer_arm_fire_iort_timers_wheel(struct iob_state *st, void *obj)
+{
+	return gate_arm_fire(st, obj);
+}
+
+GATE_LOOP static uint64_t gate_timer_arm_fire_iort_timers_heap(struct iob_state *st, void *obj)
+{
+	return gate_arm_fire(st, obj);
+}
+
+GATE_LOOP static uint64_t gate_timer_arm_cancel_iort_timers_wheel(struct iob_state *st, void *obj)
+{
+	return gate_arm_cancel(st, obj);
+}
+
+GATE_LOOP static uint64_t gate_timer_arm_cancel_iort_timers_heap(struct iob_state *st, void *obj)
+{
+	return gate_arm_cancel(st, obj);
+}
+
+static int timers_new(enum iort_timers_kind kind, void **obj)
+{
+	struct iort_timers_config cfg = { .kind = kind, .now_ns = 1000 * GATE_MS };
+	struct gate_timers *g = calloc(1, sizeof(*g));
+	int r;
+
+	if (g == NULL)
+		return -ENOMEM;
+	r = iort_timers_create(&cfg, &g->s);
+	iort_timer_init(&g->t, gate_timer_fn, &g->fired);
+	for (int i = 0; r == 0 && i < GATE_TIMERS_RESIDENT; i++) {
+		iort_timer_init(&g->resident[i], gate_timer_fn, &g->fired);
+		/* a year and more ahead: never reached by the loops */
+		r = iort_timers_arm(g->s, &g->resident[i], (1ull << 55) + (uint64_t)i * GATE_MS);
+	}
+	if (r != 0) {
+		iort_timers_destroy(g->s);
+		free(g);
+		return r;
+	}
+	*obj = g;
+	return 0;
+}
+
+static int timers_wheel_new(void **obj)
+{
+	return timers_new(IORT_TIMERS_WHEEL, obj);
+}
+
+static int timers_heap_new(void **obj)
+{
+	return timers_new(IORT_TIMERS_HEAP, obj);
+}
+
+static void timers_free(void *obj)
+{
+	struct gate_timers *g = obj;
+
+	iort_timers_destroy(g->s);
+	free(g);
+}
+
 /* The pool case: the measured loop runs inside a task on the pool's one worker. */
 struct gate_pool {
 	struct iort_pool *p;
@@ -488,6 +610,57 @@ static void pool_free(void *obj)
 	free(g);
 }
 
+/* A loop and one post, for gate/post_run. */
+struct gate_loop {
+	struct iort_loop *l;
+	struct iort_post p;
+	uint64_t ran;
+};
+
+static void gate_post_fn(struct iort_post *p)
+{
+	((struct gate_loop *)((char *)p - offsetof(struct gate_loop, p)))->ran++;
+}
+
+GATE_LOOP static uint64_t gate_post_run_iort_epoll(struct iob_state *st, void *obj)
+{
+	struct gate_loop *g = obj;
+	uint64_t n = 0, bad = 0;
+
+	g->ran = 0;
+	while (iob_state_keep_running(st)) {
+		bad += iort_loop_post(g->l, &g->p, gate_post_fn) != 0;
+		bad += iort_loop_run(g->l, IORT_RUN_NOWAIT) < 0;
+		n++;
+	}
+	return bad + (g->ran ^ n); /* 0 unless a post was lost, ran twice or failed */
+}
+
+static int loop_new(void **obj)
+{
+	struct iort_loop_config cfg = { .backend = IORT_BACKEND_EPOLL };
+	struct gate_loop *g = calloc(1, sizeof(*g));
+	int r;
+
+	if (g == NULL)
+		return -ENOMEM;
+	r = iort_loop_create(&cfg, &g->l);
+	if (r != 0) {
+		free(g);
+		return r;
+	}
+	*obj = g;
+	return 0;
+}
+
+static void loop_free(void *obj)
+{
+	struct gate_loop *g = obj;
+
+	iort_loop_destroy(g->l);
+	free(g);
+}
+
 static void hist_free(void *obj)
 {
 	iob_hist_destroy(obj);
@@ -547,6 +720,24 @@ static const struct bench_scenario sc_scope_child = {
 	.kind = BENCH_THROUGHPUT,
 	.flags = BENCH_GATE,
 };
+static const struct bench_scenario sc_timer_arm_fire = {
+	.name = "gate/timer_arm_fire",
+	.about = "arm a timer 3 ms ahead, advance the set's time to it: it fires",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_timer_arm_cancel = {
+	.name = "gate/timer_arm_cancel",
+	.about = "arm a timer 50 ms ahead and cancel it (1000 others armed)",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
+static const struct bench_scenario sc_post_run = {
+	.name = "gate/post_run",
+	.about = "one post to an idle loop and one non-blocking turn that runs it",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
 static const struct bench_scenario sc_selftest = {
 	.name = "gate/selftest",
 	.about = "a known cost (IOBENCH_GATE_SELFTEST_COST steps) that proves the gate fails",
@@ -576,6 +767,16 @@ static const struct bench_impl impl_iort_scope_gate = {
 	.name = "iort_scope",
 	.origin = BENCH_IORT,
 	.about = "iort_scope_open + iort_scope_spawn + iort_scope_join (scope.h)"
+};
+static const struct bench_impl impl_iort_timers_wheel = {
+	.name = "iort_timers_wheel",
+	.origin = BENCH_IORT,
+	.about = "iort_timers (timer.h), the hierarchical wheel with a 1 ms tick, without a loop"
+};
+static const struct bench_impl impl_iort_timers_heap = {
+	.name = "iort_timers_heap",
+	.origin = BENCH_IORT,
+	.about = "iort_timers (timer.h), the 4-ary heap, without a loop"
 };
 static const struct bench_impl impl_cost = { .name = "cost",
 					     .origin = BENCH_HARNESS,
@@ -619,6 +820,16 @@ static const struct gate_case cases[] = {
 	  token_free, "a callback ran or stayed registered", 1 },
 	{ &sc_scope_child, &impl_iort_scope_gate, gate_scope_run, pool_new, pool_free,
 	  "a scope's child did not run exactly once", 1 },
+	{ &sc_timer_arm_fire, &impl_iort_timers_wheel, gate_timer_arm_fire_iort_timers_wheel,
+	  timers_wheel_new, timers_free, "a timer did not fire exactly once, on time", 1 },
+	{ &sc_timer_arm_fire, &impl_iort_timers_heap, gate_timer_arm_fire_iort_timers_heap,
+	  timers_heap_new, timers_free, "a timer did not fire exactly once, on time", 1 },
+	{ &sc_timer_arm_cancel, &impl_iort_timers_wheel, gate_timer_arm_cancel_iort_timers_wheel,
+	  timers_wheel_new, timers_free, "a cancelled timer fired or was not armed", 1 },
+	{ &sc_timer_arm_cancel, &impl_iort_timers_heap, gate_timer_arm_cancel_iort_timers_heap,
+	  timers_heap_new, timers_free, "a cancelled timer fired or was not armed", 1 },
+	{ &sc_post_run, &rimpl_iort_epoll.impl, gate_post_run_iort_epoll, loop_new, loop_free,
+	  "a post was lost, ran twice or failed", 1 },
 	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
 };
 

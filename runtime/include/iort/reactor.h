@@ -66,6 +66,11 @@ struct iort_loop_config {
 	/** While callbacks or tasks are runnable, poll (without blocking) every this many turns;
 	 * 0: 61. */
 	unsigned poll_interval;
+	/** Before it blocks, a standalone loop spins this long watching for posts and stop (no
+	 * syscall: a post from another thread is taken in about a cache-line round trip instead of
+	 * a wake-up); ns, 0: 50 µs, 1: no spin. A pool worker's loop spins with its pool instead
+	 * (iort_pool_config.spin_ns). */
+	uint64_t spin_ns;
 };
 
 /** Readiness bits (the values of EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP). */

@@ -29,12 +29,15 @@
  *       the loop after its wait). By the two fences, either the loop sees the change or the
  *       poster sees the loop asleep: the Dekker shape of wait.h. A loop that runs pays nothing;
  *       a poster into a running loop pays the push and one fence.
- *   I5  woken == 1 means an eventfd write is pending or its edge not yet taken by a wait. The
- *       loop clears it when a wait returns the eventfd's edge (any wait: a busy loop's
- *       non-blocking poll takes edges too) and after every announced wait. A poster that saw
- *       a stale `sleeping` may set it while the loop runs; its write then lands as an edge
- *       that some later wait takes, clearing it again; without the clear on every take, a
- *       woken left at 1 with no edge pending would stop every later poster from writing.
+ *   I5  woken == 1 means an eventfd write is pending or its edge not yet taken by a wait, and
+ *       the loop clears it exactly when a wait returns the eventfd's edge (any wait: a busy
+ *       loop's non-blocking poll takes edges too). So a loop never blocks with woken set and
+ *       no wake-up coming: the edge is either still there (the wait returns at once) or on its
+ *       way (the claimed write). A poster that saw a stale `sleeping` may claim the write while
+ *       the loop runs; its edge is taken by some later wait, which clears woken again.
+ *       Clearing it anywhere else would break I5's first half (a claimed write still in
+ *       flight, then a second claim and a second write: harmless) or leave it set with no
+ *       edge coming (the hang stress_reactor found when only announced waits cleared it).
  * The eventfd is registered edge-triggered and never read: eventfd wakes its waiters on every
  * write, so each write is a new edge (the counter would need 2^64 writes to saturate).
  *
@@ -73,6 +76,7 @@
 #define MAX_BATCH	 4096u
 #define DEFAULT_INTERVAL 61u
 #define DEFAULT_TICK_NS	 1000000u
+#define DEFAULT_SPIN_NS	 50000u
 #define CHUNK_SHIFT	 8u
 #define CHUNK_SLOTS	 (1u << CHUNK_SHIFT)
 #define FD_LIMIT_MAX	 (1u << 22)
@@ -109,6 +113,7 @@ struct iort_loop {
 	bool in_pool; /* a pool worker's driver */
 	unsigned skipped;
 	unsigned interval;
+	uint64_t spin_ns;
 	unsigned batch;
 	struct iort_post *defer_head, **defer_tail;
 	size_t nregistered; /* descriptors, not the eventfd */
@@ -261,6 +266,7 @@ static unsigned run_deferred(struct iort_loop *l)
 
 /* ---- I/O ---- */
 
+/* @return 1 for the edge (cached), plus the wakers woken and the callback run. */
 static unsigned dispatch(struct iort_loop *l, uint64_t token, uint32_t bits)
 {
 	int fd = (int)(uint32_t)token;
@@ -288,7 +294,7 @@ static unsigned dispatch(struct iort_loop *l, uint64_t token, uint32_t bits)
 		s->wr = NULL;
 	}
 	slot_unlock(s);
-	n += (rd != NULL) + (wr != NULL);
+	n = 1 + (rd != NULL) + (wr != NULL); /* the edge itself counts: the turn did something */
 	wake_wakers(rd, wr);
 	if (s->cb != NULL) {
 		uint32_t want = s->interest | IO_ALWAYS;
@@ -325,15 +331,11 @@ static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 		IORT_TP("reactor.waiting");
 	}
 	int n = l->poller.ops->wait(&l->poller, l->events, l->batch, timeout);
-	if (announced) {
-		/* Also when the re-check turned the wait into a poll: a poster may have seen the
-		 * announcement and set woken, and woken left set would stop every later poster
-		 * from writing (I4). MO relaxed: a poster that still sees 1 only writes the
-		 * eventfd once more. */
+	/* Withdraw the announcement. woken is not touched here: it is cleared when a wait takes
+	 * the eventfd's edge (I5), and only then is the write it promised known to have landed.
+	 * MO relaxed: a poster that still sees 1 only writes the eventfd once more. */
+	if (announced)
 		atomic_store_explicit(&l->sleeping, 0, memory_order_relaxed);
-		/* MO relaxed: see loop_wake; the next announcement re-checks under its fence. */
-		atomic_store_explicit(&l->woken, 0, memory_order_relaxed);
-	}
 	for (int i = 0; i < n; i++) {
 		if (l->events[i].token == WAKE_TOKEN) {
 			/* The eventfd's edge, taken by any wait (a busy loop's non-blocking poll
@@ -345,6 +347,48 @@ static unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 		ran += dispatch(l, l->events[i].token, l->events[i].events);
 	}
 	return ran;
+}
+
+/*
+ * Before blocking for up to @p timeout ns: spin (no announcement) until a post, a stop or a kick
+ * shows up, for at most spin_ns; with descriptors registered, poll them without blocking every
+ * 64 rounds too (a busy poll: a syscall, but no sleep and no wake-up). @return what ran (edges
+ * taken count),
+ * and @p *found set when work came: the caller runs the turn again instead of waiting. A post
+ * that lands after the spin goes through the announcement protocol (I4) as usual; the spin only
+ * saves the sleep and the wake-up when the other side answers quickly.
+ */
+static unsigned spin_for_work(struct iort_loop *l, uint64_t timeout, bool *found)
+{
+	uint64_t span = l->spin_ns < timeout ? l->spin_ns : timeout;
+	uint64_t end = 0;
+	unsigned ran = 0;
+
+	*found = false;
+	if (span <= 1)
+		return 0;
+	for (unsigned k = 0;; k++) {
+		/* MO relaxed (kick, stop): hints; a post or kick that is missed here is seen by the
+		 * re-check after the announcement (I4). */
+		if (!iort_mpsc_empty(l->posts) ||
+		    atomic_load_explicit(&l->kick, memory_order_relaxed) != 0 ||
+		    atomic_load_explicit(&l->stop, memory_order_relaxed) != 0) {
+			*found = true;
+			return ran;
+		}
+		iort_cpu_relax();
+		if ((k & 63) == 0) {
+			if (l->nregistered != 0 && (ran += poll_io(l, 0)) != 0) {
+				*found = true;
+				return ran;
+			}
+			uint64_t t = iort_clock_ns();
+			if (end == 0)
+				end = t + span;
+			else if (t >= end)
+				return ran;
+		}
+	}
 }
 
 /* ---- the turn ---- */
@@ -402,6 +446,12 @@ static unsigned turn(struct iort_loop *l, uint64_t until)
 		else if (next > loop_now(l))
 			timeout = next - l->now;
 	}
+	if (timeout != 0 && !l->in_pool) {
+		bool found;
+		ran += spin_for_work(l, timeout, &found);
+		if (found)
+			return ran; /* work came while we spun: the next turn runs it */
+	}
 	ran += poll_io(l, timeout);
 	return ran;
 }
@@ -443,6 +493,7 @@ IORT_API int iort_loop_create(const struct iort_loop_config *cfg, struct iort_lo
 	l->poller.fd = -1;
 	l->batch = cfg->event_batch != 0 ? cfg->event_batch : DEFAULT_BATCH;
 	l->interval = cfg->poll_interval != 0 ? cfg->poll_interval : DEFAULT_INTERVAL;
+	l->spin_ns = cfg->spin_ns != 0 ? cfg->spin_ns : DEFAULT_SPIN_NS;
 	l->defer_tail = &l->defer_head;
 	l->fd_limit = fd_limit();
 	l->now = iort_clock_ns();
@@ -467,11 +518,7 @@ IORT_API int iort_loop_create(const struct iort_loop_config *cfg, struct iort_lo
 	}
 	err = -ENOSYS;
 	if (cfg->backend != IORT_BACKEND_EPOLL) {
-#ifdef IORT_HAVE_URING
 		err = iort__poller_uring_init(&l->poller, l->batch, l->why, sizeof(l->why));
-#else
-		snprintf(l->why, sizeof(l->why), "libiort was built without liburing");
-#endif
 		if (err != 0 && cfg->backend == IORT_BACKEND_URING)
 			goto fail;
 		l->backend = IORT_BACKEND_URING;

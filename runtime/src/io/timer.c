@@ -58,6 +58,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -75,8 +76,19 @@ __extension__ typedef unsigned __int128 u128;
 #define TICK_MAX     (1ull << 40)
 #define TICK_DEFAULT 1000000ull
 
+/* A heap entry: the key beside the pointer, so sifting compares within the array and touches a
+ * timer only to store its new index. */
+struct hent {
+	uint64_t key;
+	struct iort_timer *t;
+};
+
+/* a = base + HEAP_SKEW, base 64-byte aligned: the children 4i+1..4i+4 of any i fill one line. */
+#define HEAP_SKEW 3
+
 struct theap {
-	struct iort_timer **a;
+	struct hent *a;
+	struct hent *base;
 	uint32_t n, cap;
 };
 
@@ -144,26 +156,26 @@ static inline uint64_t key(const struct iort_timer *t)
 	return t->iort_private_deadline;
 }
 
-static inline void heap_put(struct theap *h, uint32_t i, struct iort_timer *t)
+static inline void heap_put(struct theap *h, uint32_t i, struct hent e)
 {
-	h->a[i] = t;
-	t->iort_private_where = HEAP_TAG | i;
+	h->a[i] = e;
+	e.t->iort_private_where = HEAP_TAG | i;
 }
 
-static void sift_up(struct theap *h, uint32_t i, struct iort_timer *t)
+static void sift_up(struct theap *h, uint32_t i, struct hent e)
 {
 	while (i > 0) {
 		uint32_t p = (i - 1) >> 2;
 
-		if (key(h->a[p]) <= key(t))
+		if (h->a[p].key <= e.key)
 			break;
 		heap_put(h, i, h->a[p]);
 		i = p;
 	}
-	heap_put(h, i, t);
+	heap_put(h, i, e);
 }
 
-static void sift_down(struct theap *h, uint32_t i, struct iort_timer *t)
+static void sift_down(struct theap *h, uint32_t i, struct hent e)
 {
 	for (;;) {
 		uint32_t c = 4 * i + 1, end, m;
@@ -173,45 +185,54 @@ static void sift_down(struct theap *h, uint32_t i, struct iort_timer *t)
 		end = h->n - c < 4 ? h->n : c + 4;
 		m = c;
 		for (uint32_t j = c + 1; j < end; j++)
-			if (key(h->a[j]) < key(h->a[m]))
+			if (h->a[j].key < h->a[m].key)
 				m = j;
-		if (key(h->a[m]) >= key(t))
+		if (h->a[m].key >= e.key)
 			break;
 		heap_put(h, i, h->a[m]);
 		i = m;
 	}
-	heap_put(h, i, t);
+	heap_put(h, i, e);
+}
+
+static int heap_grow(struct theap *h)
+{
+	uint32_t cap = h->cap ? h->cap * 2 : 16;
+	struct hent *base;
+
+	if (h->cap >= HEAP_MAX / 2)
+		cap = h->cap < HEAP_MAX ? HEAP_MAX : 0;
+	if (cap == 0)
+		return -ENOMEM;
+	base = aligned_alloc(64, ((size_t)cap + HEAP_SKEW + 3) / 4 * 4 * sizeof(*base));
+	if (!base)
+		return -ENOMEM;
+	if (h->n)
+		memcpy(base + HEAP_SKEW, h->a, (size_t)h->n * sizeof(*base));
+	free(h->base);
+	h->base = base;
+	h->a = base + HEAP_SKEW;
+	h->cap = cap;
+	return 0;
 }
 
 static int heap_push(struct theap *h, struct iort_timer *t)
 {
-	if (iort_unlikely(h->n == h->cap)) {
-		uint32_t cap = h->cap ? h->cap * 2 : 16;
-		struct iort_timer **a;
-
-		if (h->cap >= HEAP_MAX / 2)
-			cap = h->cap < HEAP_MAX ? HEAP_MAX : 0;
-		if (cap == 0)
-			return -ENOMEM;
-		a = realloc(h->a, (size_t)cap * sizeof(*a));
-		if (!a)
-			return -ENOMEM;
-		h->a = a;
-		h->cap = cap;
-	}
-	sift_up(h, h->n++, t);
+	if (iort_unlikely(h->n == h->cap) && heap_grow(h))
+		return -ENOMEM;
+	sift_up(h, h->n++, (struct hent){ key(t), t });
 	return 0;
 }
 
 /* Re-place the entry at @i after its key changed (or after the last entry moved into it). */
 static void heap_fix(struct theap *h, uint32_t i)
 {
-	struct iort_timer *t = h->a[i];
+	struct hent e = h->a[i];
 
-	if (i > 0 && key(h->a[(i - 1) >> 2]) > key(t))
-		sift_up(h, i, t);
+	if (i > 0 && h->a[(i - 1) >> 2].key > e.key)
+		sift_up(h, i, e);
 	else
-		sift_down(h, i, t);
+		sift_down(h, i, e);
 }
 
 static void heap_remove(struct theap *h, uint32_t i)
@@ -222,6 +243,11 @@ static void heap_remove(struct theap *h, uint32_t i)
 		h->a[i] = h->a[last];
 		heap_fix(h, i);
 	}
+}
+
+static inline uint64_t heap_min(const struct theap *h)
+{
+	return h->n ? h->a[0].key : UINT64_MAX;
 }
 
 /* --- the wheel --- */
@@ -308,20 +334,6 @@ static void catch_up(struct iort_timers *s)
 	s->tick_end_ns = tick_end(s, s->elapsed);
 }
 
-static void recompute_next(struct iort_timers *s)
-{
-	uint64_t n = s->heap.n ? key(s->heap.a[0]) : UINT64_MAX;
-
-	if (s->wheel) {
-		unsigned l, sl;
-		uint64_t w;
-
-		if (wheel_next(s, &l, &sl, &w) && w * s->tick < n)
-			n = w * s->tick;
-	}
-	s->next_ns = n;
-}
-
 /* Take @t out of wherever it is armed in @s. */
 static void unlink_timer(struct iort_timers *s, struct iort_timer *t)
 {
@@ -385,7 +397,7 @@ IORT_API void iort_timers_destroy(struct iort_timers *s)
 {
 	if (!s)
 		return;
-	free(s->heap.a);
+	free(s->heap.base);
 	free(s);
 }
 
@@ -415,9 +427,12 @@ IORT_API int iort_timers_arm(struct iort_timers *s, struct iort_timer *t, uint64
 			return -EINVAL;
 		if (!s->wheel) {
 			/* In place: no allocation, so a re-arm of the heap cannot fail. */
+			uint32_t i = t->iort_private_where & ~HEAP_TAG;
+
 			t->iort_private_deadline = deadline_ns;
-			heap_fix(&s->heap, t->iort_private_where & ~HEAP_TAG);
-			s->next_ns = key(s->heap.a[0]);
+			s->heap.a[i].key = deadline_ns;
+			heap_fix(&s->heap, i);
+			s->next_ns = s->heap.a[0].key;
 			return 0;
 		}
 		unlink_timer(s, t);
@@ -452,7 +467,7 @@ IORT_API bool iort_timers_cancel(struct iort_timers *s, struct iort_timer *t)
 		return false;
 	unlink_timer(s, t);
 	if (!s->wheel) /* the heap's next is its root: keep it exact, it costs one load */
-		s->next_ns = s->heap.n ? key(s->heap.a[0]) : UINT64_MAX;
+		s->next_ns = heap_min(&s->heap);
 	return true;
 }
 
@@ -468,8 +483,8 @@ static size_t fire_heap(struct iort_timers *s, uint64_t bound)
 {
 	size_t n = 0;
 
-	while (s->heap.n && key(s->heap.a[0]) <= bound) {
-		struct iort_timer *t = s->heap.a[0];
+	while (s->heap.n && s->heap.a[0].key <= bound) {
+		struct iort_timer *t = s->heap.a[0].t;
 
 		heap_remove(&s->heap, 0);
 		fire(s, t);
@@ -508,7 +523,7 @@ static size_t process_slot(struct iort_timers *s, unsigned l, unsigned sl, uint6
 
 IORT_API size_t iort_timers_advance(struct iort_timers *s, uint64_t now_ns)
 {
-	uint64_t target;
+	uint64_t target, next;
 	size_t fired = 0;
 
 	if (now_ns < s->now)
@@ -520,7 +535,7 @@ IORT_API size_t iort_timers_advance(struct iort_timers *s, uint64_t now_ns)
 	s->now = now_ns;
 	if (!s->wheel) {
 		fired = fire_heap(s, now_ns);
-		s->next_ns = s->heap.n ? key(s->heap.a[0]) : UINT64_MAX;
+		s->next_ns = heap_min(&s->heap);
 		return fired;
 	}
 	target = div_tick(s, now_ns);
@@ -528,22 +543,28 @@ IORT_API size_t iort_timers_advance(struct iort_timers *s, uint64_t now_ns)
 	for (;;) {
 		unsigned l = 0, sl = 0;
 		uint64_t w = 0;
-		bool due = wheel_next(s, &l, &sl, &w) && w <= target;
+		bool found = wheel_next(s, &l, &sl, &w), due = found && w <= target;
 		uint64_t bound = due ? w * s->tick : now_ns;
 
-		if (s->heap.n && key(s->heap.a[0]) <= bound) {
+		if (s->heap.n && s->heap.a[0].key <= bound) {
 			fired += fire_heap(s, bound);
 			continue; /* a callback may have armed or cancelled anything */
 		}
-		if (!due)
+		if (!due) {
+			/* Exact, and still so once elapsed moves to target: no slot starts in
+			 * (elapsed, target] (I1). */
+			next = found ? w * s->tick : UINT64_MAX;
 			break;
+		}
 		fired += process_slot(s, l, sl, w);
 	}
 	/* A callback that advanced the set itself may have moved elapsed further already. */
 	if (target > s->elapsed)
 		s->elapsed = target;
 	s->tick_end_ns = tick_end(s, s->elapsed);
-	recompute_next(s);
+	if (heap_min(&s->heap) < next)
+		next = heap_min(&s->heap);
+	s->next_ns = next;
 	return fired;
 }
 

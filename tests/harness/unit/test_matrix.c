@@ -59,7 +59,9 @@ static const struct iob_cell *find(const struct iob_cell *cells, size_t n, const
  * = 32, lock/many 8 impls x 2 threads = 16, lockdep/acquire 2 modes x 4 depths = 8,
  * retry/herd 5 policies x 2 threads = 10, pool 6 scenarios x 5 pools x 2 workers = 60,
  * pool/idle_wakeup 5 x 2 gaps x 2 workers = 20, pool/metrics (iort_pool) 2 x 2 workers = 4,
- * scope/overhead 2 sizes x 2 workers = 4, scope/cancel 2 workers = 2: 319. */
+ * scope/overhead 2 sizes x 2 workers = 4, scope/cancel 2 workers = 2, timer/million 5 impls,
+ * timer/churn 5 impls, timer/accuracy 5 impls x 3 sleeps = 15, reactor 4 loops x (loop_count,
+ * tcp_pingpong, async_wakeup, pound 2 conns, pipes 2 pipes, million_async 2 works) = 36: 380. */
 static void test_default_matrix(void **state)
 {
 	struct iob_matrix *m;
@@ -71,7 +73,7 @@ static void test_default_matrix(void **state)
 	(void)state;
 	m = default_matrix();
 	cells = expand(m, &n);
-	assert_int_equal(n, 319);
+	assert_int_equal(n, 380);
 	for (size_t i = 1; i < n; i++)
 		assert_true(strcmp(cells[i - 1].id, cells[i].id) < 0);
 	c = find(cells, n, "queue/pairs/iort_mpmc/pause:50-150/threads:4@compact");
@@ -104,6 +106,8 @@ static void test_default_matrix(void **state)
 	assert_non_null(
 		find(cells, n, "pool/metrics/iort_pool/metrics:off/workers:2/threads:1@compact"));
 	assert_null(find(cells, n, "pool/metrics/tbb/metrics:off/workers:2/threads:1@compact"));
+	assert_non_null(find(cells, n, "reactor/pound/iort_uring/conns:1000/threads:1@compact"));
+	assert_non_null(find(cells, n, "reactor/pipes/libevent/pipes:100/threads:1@compact"));
 	for (size_t i = 0; i < n; i++)
 		k += strncmp(cells[i].id, "queue/handoff/", 14) == 0;
 	assert_int_equal(k, 13);

@@ -146,8 +146,11 @@ static void phase_posts(enum iort_backend b, uint64_t *rng)
 	for (int i = 0; i < PRODUCERS; i++)
 		pthread_join(th[i], NULL);
 	uint64_t seen = 0;
-	for (int i = 0; i < LOOPS; i++) {
+	/* Every loop thread first: the last item stops both loops, so one loop's thread may still
+	 * be waking the other when that one has returned. */
+	for (int i = 0; i < LOOPS; i++)
 		pthread_join(loops[i].th, NULL);
+	for (int i = 0; i < LOOPS; i++) {
 		/* The loops stopped when the last item ran; spinners may be left: run them out. */
 		iort_loop_unref(loops[i].l);
 		while (iort_loop_run(loops[i].l, IORT_RUN_NOWAIT) != 0)

@@ -151,9 +151,13 @@ static void deadline_cancels_and_times_out(void **state)
 	assert_int_equal(iort_scope_open(&s, p, IORT_SCOPE_ALL, iort_clock_ns() + 1000000, NULL),
 			 0);
 	assert_int_equal(iort_scope_spawn(&s, until_cancelled, NULL), 0);
+	/* The child runs until cancelled, so a join that returns has cancelled it if it started.
+	 * Whether it started before the 1 ms deadline depends on the machine: a loaded one (a
+	 * sanitizer build) may cancel it first, and then it must never run. */
 	assert_int_equal(iort_scope_join(&s), -ETIMEDOUT);
-	assert_int_equal(atomic_load(&waiting), 1);
+	int started = atomic_load(&waiting);
 	iort_pool_destroy(p);
+	assert_int_equal(atomic_load(&waiting), started);
 }
 
 struct canceller {

@@ -6,7 +6,7 @@
  * - a post that lands after the announcement, before the re-check (reactor.sleeping): the poster
  *   sees the sleeper and wakes it, or the re-check sees the post; either way the loop returns;
  * - a post seen both ways (the poster wrote the eventfd, the re-check turned the wait into a
- *   poll): the coalescing flag is cleared all the same, so a post after the next re-check
+ *   poll): the coalescing flag is released with the edge, so a post after the next re-check
  *   (reactor.waiting), which only the eventfd can deliver, still wakes the loop;
  * - a write claimed by a poster that saw a stale announcement, whose edge a busy loop's
  *   non-blocking poll takes (reactor.wake_checked): woken is cleared with the edge, so the next
@@ -116,9 +116,9 @@ static void once_with_post_at(struct iort_loop *l, const char *point, struct hit
 		assert_int_equal(iort_loop_run(l, IORT_RUN_NOWAIT), 1);
 }
 
-/* A post that both woke the loop (the poster saw the announcement) and was seen by the re-check
- * (so the loop polled instead of waiting): the next sleep must still be wakeable, i.e. the
- * coalescing flag was cleared although the loop never really waited. The second post lands
+/* A post that both woke the loop (the poster saw the announcement and claimed the write) and was
+ * seen by the re-check (so the loop polled instead of waiting): the next sleep must still be
+ * wakeable, i.e. the claim was released when a wait took the write's edge. The second post lands
  * after the re-check, where only the eventfd can end the wait. */
 static void woken_cleared_after_recheck(void **state)
 {
