@@ -264,8 +264,9 @@ static void cancel_finds_notified_under_lock(void **state)
 	tp_wait_stopped(stop);
 	s = (struct call){ .ch = ch, .item = (void *)5, .ret = -1 };
 	assert_int_equal(pthread_create(&s.th, NULL, send_main, &s), 0);
-	/* a notified: fn ran and NOTIFIED (3, white box) is stored. Watched with relaxed loads,
-	 * not joined: the canceller must get its order from the waiter's state alone */
+	/* a notified: fn ran and NOTIFIED (3, white box) is stored. Not joined: the canceller
+	 * must get its order from the waiter's state alone.
+	 * MO relaxed: a look that must not order anything (TSan would see our order pass on). */
 	while (atomic_load_explicit((_Atomic uint32_t *)(void *)&a.w.iort_private_state,
 				    memory_order_relaxed) != 3)
 		sched_yield();
