@@ -47,6 +47,7 @@ PUBLIC = {
     "retry.h": "sched",
     "timer.h": "io",
     "reactor.h": "io",
+    "async.h": "io",
     UMBRELLA: "umbrella",
 }
 SOURCE_EXT = (".c", ".h", ".cc", ".S", ".s")

@@ -36,5 +36,6 @@
 /* io */
 #include <iort/timer.h>
 #include <iort/reactor.h>
+#include <iort/async.h>
 
 #endif /* IORT_IORT_H */

@@ -18,8 +18,13 @@
  * morphing): a signal sent while holding the mutex wakes nobody until the mutex is released, and
  * a broadcast wakes one thread at a time as the mutex passes along.
  *
- * Lock-order checking (iort/lockdep.h) sees every acquisition when enabled at run time; built
- * with -Dlockdep=disabled the mutex is 8 bytes.
+ * A task waits without a thread (iort_mutex_lock_async): its record queues in the same FIFO and
+ * the unlock hands the mutex to it (never free in between) and calls its callback; see
+ * docs/async.md.
+ *
+ * Lock-order checking (iort/lockdep.h) sees every acquisition by a thread when enabled at run
+ * time (asynchronous ones are not seen: their owner is a task); built with -Dlockdep=disabled the
+ * mutex is 8 bytes.
  *
  * Deadlines are absolute CLOCK_MONOTONIC nanoseconds (iort_clock_ns(); IORT_DEADLINE_NONE).
  *
@@ -116,6 +121,67 @@ IORT_API int iort_mutex_lock_timed(struct iort_mutex *m, uint64_t deadline_ns) I
 IORT_API void iort_mutex_unlock(struct iort_mutex *m);
 /** @return 0, -EBUSY (locked or waited on: a bug in the caller). */
 IORT_API int iort_mutex_fini(struct iort_mutex *m);
+
+/* ---- asynchronous acquisition (a task, not a thread, waits) ---- */
+
+/** Called once when the mutex is handed to an asynchronous waiter (see iort_mutex_lock_async()). */
+typedef void iort_mutex_grant_fn(void *arg);
+
+/**
+ * An asynchronous waiter's record in the mutex's queue (96 bytes, 32-aligned): embed it in the
+ * waiting object; fields are private.
+ */
+struct iort_mutex_waiter {
+	uint32_t iort_private_state;
+	uint32_t iort_private_bypass;
+	void *iort_private_next;
+	void *iort_private_prev;
+	void *iort_private_tail;
+	uint64_t iort_private_since;
+	struct iort_mutex *iort_private_m;
+	int iort_private_where;
+	int iort_private_node;
+	unsigned iort_private_skipped;
+	unsigned iort_private_kind;
+	iort_mutex_grant_fn *iort_private_fn;
+	void *iort_private_arg;
+} __attribute__((aligned(32)));
+
+/**
+ * Take @p m if it is free now, else queue @p w (FIFO, behind the threads and records already
+ * queued) and return: when @p w reaches the head of the queue, the next unlock hands the mutex to
+ * it (the mutex never becomes free in between, nobody can barge) and then calls @p fn(@p arg)
+ * once, on the unlocking thread, after its last touch of the mutex and of @p w. @p fn must be short
+ * (it wakes a task). Never spins for the lock and never sleeps: a task's worker does not block.
+ * The lock-order checker does not see asynchronous acquisitions: release them with
+ * iort_mutex_unlock_async().
+ * @return true: locked now (@p fn will not be called, @p w is not queued); false: @p w is queued
+ * and belongs to the mutex until iort_mutex_waiter_granted(@p w) or a cancel returning true.
+ */
+IORT_API bool iort_mutex_lock_async(struct iort_mutex *m, struct iort_mutex_waiter *w,
+				    iort_mutex_grant_fn *fn, void *arg) IORT_WUR;
+/**
+ * Whether the mutex was handed to the queued @p w: from then on its owner holds the mutex and
+ * @p w is free again (fn may still be running, or about to run, on the unlocking thread: what it
+ * touches must outlive it). One acquire load; the critical sections before the hand-off happen
+ * before what follows a true answer.
+ */
+IORT_API bool iort_mutex_waiter_granted(const struct iort_mutex_waiter *w);
+/**
+ * Withdraw the queued @p w (from any thread).
+ * @return true: it was still queued and is removed; @p fn will never be called and the caller
+ * does not hold @p m. false: the mutex was handed to @p w before (or while) the call ran: the
+ * caller holds @p m (keep it, or iort_mutex_unlock_async() it), iort_mutex_waiter_granted(@p w)
+ * is already true, and @p fn(@p arg) has been or is about to be called on the unlocking thread.
+ * Either way @p w is free when it returns. Waits (spinning, a few instructions of the unlocker)
+ * only when it lands between the unlocker's queue-lock release and its last touch of @p w.
+ */
+IORT_API bool iort_mutex_lock_async_cancel(struct iort_mutex *m, struct iort_mutex_waiter *w);
+/**
+ * iort_mutex_unlock() for a mutex taken by iort_mutex_lock_async() (its owner is a task, which
+ * may have moved between threads): the lock-order checker is not told. From any thread.
+ */
+IORT_API void iort_mutex_unlock_async(struct iort_mutex *m);
 
 /** Caller-allocated; fields are private. */
 struct iort_cond {

@@ -64,7 +64,40 @@
  * lock), mutex.leave_qlocked (a timed-out waiter holding the queue lock, after its look at LOCKED,
  * before it unlinks itself: an unlock landing here frees the lock under a leaving head),
  * mutex.head_acquired (the head holds the lock, not yet unlinked), cond.enqueued (on the cond's
- * queue, mutex still held).
+ * queue, mutex still held); for asynchronous records: mutex.async_qlocked (queueing into an empty
+ * queue, queue lock held, its look at LOCKED not yet made), mutex.async_enqueued (queued),
+ * mutex.handing (the hand-off released the queue lock, GRANTED not yet stored),
+ * mutex.async_cancel (a cancel, before the queue lock), mutex.async_cancel_handed (a cancel that
+ * found its record handed, before waiting for GRANTED).
+ *
+ * Asynchronous records (iort_mutex_lock_async(): a task waits, no thread sleeps). A record is a
+ * struct waiter with kind KIND_ASYNC, a callback and its argument (struct awaiter). It queues in
+ * the same FIFO as the threads; it cannot spin or park, so the lock is handed to it instead:
+ *   A1  While an asynchronous record is the head and the queue lock is free, LOCKED and PARKED
+ *       are set. So every unlock takes unlock_wake()'s queue-locked path, and nobody can take the
+ *       lock in between (the fast path needs a zero word, the slow path and try_lock a clear
+ *       LOCKED): a record at the head is never bypassed. Every place that makes a record the
+ *       head keeps A1: enqueue_async() into an empty queue sets PARKED with the CAS that releases
+ *       the queue lock, which requires LOCKED (if the mutex was released meanwhile, it takes it
+ *       instead and does not queue); qunlock_to_async() (the head before it left: a timed-out
+ *       thread, a cancelled record) parks it if LOCKED, else takes the lock for it and hands it
+ *       over; dequeue_acquired() and hand_off() set PARKED for the next head with the mutex held.
+ *       While a record is the head, a queue-lock holder sees LOCKED (the unlocker waits for the
+ *       queue lock because PARKED is set).
+ *   A2  The hand-off (hand_off(), by the unlocker or by a leaving head that took the free lock
+ *       for the record) keeps LOCKED set: the mutex passes to the record without being free.
+ *       Under the queue lock it unlinks the record and marks it HANDING; a cancel, which takes
+ *       the queue lock, finds it queued (SLEEP: unlinks it, true) or handed (false).
+ *   A3  GRANTED is stored after the queue-lock release, and nothing of the record or the mutex is
+ *       touched after it: the new owner may see GRANTED at once (a spurious poll), unlock and
+ *       free the mutex, and free the record. A cancel that finds HANDING therefore waits for
+ *       GRANTED before it returns (the unlocker is a few instructions from it).
+ *   A4  fn(arg) runs last, on the unlocking thread, with the values read under the queue lock:
+ *       it touches neither the record nor the mutex (arg is the caller's: a task's waker).
+ * The order: the previous owner's critical section happens before the hand-off (its own unlock,
+ * or through the word's release sequence and the leaver's queue lock), which stores GRANTED
+ * with release (mutex.R7); the new owner reads it with acquire (mutex.A7, or mutex.A8 in a
+ * cancel that returns false).
  */
 #include <iort/clock.h>
 #include <iort/mutex.h>
@@ -165,8 +198,10 @@ static inline void cond_qunlock(_Atomic uintptr_t *cp, uintptr_t v)
 #define TIME_MAX_LOG2	  40u
 #define TIME_NONE	  63u
 
-/* A waiter's state: its futex word. */
-enum { AWAKE = 0, SLEEP = 1, WOKEN = 2 };
+/* A waiter's state: its futex word (a thread's); an asynchronous record's hand-off state. */
+enum { AWAKE = 0, SLEEP = 1, WOKEN = 2, HANDING = 3, GRANTED = 4 };
+/* Who waits: a thread (sleeps on state) or an asynchronous record (struct awaiter). */
+enum { KIND_THREAD = 0, KIND_ASYNC = 1 };
 /* Which queue a cond waiter is in (guarded by the cond's queue lock). */
 enum { IN_NONE = 0, IN_COND = 1, IN_MUTEX = 2 };
 
@@ -181,7 +216,27 @@ struct waiter {
 	int where;
 	int node;	  /* NUMA node at enqueue (NUMA preference only) */
 	unsigned skipped; /* times passed over for a same-node waiter while first in line */
+	unsigned kind;	  /* KIND_THREAD or KIND_ASYNC: fixed while queued */
 } __attribute__((aligned(32)));
+
+/* An asynchronous waiter (struct iort_mutex_waiter): a record and what the hand-off calls. */
+struct awaiter {
+	struct waiter w;
+	iort_mutex_grant_fn *fn;
+	void *arg;
+};
+
+_Static_assert(sizeof(struct awaiter) == sizeof(struct iort_mutex_waiter), "awaiter layout");
+_Static_assert(alignof(struct awaiter) == alignof(struct iort_mutex_waiter), "awaiter alignment");
+_Static_assert(offsetof(struct awaiter, w.state) ==
+			       offsetof(struct iort_mutex_waiter, iort_private_state) &&
+		       offsetof(struct awaiter, w.kind) ==
+			       offsetof(struct iort_mutex_waiter, iort_private_kind) &&
+		       offsetof(struct awaiter, fn) ==
+			       offsetof(struct iort_mutex_waiter, iort_private_fn) &&
+		       offsetof(struct awaiter, arg) ==
+			       offsetof(struct iort_mutex_waiter, iort_private_arg),
+	       "awaiter fields");
 
 _Static_assert(sizeof(void *) == 8, "the mutex word packs a 48-bit pointer");
 _Static_assert(alignof(struct waiter) > (PARKED | STARVING | SPINNING | QLOCKED | LOCKED),
@@ -391,16 +446,68 @@ static void qunlock(_Atomic uintptr_t *wp, struct waiter *head, bool new_head, u
 static void mark_woken(struct waiter *who);
 
 /*
+ * Hand the mutex to @p head, an asynchronous record at the head of the queue (A1). The caller
+ * holds the queue lock and the mutex (LOCKED, which stays set: it is the record's now). Unlink the
+ * record, make the next waiter the head (PARKED: the mutex is held, so the new owner's unlock
+ * wakes or hands to it), release the queue lock, and only then publish GRANTED, the last touch of
+ * the record (A3), and call fn (A4).
+ */
+static void hand_off(_Atomic uintptr_t *wp, struct waiter *head)
+{
+	struct awaiter *a = (struct awaiter *)head;
+	iort_mutex_grant_fn *fn = a->fn;
+	void *arg = a->arg;
+	struct waiter *nhead = q_remove(head, head);
+
+	/* MO relaxed: read by a canceller under the queue lock, which mutex.R3 below publishes. */
+	atomic_store_explicit(&head->state, HANDING, memory_order_relaxed);
+	qunlock(wp, nhead, true, nhead ? PARKED : 0);
+	IORT_TP("mutex.handing"); /* our last touch of the mutex is done; the record's is next */
+	/* MO mutex.R7 (release): the critical sections before the hand-off (through the word's
+	 * release sequence and our queue lock) and our last touches of the mutex and the record,
+	 * before the new owner's; pairs with mutex.A7 (granted) and mutex.A8 (cancel). */
+	atomic_store_explicit(&head->state, GRANTED, memory_order_release);
+	fn(arg);
+}
+
+/*
+ * Release the queue lock making @p a, an asynchronous record, the new head: PARKED while the
+ * mutex is held (A1); if the mutex is free, take it for @p a (nobody else would: no unlock is
+ * coming) and hand it over.
+ */
+static void qunlock_to_async(_Atomic uintptr_t *wp, struct waiter *a)
+{
+	uintptr_t w = peek(wp);
+
+	for (;;) {
+		if (w & LOCKED) {
+			uintptr_t n = with_ptr(w & ~(uintptr_t)(QLOCKED | PARKED | STARVING), a);
+			if (cas_qunlock(wp, &w, n | PARKED))
+				return;
+		} else if (cas_lock(wp, &w, w | LOCKED)) {
+			hand_off(wp, a);
+			return;
+		}
+	}
+}
+
+/*
  * Release the queue lock making @p nhead, a sleeping waiter, the new head: parked (PARKED) while
  * the mutex is held, so that its unlock wakes it; woken now if the mutex is free, since no unlock
  * would. Decided by the CAS that releases, so an unlock cannot slip between the look and the
  * decision. @return true when the caller must futex_wake(&nhead->state) (after every lock is
- * released; nhead may be gone by then, see the file header).
+ * released; nhead may be gone by then, see the file header). An asynchronous @p nhead is parked
+ * or handed the mutex (qunlock_to_async()): false.
  */
 static bool qunlock_to_sleeper(_Atomic uintptr_t *wp, struct waiter *nhead)
 {
 	uintptr_t w = peek(wp);
 	bool marked = false;
+
+	if (nhead->kind == KIND_ASYNC) {
+		qunlock_to_async(wp, nhead);
+		return false;
+	}
 
 	for (;;) {
 		uintptr_t n = with_ptr(w & ~(uintptr_t)(QLOCKED | PARKED | STARVING), nhead);
@@ -463,6 +570,10 @@ __attribute__((noinline)) static void unlock_wake(struct iort_mutex *m, uintptr_
 	}
 	struct waiter *head = ptr_of(w);
 	w = (w | QLOCKED) & ~(uintptr_t)PARKED;
+	if (head->kind == KIND_ASYNC) {
+		hand_off(wp, head); /* the mutex stays locked: it is the record's */
+		return;
+	}
 	for (;;) {
 		mark_woken(head);
 		IORT_TP("mutex.wake");
@@ -889,6 +1000,129 @@ IORT_API void iort_mutex_unlock(struct iort_mutex *m)
 #endif
 	uintptr_t w = LOCKED;
 	if (iort_likely(cas_unlock(wp, &w, 0)))
+		return;
+	unlock_wake(m, w);
+}
+
+/* ---- asynchronous waiters ---- */
+
+/*
+ * Queue the record @p me (A1), or take the mutex when it is free and not reserved (also when it
+ * was released while we held the queue lock: decided by the CAS that releases it).
+ * @return true if it took the mutex (not queued).
+ */
+static bool enqueue_async(struct iort_mutex *m, struct waiter *me)
+{
+	_Atomic uintptr_t *wp = word(m);
+	uintptr_t w = peek(wp);
+
+	for (unsigned i = 0;; i++) {
+		if (!(w & (LOCKED | STARVING))) {
+			if (cas_lock(wp, &w, w | LOCKED))
+				return true;
+			continue;
+		}
+		if (!(w & QLOCKED)) {
+			if (cas_qlock(wp, &w, w | QLOCKED))
+				break;
+			continue;
+		}
+		if ((i & 63) == 63)
+			sched_yield();
+		else
+			iort_cpu_relax();
+		w = peek(wp);
+	}
+	struct waiter *head = ptr_of(w);
+	if (CFG_NUMA(w))
+		me->node = current_node();
+	/* MO relaxed: published by the queue-lock release (mutex.R3) or unused (we take the lock). */
+	atomic_store_explicit(&me->state, SLEEP, memory_order_relaxed);
+	if (head) {
+		/* Behind a head: an asynchronous head keeps its PARKED (A1), a thread its own flags. */
+		qunlock(wp, q_append(head, me), false, 0);
+		IORT_TP("mutex.async_enqueued");
+		return false;
+	}
+	/* First: the head must be PARKED while the mutex is held, and the mutex may have been
+	 * released since our look (an unlock without PARKED does not wait for the queue lock). */
+	IORT_TP("mutex.async_qlocked");
+	head = q_append(NULL, me);
+	w = peek(wp);
+	for (;;) {
+		if (w & LOCKED) {
+			uintptr_t n = with_ptr(w & ~(uintptr_t)(QLOCKED | PARKED | STARVING), head);
+			if (cas_qunlock(wp, &w, n | PARKED)) {
+				IORT_TP("mutex.async_enqueued");
+				return false;
+			}
+		} else if (cas_lock(wp, &w, (w | LOCKED) & ~(uintptr_t)QLOCKED)) {
+			/* The queue lock ends with an acquire only: the queue stays empty and we
+			 * wrote nothing that the next holder reads. */
+			return true;
+		}
+	}
+}
+
+IORT_API bool iort_mutex_lock_async(struct iort_mutex *m, struct iort_mutex_waiter *w,
+				    iort_mutex_grant_fn *fn, void *arg)
+{
+	struct awaiter *a = (struct awaiter *)(void *)w;
+
+	if (iort_likely(fast_lock(m)))
+		return true;
+	a->w = (struct waiter){ .m = m, .kind = KIND_ASYNC };
+	a->fn = fn;
+	a->arg = arg;
+	return enqueue_async(m, &a->w);
+}
+
+IORT_API bool iort_mutex_waiter_granted(const struct iort_mutex_waiter *w)
+{
+	const struct awaiter *a = (const struct awaiter *)(const void *)w;
+
+	/* MO mutex.A7 (acquire): the critical sections before the hand-off; pairs with mutex.R7. */
+	return atomic_load_explicit(&a->w.state, memory_order_acquire) == GRANTED;
+}
+
+IORT_API bool iort_mutex_lock_async_cancel(struct iort_mutex *m, struct iort_mutex_waiter *aw)
+{
+	struct waiter *me = &((struct awaiter *)(void *)aw)->w;
+	_Atomic uintptr_t *wp = word(m);
+
+	IORT_TP("mutex.async_cancel");
+	uintptr_t w = qlock(wp);
+	struct waiter *head = ptr_of(w);
+	/* MO relaxed: under the queue lock; an unlinking hand-off wrote HANDING under it. */
+	if (atomic_load_explicit(&me->state, memory_order_relaxed) == SLEEP) {
+		bool is_head = head == me;
+		struct waiter *nhead = q_remove(head, me);
+		/* A head leaves with its PARKED; the next head is parked (the mutex is held: A1). */
+		if (!is_head || !nhead)
+			qunlock(wp, nhead, is_head, 0);
+		else if (qunlock_to_sleeper(wp, nhead))
+			iort__futex_wake(&nhead->state, 1);
+		return true;
+	}
+	qunlock(wp, head, false, 0);
+	/* Handed: wait for the unlocker's last touch of the record (A3). */
+	IORT_TP("mutex.async_cancel_handed");
+	for (unsigned i = 1;; i++) {
+		/* MO mutex.A8 (acquire): as mutex.A7; pairs with mutex.R7. */
+		if (atomic_load_explicit(&me->state, memory_order_acquire) == GRANTED)
+			return false;
+		if ((i & 63) == 0)
+			sched_yield(); /* the unlocker may be preempted */
+		else
+			iort_cpu_relax();
+	}
+}
+
+IORT_API void iort_mutex_unlock_async(struct iort_mutex *m)
+{
+	uintptr_t w = LOCKED;
+
+	if (iort_likely(cas_unlock(word(m), &w, 0)))
 		return;
 	unlock_wake(m, w);
 }
