@@ -85,9 +85,13 @@ struct iort_loop_config {
  * unavailable), -ENOMEM, -EMFILE and the errors of epoll_create1/eventfd/io_uring_setup.
  */
 IORT_API int iort_loop_create(const struct iort_loop_config *cfg, struct iort_loop **out) IORT_WUR;
-/** Frees the loop: registrations, timers and posts still pending are dropped (no callback runs;
- * wakers of waiting tasks are dropped, not woken: iort_io_stop() a descriptor to wake its task).
- * Must not run. NULL is a no-op. */
+/** Frees the loop. Posts already queued run first, on the calling thread (iort_loop_current() is
+ * @p l meanwhile): a post hands the loop something to release. Registrations, armed timers and
+ * deferred callbacks are dropped (no callback runs; wakers of waiting tasks are dropped, not
+ * woken: iort_io_stop() a descriptor to wake its task). Posts after destroy began fail with
+ * -ESHUTDOWN where they can be seen; posting concurrently with destroy is a caller's bug.
+ * Must not run. NULL is a no-op. A pool's loops are destroyed with the pool, after its workers
+ * exited. */
 IORT_API void iort_loop_destroy(struct iort_loop *l);
 /** The backend that runs (never IORT_BACKEND_AUTO). */
 IORT_API enum iort_backend iort_loop_backend(const struct iort_loop *l);

@@ -563,6 +563,14 @@ IORT_API void iort_loop_destroy(struct iort_loop *l)
 	/* MO relaxed: posters racing with destroy break the contract; this only turns the late
 	 * ones away where it can. */
 	atomic_store_explicit(&l->closed, 1, memory_order_relaxed);
+	/* Posts already queued run now, on this thread, as the loop's: a post hands something to
+	 * the loop (a timer to cancel, a record to free), and dropping it would leak that. They
+	 * may use the loop (timers, registrations): it is still whole, and nobody runs it. */
+	struct iort_loop *outer = tl_loop;
+	tl_loop = l;
+	while (run_posts(l) != 0)
+		;
+	tl_loop = outer;
 	unsigned nchunks = (l->fd_limit + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
 	for (unsigned c = 0; c < nchunks; c++) {
 		/* MO relaxed: the destroying thread made or synchronized with every chunk. */

@@ -570,12 +570,30 @@ static void plain_pool_needs_loop_for_deadlines(void **state)
 	iort_pool_destroy(p);
 }
 
+/* A pool shut down while a task sleeps: shutdown cancels the idle future (done() drops it from
+ * the shutting-down thread, which posts the timer's cancel to the loop), and the loop's destroy
+ * runs that post, so the timer record is freed, not leaked (ASan's leak check and the count). */
+static void shutdown_while_sleeping_frees_the_timer(void **state)
+{
+	struct iort_pool *p = make_pool(1);
+	struct atask t = { .op = OP_SLEEP, .deadline = iort_clock_ns() + FAR_NS };
+
+	(void)state;
+	struct iort_task *h = spawn(p, &t);
+	wait_flag(&t.pending);
+	assert_int_equal(iort__async_alarms_live(), 1);
+	iort_task_release(h);
+	iort_pool_destroy(p);
+	assert_int_equal(iort__async_alarms_live(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sleep_does_not_block_worker),
 		cmocka_unit_test(sleep_until_deadline),
 		cmocka_unit_test(sleep_cancelled),
+		cmocka_unit_test(shutdown_while_sleeping_frees_the_timer),
 		cmocka_unit_test(sleep_dropped_elsewhere),
 		cmocka_unit_test(mutex_handoff_order),
 		cmocka_unit_test(mutex_lock_times_out),
