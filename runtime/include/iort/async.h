@@ -1,6 +1,7 @@
 /**
  * Async forms of the blocking primitives: sleep, the fair mutex's lock, the channel's send and
- * receive, each with a deadline and a cancellation token, as poll-style futures that a pool task
+ * receive, and a descriptor's readiness (iort/reactor.h), each with a deadline and a cancellation
+ * token, as poll-style futures that a pool task
  * embeds in its state and polls from its iort_poll_fn. A task that waits returns IORT_PENDING and
  * its worker runs other tasks: nothing here blocks a thread.
  *
@@ -70,6 +71,7 @@
 #include <iort/compiler.h>
 #include <iort/mutex.h>
 #include <iort/pool.h>
+#include <iort/reactor.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -91,6 +93,10 @@ struct iort_async {
 	struct iort_cancel_cb iort_private_ccb;
 	struct iort_chan_waiter iort_private_cw;
 	struct iort_mutex_waiter iort_private_rec;
+	struct iort_loop *iort_private_loop; /* I/O: the descriptor's loop, fd and interest */
+	int32_t iort_private_fd;
+	uint32_t iort_private_events;
+	uint32_t iort_private_ready;
 };
 
 /** Start a sleep until @p deadline_ns (cancelled by @p c, may be NULL). Result 0 or -ECANCELED. */
@@ -104,6 +110,18 @@ IORT_API void iort_async_chan_send(struct iort_async *f, struct iort_chan *ch, v
 /** Start a receive from @p ch, bounded by @p deadline_ns and @p c; the item: iort_async_item(). */
 IORT_API void iort_async_chan_recv(struct iort_async *f, struct iort_chan *ch, uint64_t deadline_ns,
 				   struct iort_cancel *c);
+
+/**
+ * Start a wait for @p fd (registered on @p l with iort_io_start()) to be ready for @p events
+ * (IORT_IO_READ and/or IORT_IO_WRITE), bounded by @p deadline_ns and @p c. Result 0 (the
+ * readiness: iort_async_ready()), -ETIMEDOUT, -ECANCELED, -ENOENT (@p fd is not registered, or
+ * was stopped meanwhile). Settled, cancelled or dropped, it leaves no waker in the loop's slot.
+ */
+IORT_API void iort_async_io(struct iort_async *f, struct iort_loop *l, int fd, uint32_t events,
+			    uint64_t deadline_ns, struct iort_cancel *c);
+/** The readiness an I/O wait settled with (as iort_io_poll() stores it: pass it to
+ * iort_io_clear() after EAGAIN); 0 otherwise. */
+IORT_API uint32_t iort_async_ready(const struct iort_async *f);
 
 /**
  * Poll @p f from the task's poll function with its waker @p w (cloned when kept).

@@ -49,7 +49,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-enum { K_NONE = 0, K_SLEEP, K_LOCK, K_SEND, K_RECV };
+enum { K_NONE = 0, K_SLEEP, K_LOCK, K_SEND, K_RECV, K_IO };
 enum { S_INIT = 0, S_PENDING, S_DONE };
 enum { F_CCB = 1, F_QUEUED = 2 }; /* token callback registered; mutex record queued */
 enum { A_ARMED = 0, A_FIRED, A_DROPPED };
@@ -213,6 +213,10 @@ static void start(struct iort_async *f, unsigned kind, uint64_t deadline_ns, str
 	f->iort_private_m = NULL;
 	f->iort_private_ch = NULL;
 	f->iort_private_item = NULL;
+	f->iort_private_loop = NULL;
+	f->iort_private_fd = -1;
+	f->iort_private_events = 0;
+	f->iort_private_ready = 0;
 	iort_chan_waiter_init(&f->iort_private_cw);
 }
 
@@ -243,6 +247,23 @@ IORT_API void iort_async_chan_recv(struct iort_async *f, struct iort_chan *ch, u
 	f->iort_private_ch = ch;
 }
 
+IORT_API void iort_async_io(struct iort_async *f, struct iort_loop *l, int fd, uint32_t events,
+			    uint64_t deadline_ns, struct iort_cancel *c)
+{
+	start(f, K_IO, deadline_ns, c);
+	f->iort_private_loop = l;
+	f->iort_private_fd = fd;
+	f->iort_private_events = events & (IORT_IO_READ | IORT_IO_WRITE);
+}
+
+IORT_API uint32_t iort_async_ready(const struct iort_async *f)
+{
+	if (f->iort_private_kind != K_IO || f->iort_private_state != S_DONE ||
+	    f->iort_private_result != 0)
+		return 0;
+	return f->iort_private_ready;
+}
+
 /* ---- settling ---- */
 
 /*
@@ -265,6 +286,10 @@ static void withdraw_op(struct iort_async *f, bool owned)
 	case K_RECV:
 		/* idle after a successful poll; else passes on a notification it absorbed */
 		(void)iort_chan_poll_cancel(f->iort_private_ch, &f->iort_private_cw);
+		break;
+	case K_IO:
+		/* the waker iort_io_poll() kept for us, if any: no later edge polls us */
+		iort_io_unwait(f->iort_private_loop, f->iort_private_fd, f->iort_private_events);
 		break;
 	default:
 		break;
@@ -294,7 +319,7 @@ static int settle(struct iort_async *f, int result)
 	return result;
 }
 
-/* One attempt at the operation. @return 0 (done), 1 (not yet). */
+/* One attempt at the operation. @return 0 (done), 1 (not yet), a negative errno (failed). */
 static int attempt(struct iort_async *f)
 {
 	switch (f->iort_private_kind) {
@@ -328,6 +353,14 @@ static int attempt(struct iort_async *f)
 					   &f->iort_private_cw, on_ready, f->iort_private_waker)
 			       ? 1
 			       : 0;
+	case K_IO: {
+		uint32_t ready;
+		int r = iort_io_poll(f->iort_private_loop, f->iort_private_fd,
+				     f->iort_private_events, f->iort_private_waker, &ready);
+		if (r == IORT_READY)
+			f->iort_private_ready = ready;
+		return r == IORT_READY ? 0 : r == IORT_PENDING ? 1 : r;
+	}
 	default:
 		return 1; /* a sleep is done by its deadline only */
 	}
@@ -357,8 +390,12 @@ IORT_API int iort_async_poll(struct iort_async *f, struct iort_waker *w)
 		withdraw_op(f, false);
 		return settle(f, -ECANCELED);
 	}
-	if (attempt(f) == 0)
-		return settle(f, 0);
+	int a = attempt(f);
+	if (a <= 0) {
+		if (a < 0)
+			withdraw_op(f, false);
+		return settle(f, a);
+	}
 	if (deadline != IORT_DEADLINE_NONE && (alarm_fired(f) || iort_clock_ns() >= deadline)) {
 		if (f->iort_private_kind == K_SLEEP)
 			return settle(f, 0);

@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -587,6 +589,95 @@ static void shutdown_while_sleeping_frees_the_timer(void **state)
 	assert_int_equal(iort__async_alarms_live(), 0);
 }
 
+/* --- a task that waits for a descriptor (one worker: it runs on the loop it registers on) --- */
+
+struct iotask {
+	struct iort_async f;
+	int fd;
+	uint64_t deadline;
+	struct iort_cancel *cancel;
+	struct iort_loop *l;
+	int result;
+	uint32_t ready;
+	_Atomic int pending;
+};
+
+static enum iort_poll io_poll(void *arg, struct iort_waker *w)
+{
+	struct iotask *t = arg;
+
+	if (t->l == NULL) {
+		t->l = iort_loop_current();
+		if (t->l == NULL || iort_io_start(t->l, t->fd, IORT_IO_READ, NULL, NULL) != 0)
+			abort();
+		iort_async_io(&t->f, t->l, t->fd, IORT_IO_READ, t->deadline, t->cancel);
+	}
+	int r = iort_async_poll(&t->f, w);
+	if (r == IORT_PENDING) {
+		atomic_store(&t->pending, 1);
+		return IORT_PENDING;
+	}
+	t->result = r;
+	t->ready = iort_async_ready(&t->f);
+	iort_async_fini(&t->f);
+	if (iort_io_stop(t->l, t->fd) != 0) /* our worker's loop: its thread */
+		abort();
+	return IORT_READY;
+}
+
+static int run_io(struct iort_pool *p, struct iotask *t, int peer, struct iort_cancel *c)
+{
+	struct iort_spawn opt = { .poll = io_poll, .arg = t };
+	struct iort_task *h = NULL;
+
+	assert_int_equal(iort_pool_spawn_ex(p, &opt, &h), 0);
+	if (t->deadline == IORT_DEADLINE_NONE || t->deadline > iort_clock_ns() + 1000000000ull) {
+		wait_flag(&t->pending); /* it waits: wake it by data or by the token */
+		if (c != NULL)
+			iort_cancel_request(c);
+		else if (write(peer, "x", 1) != 1)
+			abort();
+	}
+	return iort_task_join(h);
+}
+
+/* Data wakes the wait with its readiness; a token wakes it with -ECANCELED; a deadline already
+ * due with nothing to read gives -ETIMEDOUT; every one leaves no timer behind. */
+static void io_ready_cancelled_timed_out(void **state)
+{
+	struct iort_pool *p = make_pool(1);
+	struct iort_cancel c;
+	int sv[2];
+
+	(void)state;
+	iort_cancel_init(&c);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+
+	struct iotask a = { .fd = sv[0], .deadline = iort_clock_ns() + FAR_NS };
+	assert_int_equal(run_io(p, &a, sv[1], NULL), 0);
+	assert_int_equal(a.result, 0);
+	assert_true(a.ready & IORT_IO_READ);
+	char b;
+	assert_int_equal(read(sv[0], &b, 1), 1);
+	wait_no_alarms();
+
+	struct iotask k = { .fd = sv[0], .deadline = iort_clock_ns() + FAR_NS, .cancel = &c };
+	assert_int_equal(run_io(p, &k, sv[1], &c), 0);
+	assert_int_equal(k.result, -ECANCELED);
+	assert_int_equal(k.ready, 0);
+	wait_no_alarms();
+
+	struct iotask d = { .fd = sv[0], .deadline = iort_clock_ns() };
+	assert_int_equal(run_io(p, &d, sv[1], NULL), 0);
+	assert_int_equal(d.result, -ETIMEDOUT);
+	wait_no_alarms();
+
+	iort_cancel_fini(&c);
+	iort_pool_destroy(p);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,6 +685,7 @@ int main(void)
 		cmocka_unit_test(sleep_until_deadline),
 		cmocka_unit_test(sleep_cancelled),
 		cmocka_unit_test(shutdown_while_sleeping_frees_the_timer),
+		cmocka_unit_test(io_ready_cancelled_timed_out),
 		cmocka_unit_test(sleep_dropped_elsewhere),
 		cmocka_unit_test(mutex_handoff_order),
 		cmocka_unit_test(mutex_lock_times_out),
