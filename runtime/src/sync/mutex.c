@@ -780,11 +780,13 @@ static int wait_queued(struct iort_mutex *m, struct waiter *me, uint64_t deadlin
 	}
 }
 
-/* Append @p me (state set by the caller) to @p m's queue; if @p try_lock, take the lock instead
- * when it is free and not reserved. @return true if it took the lock (not queued). */
-static bool enqueue(struct iort_mutex *m, struct waiter *me, bool try_lock)
+/*
+ * Take the mutex if it is free and @p try_lock, else the queue lock (spinning, then yielding,
+ * while another thread holds it). @return true: the mutex is ours. false: the queue lock is
+ * ours and *@p out is the word as it was just before we set QLOCKED.
+ */
+static bool lock_or_qlock(_Atomic uintptr_t *wp, bool try_lock, uintptr_t *out)
 {
-	_Atomic uintptr_t *wp = word(m);
 	uintptr_t w = peek(wp);
 
 	for (unsigned i = 0;; i++) {
@@ -794,8 +796,10 @@ static bool enqueue(struct iort_mutex *m, struct waiter *me, bool try_lock)
 			continue;
 		}
 		if (!(w & QLOCKED)) {
-			if (cas_qlock(wp, &w, w | QLOCKED))
-				break;
+			if (cas_qlock(wp, &w, w | QLOCKED)) {
+				*out = w;
+				return false;
+			}
 			continue;
 		}
 		if ((i & 63) == 63)
@@ -804,6 +808,17 @@ static bool enqueue(struct iort_mutex *m, struct waiter *me, bool try_lock)
 			iort_cpu_relax();
 		w = peek(wp);
 	}
+}
+
+/* Append @p me (state set by the caller) to @p m's queue; if @p try_lock, take the lock instead
+ * when it is free and not reserved. @return true if it took the lock (not queued). */
+static bool enqueue(struct iort_mutex *m, struct waiter *me, bool try_lock)
+{
+	_Atomic uintptr_t *wp = word(m);
+	uintptr_t w;
+
+	if (lock_or_qlock(wp, try_lock, &w))
+		return true;
 	struct waiter *head = ptr_of(w);
 	bool first = head == NULL;
 	if (CFG_NUMA(w))
@@ -1014,25 +1029,10 @@ IORT_API void iort_mutex_unlock(struct iort_mutex *m)
 static bool enqueue_async(struct iort_mutex *m, struct waiter *me)
 {
 	_Atomic uintptr_t *wp = word(m);
-	uintptr_t w = peek(wp);
+	uintptr_t w;
 
-	for (unsigned i = 0;; i++) {
-		if (!(w & (LOCKED | STARVING))) {
-			if (cas_lock(wp, &w, w | LOCKED))
-				return true;
-			continue;
-		}
-		if (!(w & QLOCKED)) {
-			if (cas_qlock(wp, &w, w | QLOCKED))
-				break;
-			continue;
-		}
-		if ((i & 63) == 63)
-			sched_yield();
-		else
-			iort_cpu_relax();
-		w = peek(wp);
-	}
+	if (lock_or_qlock(wp, true, &w))
+		return true;
 	struct waiter *head = ptr_of(w);
 	if (CFG_NUMA(w))
 		me->node = current_node();
