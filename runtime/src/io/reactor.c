@@ -74,6 +74,7 @@
 #include <iort/wait.h>
 
 #include "pool-private.h"
+#include "reactor-private.h"
 #include "poller-private.h"
 #include "testpoint-private.h"
 
@@ -890,6 +891,18 @@ IORT_API void iort_io_unwait(struct iort_loop *l, int fd, uint32_t events)
 		iort_waker_drop(rd);
 	if (wr != NULL)
 		iort_waker_drop(wr);
+}
+
+unsigned iort__io_wakers(struct iort_loop *l, int fd)
+{
+	struct slot *s = slot_get(l, fd);
+
+	if (s == NULL)
+		return 0;
+	slot_lock(s);
+	unsigned n = (s->rd != NULL) + (s->wr != NULL);
+	slot_unlock(s);
+	return n;
 }
 
 IORT_API uint32_t iort_io_ready(struct iort_loop *l, int fd)

@@ -39,6 +39,7 @@
 #include <iort/reactor.h>
 
 #include "async-private.h"
+#include "reactor-private.h"
 #include "stress.h"
 
 #define FAR_NS (60ull * 1000000000ull)
@@ -599,6 +600,7 @@ struct iotask {
 	struct iort_loop *l;
 	int result;
 	uint32_t ready;
+	unsigned wakers_left;
 	_Atomic int pending;
 };
 
@@ -620,7 +622,8 @@ static enum iort_poll io_poll(void *arg, struct iort_waker *w)
 	t->result = r;
 	t->ready = iort_async_ready(&t->f);
 	iort_async_fini(&t->f);
-	if (iort_io_stop(t->l, t->fd) != 0) /* our worker's loop: its thread */
+	t->wakers_left = iort__io_wakers(t->l, t->fd); /* settled: none of ours stays */
+	if (iort_io_stop(t->l, t->fd) != 0)	       /* our worker's loop: its thread */
 		abort();
 	return IORT_READY;
 }
@@ -665,11 +668,13 @@ static void io_ready_cancelled_timed_out(void **state)
 	assert_int_equal(run_io(p, &k, sv[1], &c), 0);
 	assert_int_equal(k.result, -ECANCELED);
 	assert_int_equal(k.ready, 0);
+	assert_int_equal(k.wakers_left, 0);
 	wait_no_alarms();
 
 	struct iotask d = { .fd = sv[0], .deadline = iort_clock_ns() };
 	assert_int_equal(run_io(p, &d, sv[1], NULL), 0);
 	assert_int_equal(d.result, -ETIMEDOUT);
+	assert_int_equal(d.wakers_left, 0);
 	wait_no_alarms();
 
 	iort_cancel_fini(&c);
