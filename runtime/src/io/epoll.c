@@ -55,6 +55,14 @@ static int ep_del(struct iort_poller *b, int fd, uint64_t token)
 	return epoll_ctl(b->fd, EPOLL_CTL_DEL, fd, &e) == 0 ? 0 : -errno;
 }
 
+/* epoll_wait's milliseconds, rounded up: waking before the timer is due costs a turn for nothing. */
+static int ms_of(uint64_t timeout_ns)
+{
+	if (timeout_ns >= (uint64_t)INT_MAX * 1000000u)
+		return INT_MAX;
+	return (int)((timeout_ns + 999999u) / 1000000u);
+}
+
 static int ep_wait(struct iort_poller *b, struct iort_poller_event *out, unsigned max,
 		   uint64_t timeout_ns)
 {
@@ -63,28 +71,23 @@ static int ep_wait(struct iort_poller *b, struct iort_poller_event *out, unsigne
 
 	if (max > e->max)
 		max = e->max;
-	if (timeout_ns == 0 || timeout_ns == UINT64_MAX || e->no_pwait2) {
-		int ms;
-		if (timeout_ns == 0)
-			ms = 0;
-		else if (timeout_ns == UINT64_MAX)
-			ms = -1;
-		else if (timeout_ns >= (uint64_t)INT_MAX * 1000000u)
-			ms = INT_MAX;
-		else /* round up: waking before the timer is due would cost a turn for nothing */
-			ms = (int)((timeout_ns + 999999u) / 1000000u);
-		n = epoll_wait(b->fd, e->ev, (int)max, ms);
-	} else {
+	int ms = 0; /* timeout 0: the busy loop's poll */
+	if (timeout_ns == UINT64_MAX)
+		ms = -1;
+	else if (timeout_ns != 0 && !e->no_pwait2) {
 		/* A timed wait to the nanosecond (Linux 5.11): epoll_wait's milliseconds would make
 		 * every timer up to a millisecond later than its tick. */
 		struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
 				       .tv_nsec = (long)(timeout_ns % 1000000000u) };
 		n = epoll_pwait2(b->fd, e->ev, (int)max, &ts, NULL);
-		if (n < 0 && errno == ENOSYS) {
-			e->no_pwait2 = true;
-			return ep_wait(b, out, max, timeout_ns);
-		}
+		if (n >= 0 || errno != ENOSYS)
+			goto out;
+		e->no_pwait2 = true;
 	}
+	if (timeout_ns != 0 && timeout_ns != UINT64_MAX)
+		ms = ms_of(timeout_ns);
+	n = epoll_wait(b->fd, e->ev, (int)max, ms);
+out:
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < n; i++) {

@@ -237,7 +237,7 @@ static void loop_wake(struct iort_loop *l)
 
 /* ---- callbacks ---- */
 
-static unsigned run_posts(struct iort_loop *l)
+static inline __attribute__((always_inline)) unsigned run_posts(struct iort_loop *l)
 {
 	struct iort_mpsc_batch b;
 	unsigned n = 0;
