@@ -59,7 +59,13 @@ __attribute__((noreturn)) static void keeper(char *const argv[], const struct sp
 	if (getppid() != parent)
 		_exit(126);
 	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	/* SIGTERM is blocked, not ignored: an ignored one sent to the group before the fork below
+	 * would be lost (the child would inherit SIG_IGN until it resets it, and a signal sent
+	 * before the fork is pending only here). Blocked, it stays pending and is forwarded. */
+	sigset_t term;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
 	if ((io->in && redirect(STDIN_FILENO, io->in, O_RDONLY)) ||
 	    (io->out && redirect(STDOUT_FILENO, io->out, wr)))
 		_exit(126);
@@ -85,10 +91,15 @@ __attribute__((noreturn)) static void keeper(char *const argv[], const struct sp
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &term, NULL); /* a SIGTERM sent since the fork: now */
 		execv(argv[0], argv);
 		fprintf(stderr, "iobench: cannot execute %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	/* A SIGTERM that reached the group before the child existed is pending here only. */
+	sigset_t pending;
+	if (sigpending(&pending) == 0 && sigismember(&pending, SIGTERM))
+		kill(child, SIGTERM);
 	while (waitpid(child, &status, 0) < 0) {
 		if (errno != EINTR) {
 			kill(0, SIGKILL);
