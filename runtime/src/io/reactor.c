@@ -315,6 +315,17 @@ static unsigned dispatch(struct iort_loop *l, uint64_t token, uint32_t bits)
 	return n;
 }
 
+/* What another thread may have done to end a wait: a post, a pool's kick, a stop. Read after the
+ * announcement's fence (I4), and while spinning (a miss there is caught by that re-check). */
+static inline bool signalled(struct iort_loop *l)
+{
+	/* MO reactor.A5 (acquire): pairs with reactor.R5 (a pool's park word, stored before
+	 * the kick). MO relaxed (stop): run() re-reads it after the turn. */
+	return !iort_mpsc_empty(l->posts) ||
+	       atomic_load_explicit(&l->kick, memory_order_acquire) != 0 ||
+	       atomic_load_explicit(&l->stop, memory_order_relaxed) != 0;
+}
+
 static inline __attribute__((always_inline)) unsigned poll_io(struct iort_loop *l, uint64_t timeout)
 {
 	unsigned ran = 0;
@@ -328,12 +339,7 @@ static inline __attribute__((always_inline)) unsigned poll_io(struct iort_loop *
 		 * pairs with reactor.F2. */
 		atomic_thread_fence(memory_order_seq_cst);
 		IORT_TP("reactor.sleeping");
-		/* MO relaxed (stop): ordered by the fence; run() re-reads it after the turn. */
-		if (!iort_mpsc_empty(l->posts) ||
-		    /* MO reactor.A5 (acquire): a pool's park word, stored before the kick;
-		     * pairs with reactor.R5. */
-		    atomic_load_explicit(&l->kick, memory_order_acquire) != 0 ||
-		    atomic_load_explicit(&l->stop, memory_order_relaxed) != 0)
+		if (signalled(l))
 			timeout = 0;
 		IORT_TP("reactor.waiting");
 	}
@@ -376,11 +382,7 @@ static __attribute__((noinline)) unsigned spin_for_work(struct iort_loop *l, uin
 	if (span <= 1)
 		return 0;
 	for (unsigned k = 0;; k++) {
-		/* MO relaxed (kick, stop): hints; a post or kick that is missed here is seen by the
-		 * re-check after the announcement (I4). */
-		if (!iort_mpsc_empty(l->posts) ||
-		    atomic_load_explicit(&l->kick, memory_order_relaxed) != 0 ||
-		    atomic_load_explicit(&l->stop, memory_order_relaxed) != 0) {
+		if (signalled(l)) {
 			*found = true;
 			return ran;
 		}
