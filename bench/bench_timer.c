@@ -331,8 +331,9 @@ static void bm_churn(struct iob_state *st, void *arg)
 	if (ti == &tmimpl_event_common)
 		for (uint32_t i = 0; i < CHURN_RESIDENT; i++)
 			delay[i] = spread * MS;
-	/* common timeouts: the residents share the churned timers' one duration too */
-	c = begin(st, ti, CHURN_RESIDENT + CHURN_RING, spread * MS);
+	/* common timeouts: every timer shares one duration, and in churn none may fire: make it
+	 * the residents' (the smoke's 3 ms spread passed before a loaded machine's churn ended) */
+	c = begin(st, ti, CHURN_RESIDENT + CHURN_RING, RESIDENT_NS);
 	if (!c) {
 		free(delay);
 		return;
