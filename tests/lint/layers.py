@@ -48,6 +48,7 @@ PUBLIC = {
     "timer.h": "io",
     "reactor.h": "io",
     "async.h": "io",
+    "actor.h": "actor",
     UMBRELLA: "umbrella",
 }
 SOURCE_EXT = (".c", ".h", ".cc", ".S", ".s")

@@ -37,5 +37,6 @@
 #include <iort/timer.h>
 #include <iort/reactor.h>
 #include <iort/async.h>
+#include <iort/actor.h>
 
 #endif /* IORT_IORT_H */
