@@ -12,7 +12,7 @@
  *
  *   static int counter(void *state, struct iort_msg *m)
  *   {
- *           *(uint64_t *)state += *(const uint64_t *)m->data;
+ *           *(uint64_t *)state += *(const uint64_t *)iort_msg_data(m);
  *           return IORT_ACTOR_CONTINUE;
  *   }
  *
@@ -124,8 +124,13 @@ struct iort_msg {
 	void *ptr;
 	/** Frees @c ptr when the message is discarded (dropped, dead letter, iort_msg_free). */
 	void (*ptr_free)(void *ptr);
-	_Alignas(16) unsigned char data[];
-};
+} __attribute__((aligned(16))); /* the inline payload follows: iort_msg_data() */
+
+/** The inline payload: @c size bytes, 16-byte aligned. */
+static inline void *iort_msg_data(struct iort_msg *m)
+{
+	return (void *)(m + 1);
+}
 
 enum iort_mailbox_policy {
 	IORT_MAILBOX_REJECT = 0,
