@@ -1,0 +1,113 @@
+/**
+ * A vtable over actor runtimes, ours and the baselines', for bench/bench_actor.c.
+ *
+ * Actor programs do not reduce to a common core of calls the way queues or loops do: a CAF
+ * program is C++ behaviours, ours is C behaviour functions, the sketch's is a thread per actor.
+ * So the unit here is the workload: each adapter writes each Savina shape in its runtime's own
+ * idiom, and bench_actor.c owns the sizes, the timing, the checks and the counters. Every
+ * operation runs one complete round and returns when the round has finished (its last actor
+ * reported); the result it fills in is checked by the workload (a wrong sum fails the run).
+ *
+ * Each adapter file (bench/aimpl_*.c, aimpl_caf.cc) defines one `const struct aimpl`, and
+ * bench_actor.c's actor_impls[] lists it once. A baseline whose library was not found at
+ * configure time still defines its descriptor, with impl.missing set and no operations: its
+ * benchmarks keep their names and skip with that message. A shape an implementation cannot run
+ * (a thread per actor cannot hold skynet's million actors) leaves its operation NULL and says why
+ * in unsupported[]: the cell skips with "unsupported: <message>".
+ *
+ * Synchronization: every call is made by the benchmark's own thread, which is not one of the
+ * runtime's workers; create and destroy with no round in flight.
+ */
+#ifndef IOB_AIMPL_H
+#define IOB_AIMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bench.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ai_config {
+	unsigned workers; /**< the runtime's worker threads (CAF: its scheduler's) */
+	const int *cpus;  /**< @c workers PUs (the harness's plan); NULL: unpinned */
+};
+
+/** The shapes, for unsupported[]. */
+enum ai_shape {
+	AS_PINGPONG,
+	AS_THREADRING,
+	AS_COUNTING,
+	AS_FJTHRPUT,
+	AS_FJCREATE,
+	AS_BIG,
+	AS_CHAMENEOS,
+	AS_SKYNET,
+	AS_BACKPRESSURE,
+	AS_COUNT
+};
+
+/** What a round reports; the workload checks it and turns it into counters. */
+struct ai_result {
+	uint64_t messages; /**< messages handled by the round's actors */
+	uint64_t check;	   /**< the shape's checksum (see each operation) */
+	/* mailbox_backpressure only */
+	uint64_t peak_depth; /**< largest consumer mailbox depth seen */
+	uint64_t dropped;    /**< messages dropped by the policy */
+	uint64_t rejected;   /**< sends refused (then retried) */
+	uint64_t muted_ns;   /**< time the producer spent muted (or blocked) */
+	uint64_t blocked;    /**< worker threads that blocked (ours must report 0) */
+};
+
+/** mailbox_backpressure's policies (ours maps them to enum iort_mailbox_policy). */
+enum ai_policy { AP_UNBOUNDED, AP_REJECT, AP_DROP_NEWEST, AP_DROP_OLDEST, AP_BACKPRESSURE };
+
+struct aimpl {
+	struct bench_impl impl; /**< name, origin, package; missing: the skip message */
+	/** Why a shape cannot run on this runtime (NULL: it can). */
+	const char *unsupported[AS_COUNT];
+	/** Start the runtime. @return 0 or a negative errno, and optionally a message in @p *why. */
+	int (*create)(const struct ai_config *cfg, void **rt, const char **why);
+	void (*destroy)(void *rt);
+	/* One round each; @return 0 or a negative errno. */
+	/** Two actors exchange @p n pings and @p n pongs. check: pongs received. */
+	int (*pingpong)(void *rt, uint64_t n, struct ai_result *r);
+	/** A ring of @p actors passes one token @p hops times. check: hops made. */
+	int (*threadring)(void *rt, unsigned actors, uint64_t hops, struct ai_result *r);
+	/** A producer sends @p n increments to a counter actor, then asks for the count. check: it. */
+	int (*counting)(void *rt, uint64_t n, struct ai_result *r);
+	/** @p n messages to each of @p actors actors, round-robin, each handled with a little
+	 * arithmetic. check: messages handled. */
+	int (*fjthrput)(void *rt, unsigned actors, uint64_t n, struct ai_result *r);
+	/** Spawn @p n actors, send each one message, each exits after handling it. check: n. */
+	int (*fjcreate)(void *rt, uint64_t n, struct ai_result *r);
+	/** @p actors actors each send @p n pings to random peers, answering every ping with a
+	 * pong. check: pongs received. */
+	int (*big)(void *rt, unsigned actors, uint64_t n, struct ai_result *r);
+	/** @p creatures chameneos meet at a broker @p meetings times. check: 2 * meetings (the
+	 * creatures' meeting counts summed). */
+	int (*chameneos)(void *rt, unsigned creatures, uint64_t meetings, struct ai_result *r);
+	/** A 10-ary tree of actors down to @p leaves leaves, each leaf replying its number. check:
+	 * the sum of 0 .. leaves-1. */
+	int (*skynet)(void *rt, uint64_t leaves, struct ai_result *r);
+	/** A producer sends @p n messages as fast as it can to a consumer whose mailbox holds
+	 * @p capacity under @p policy, and which spends @p work_ns per message. check: messages
+	 * handled + dropped. */
+	int (*backpressure)(void *rt, enum ai_policy policy, uint32_t capacity, uint64_t n,
+			    uint64_t work_ns, struct ai_result *r);
+};
+
+/* bench/aimpl_iort.c */
+extern const struct aimpl aimpl_iort;
+/* bench/aimpl_seed.c */
+extern const struct aimpl aimpl_seed;
+/* bench/aimpl_caf.cc */
+extern const struct aimpl aimpl_caf;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOB_AIMPL_H */
