@@ -1222,11 +1222,22 @@ IORT_API int iort_actor_spawn(struct iort_actors *s, const struct iort_actor_con
 	a->max_restarts = cfg->max_restarts;
 	a->restart_base = cfg->restart_base_ns;
 	a->restart_cap = cfg->restart_cap_ns;
-	_Atomic uint64_t *zero[] = { &a->hwm,	   &a->rejected, &a->dropped,	  &a->mutes,
-				     &a->muted_ns, &a->handled,	 &a->activations, &a->nrestarts };
-	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
-		/* MO relaxed: metrics, published by actor.R2 below. */
-		atomic_store_explicit(zero[i], 0, memory_order_relaxed);
+	/* MO relaxed (the metrics): published by actor.R2 below. */
+	atomic_store_explicit(&a->hwm, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->rejected, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->dropped, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->mutes, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->muted_ns, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->handled, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->activations, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->nrestarts, 0, memory_order_relaxed);
 	if (w != NULL)
 		own_add(&w->spawned, 1);
 	else
