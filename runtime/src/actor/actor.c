@@ -398,7 +398,11 @@ static void blk_free(struct iort_actors *s, struct wctx *w, unsigned cls, void *
 
 /* ---- messages ---- */
 
-static struct iort_msg *msg_alloc(struct wctx *w, uint32_t type, size_t size)
+/*
+ * A message from @p s's free lists (this worker's when @p w, else the shared spare list under
+ * its lock), or from malloc when @p s is NULL or the size is past the classes.
+ */
+static struct iort_msg *msg_alloc(struct iort_actors *s, struct wctx *w, uint32_t type, size_t size)
 {
 	size_t total = sizeof(struct iort_msg) + size;
 	struct iort_msg *m;
@@ -408,8 +412,8 @@ static struct iort_msg *msg_alloc(struct wctx *w, uint32_t type, size_t size)
 		return NULL;
 	while (cls < NCLASSES && class_size[cls] < total)
 		cls++;
-	if (w != NULL && cls < NCLASSES) {
-		m = blk_alloc(w->sys, w, cls);
+	if (s != NULL && cls < NCLASSES) {
+		m = blk_alloc(s, w, cls);
 		if (m == NULL)
 			return NULL;
 	} else {
@@ -417,9 +421,10 @@ static struct iort_msg *msg_alloc(struct wctx *w, uint32_t type, size_t size)
 		if (m == NULL)
 			return NULL;
 		cls = CLS_MALLOC;
+		s = NULL;
 	}
 	m->iort_private_cls = cls;
-	m->iort_private_owner = cls == CLS_MALLOC ? NULL : w->sys;
+	m->iort_private_owner = s;
 	m->iort_private_next = NULL;
 	m->type = type;
 	m->size = (uint32_t)size;
@@ -446,7 +451,8 @@ static void msg_release(struct iort_msg *m)
 
 IORT_API struct iort_msg *iort_msg_new(uint32_t type, size_t size)
 {
-	return msg_alloc(tl_w, type, size);
+	struct wctx *w = tl_w;
+	return msg_alloc(w != NULL ? w->sys : NULL, w, type, size);
 }
 
 IORT_API void iort_msg_free(struct iort_msg *m)
@@ -651,9 +657,14 @@ IORT_API int iort_send(struct iort_aid to, struct iort_msg *m)
 
 IORT_API int iort_tell(struct iort_aid to, uint32_t type, const void *data, size_t size)
 {
-	struct iort_msg *m = iort_msg_new(type, size);
+	if (to.a == NULL)
+		return -EINVAL;
+	/* Outside a behaviour the receiver's system is known here: its spare list beats malloc. */
+	struct wctx *w = tl_w;
+	struct iort_msg *m =
+		msg_alloc(to.a->sys, w != NULL && w->sys == to.a->sys ? w : NULL, type, size);
 	if (m == NULL)
-		return to.a == NULL ? -EINVAL : -ENOMEM;
+		return -ENOMEM;
 	if (size != 0)
 		memcpy(iort_msg_data(m), data, size);
 	int r = iort_send(to, m);
@@ -666,7 +677,8 @@ IORT_API int iort_tell(struct iort_aid to, uint32_t type, const void *data, size
 static void send_system(struct wctx *w, struct iort_aid to, uint32_t type, struct iort_aid who,
 			int reason)
 {
-	struct iort_msg *m = msg_alloc(w, type, sizeof(struct iort_exit));
+	struct iort_msg *m = msg_alloc(to.a->sys, w != NULL && w->sys == to.a->sys ? w : NULL, type,
+				       sizeof(struct iort_exit));
 	if (m == NULL)
 		return; /* out of memory: the notice is lost, as a crash would lose it */
 	struct iort_exit *e = iort_msg_data(m);
@@ -1261,7 +1273,7 @@ IORT_API int iort_actor_stop(struct iort_aid to)
 	if (a == NULL)
 		return -ESRCH;
 	struct wctx *w = tl_w != NULL && tl_w->sys == a->sys ? tl_w : NULL;
-	struct iort_msg *m = msg_alloc(w, MSG_STOP, 0);
+	struct iort_msg *m = msg_alloc(a->sys, w, MSG_STOP, 0);
 	if (m == NULL)
 		return -ENOMEM;
 	uint64_t c = ctl_load(a);
