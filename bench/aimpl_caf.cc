@@ -383,9 +383,9 @@ behavior create_actor(event_based_actor *self, std::shared_ptr<latch> l)
 	return { [=](work_atom, double theta) {
 		if (compute(theta))
 			l->good++;
-		self->quit();
 		if (--l->left == 0)
 			l->all.set_value();
+		self->quit();
 	} };
 }
 
