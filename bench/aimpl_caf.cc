@@ -140,8 +140,15 @@ caf::actor_system &sys_of(void *rt)
 	return *static_cast<caf_rt *>(rt)->sys;
 }
 
-/* Runs one round: body(self) sets the round up with the scoped actor self, then the round waits
- * for done messages on it. Exceptions become errnos: C callers see no C++. */
+/* A round that timed out leaves actors that may never finish: destroy must not wait for them
+ * (~actor_system would, forever), so the round's error also tells the system not to. */
+int timed_out(void *rt)
+{
+	sys_of(rt).await_actors_before_shutdown(false);
+	return -ETIMEDOUT;
+}
+
+/* Runs one round's body; exceptions become errnos: C callers see no C++. */
 template <class Fn> int guarded(Fn &&fn)
 {
 	try {
@@ -215,7 +222,7 @@ int caf_pingpong(void *rt, uint64_t n, ai_result *r)
 		bool ok = await_done(self, pongs, msgs);
 		stop_all(self, { pong });
 		if (!ok)
-			return -ETIMEDOUT;
+			return timed_out(rt);
 		r->check = pongs;
 		r->messages = msgs;
 		return 0;
@@ -262,7 +269,7 @@ int caf_threadring(void *rt, unsigned actors, uint64_t hops, ai_result *r)
 		bool ok = await_done(self, made, msgs);
 		stop_all(self, ring);
 		if (!ok)
-			return -ETIMEDOUT;
+			return timed_out(rt);
 		r->check = made;
 		r->messages = msgs;
 		return 0;
@@ -308,7 +315,7 @@ int caf_counting(void *rt, uint64_t n, ai_result *r)
 		bool ok = await_done(self, count, msgs);
 		stop_all(self, { counter });
 		if (!ok)
-			return -ETIMEDOUT;
+			return timed_out(rt);
 		r->check = count;
 		r->messages = msgs;
 		return 0;
@@ -356,7 +363,7 @@ int caf_fjthrput(void *rt, unsigned actors, uint64_t n, ai_result *r)
 			uint64_t g = 0, m = 0;
 
 			if (!await_done(self, g, m))
-				return -ETIMEDOUT;
+				return timed_out(rt);
 			good += g;
 			msgs += m;
 		}
@@ -401,7 +408,7 @@ int caf_fjcreate(void *rt, uint64_t n, ai_result *r)
 		for (uint64_t i = 0; i < n; i++)
 			caf::anon_send(sys.spawn(create_actor, l), work_atom::value, savina_theta);
 		if (all.wait_for(round_timeout) != std::future_status::ready)
-			return -ETIMEDOUT;
+			return timed_out(rt);
 		r->check = l->good.load();
 		r->messages = n;
 		return 0;
@@ -472,7 +479,7 @@ int caf_big(void *rt, unsigned actors, uint64_t n, ai_result *r)
 		stop_all(self, *peers);
 		peers->clear(); /* the actors' copies of it hold them otherwise */
 		if (!ok)
-			return -ETIMEDOUT;
+			return timed_out(rt);
 		r->check = pongs;
 		r->messages = msgs;
 		return 0;
@@ -575,7 +582,7 @@ int caf_chameneos(void *rt, unsigned creatures, uint64_t meetings, ai_result *r)
 		for (unsigned i = 0; i < creatures; i++)
 			sys.spawn(creature_actor, mall, static_cast<int32_t>(i % 3));
 		if (!await_done(self, met, msgs))
-			return -ETIMEDOUT;
+			return timed_out(rt);
 		r->check = met;
 		r->messages = msgs;
 		return 0;
@@ -628,7 +635,7 @@ int caf_skynet(void *rt, uint64_t leaves, ai_result *r)
 			return -EINVAL;
 		sys.spawn(sky_actor, actor{ self }, uint64_t{ 0 }, leaves);
 		if (!await_done(self, sum, nodes))
-			return -ETIMEDOUT;
+			return timed_out(rt);
 		r->check = sum;
 		r->messages = nodes - 1;
 		return 0;
@@ -656,7 +663,8 @@ int caf_create(const ai_config *cfg, void **rt, const char **why)
 
 void caf_destroy(void *rt)
 {
-	/* ~actor_system waits for every actor to terminate, the exits sent after rounds included. */
+	/* ~actor_system waits for every actor to terminate, the exits sent after rounds included
+	 * (unless a round timed out). */
 	delete static_cast<caf_rt *>(rt);
 }
 
