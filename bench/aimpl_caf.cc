@@ -12,19 +12,22 @@
  *                where an actor keeps state across messages; messages are atoms and integers
  *                (built-in types, nothing to announce); spawned with sys.spawn from the
  *                benchmark's thread or with self->spawn inside an actor (skynet)
- *   a round      a caf::scoped_actor on the benchmark's thread is the "done" address the
- *                round's actors report to, and it waits with receive(..., after(timeout));
- *                fjcreate's actors each only count down a latch whose last decrement fulfils a
- *                std::promise, so the round measures creation rather than one sink's mailbox.
- *                Actors that would outlive the round (a ring, a pong) get an exit message
- *                (exit_reason::user_shutdown) once the result is in; the next round does not
- *                wait for their teardown, the system's destructor does
+ *   a round      a caf::scoped_actor on the benchmark's thread, hidden, is the address the
+ *                round's actors report to; it waits with receive(..., after(timeout)). Actors
+ *                that would outlive the result (a ring, a pong, big's peers) are then told to
+ *                go, and the round ends when every actor it spawned has exited
+ *                (actor_system::await_all_actors_done: the hidden scoped actor is not counted).
+ *                fjcreate's actors report through a latch whose last decrement fulfils a
+ *                std::promise, not through one sink's mailbox, which would be what it measured
  *   backpressure unsupported: CAF 0.17's mailboxes are unbounded, with no capacity or policy
  *
- * ai_result.messages counts the messages the round's actors handle, starting messages and exits
- * excluded: pingpong 2n, threadring hops, counting n + 2 (the increments, the query and its
- * reply), fjthrput and fjcreate one per actor message, big 2 * actors * n, chameneos what the
- * mall and the creatures report, skynet one result per node but the root.
+ * The shapes are aimpl.h's, message for message (chameneos: the broker answers both creatures
+ * with the other's colour; skynet: each node spawns its children on its start message).
+ * ai_result.messages counts the messages the round's actors handle, start and stop messages
+ * excluded, as iort_actor's adapter does: pingpong 2n, threadring hops + 1, counting n + 2 (the
+ * increments, the query and its reply), fjthrput n per actor, fjcreate one per actor, big pings
+ * and pongs, chameneos the requests to the broker and its answers, skynet a start per node and
+ * a result from each but the root.
  *
  * C++ stays in this file; it exports the C descriptor. Built when meson found CAF (IOB_HAVE_CAF),
  * except under ThreadSanitizer (IOB_CAF_TSAN: libcaf_core is not instrumented, so TSan sees none
@@ -42,7 +45,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <exception>
 #include <future>
@@ -68,25 +70,14 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using work_atom = caf::atom_constant<caf::atom("work")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using meet_atom = caf::atom_constant<caf::atom("meet")>;
-using change_atom = caf::atom_constant<caf::atom("change")>;
+using mate_atom = caf::atom_constant<caf::atom("mate")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using count_atom = caf::atom_constant<caf::atom("count")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 
 /* A round that has not reported by then is hung, not slow: the largest (skynet) takes seconds,
  * sanitized builds a few times that. */
-constexpr auto round_timeout = std::chrono::seconds(300);
-
-/* Savina's performComputation: sin(theta)^2, which is never <= 0 for its theta. theta comes in
- * the message so that the compiler cannot fold it; a result <= 0 makes the actor report it. */
-constexpr double savina_theta = 37.2;
-
-bool compute(double theta)
-{
-	double s = std::sin(theta);
-
-	return s * s > 0.0;
-}
+constexpr auto round_timeout = std::chrono::seconds(120);
 
 /* Pins CAF's worker threads, which it names "caf.multiplexer" before calling thread_started(),
  * one per PU of the plan in the order they start. */
@@ -148,11 +139,17 @@ int timed_out(void *rt)
 	return -ETIMEDOUT;
 }
 
-/* Runs one round's body; exceptions become errnos: C callers see no C++. */
-template <class Fn> int guarded(Fn &&fn)
+/* Runs one round; exceptions become errnos: C callers see no C++. The round ends when every
+ * actor it spawned has exited: the scoped actor that waits for its result is hidden, so the
+ * registry's count of running actors is the round's alone. */
+template <class Fn> int guarded(void *rt, Fn &&fn)
 {
 	try {
-		return fn();
+		int rc = fn();
+
+		if (rc == 0)
+			sys_of(rt).await_all_actors_done();
+		return rc;
 	} catch (const std::bad_alloc &) {
 		return -ENOMEM;
 	} catch (...) {
@@ -201,7 +198,10 @@ behavior ping_actor(stateful_actor<ping_state> *self, actor pong, actor done, ui
 				self->send(pong, ping_atom::value);
 				return;
 			}
-			self->send(done, done_atom::value, self->state.pongs, 2 * n);
+			/* Each pong answered a ping that pong handled. */
+			self->send(done, done_atom::value, self->state.pongs,
+				   2 * self->state.pongs);
+			self->send_exit(pong, caf::exit_reason::user_shutdown);
 			self->quit();
 		},
 	};
@@ -209,9 +209,9 @@ behavior ping_actor(stateful_actor<ping_state> *self, actor pong, actor done, ui
 
 int caf_pingpong(void *rt, uint64_t n, ai_result *r)
 {
-	return guarded([&] {
+	return guarded(rt, [&] {
 		auto &sys = sys_of(rt);
-		caf::scoped_actor self{ sys };
+		caf::scoped_actor self{ sys, true };
 		uint64_t pongs = 0, msgs = 0;
 
 		if (n == 0)
@@ -219,9 +219,7 @@ int caf_pingpong(void *rt, uint64_t n, ai_result *r)
 		auto pong = sys.spawn(pong_actor);
 		auto ping = sys.spawn(ping_actor, pong, actor{ self }, n);
 		self->send(ping, start_atom::value);
-		bool ok = await_done(self, pongs, msgs);
-		stop_all(self, { pong });
-		if (!ok)
+		if (!await_done(self, pongs, msgs))
 			return timed_out(rt);
 		r->check = pongs;
 		r->messages = msgs;
@@ -229,7 +227,7 @@ int caf_pingpong(void *rt, uint64_t n, ai_result *r)
 	});
 }
 
-/* --- threadring: a token with a hop count goes round a ring --- */
+/* --- threadring: a token with the hops left goes round a ring until it reaches 0 --- */
 
 struct ring_state {
 	actor next;
@@ -242,17 +240,17 @@ behavior ring_actor(stateful_actor<ring_state> *self, actor done, uint64_t hops)
 		[=](token_atom, uint64_t left) {
 			if (left > 0)
 				self->send(self->state.next, token_atom::value, left - 1);
-			else
-				self->send(done, done_atom::value, hops, hops);
+			else /* every hop was a token handled, and so is this last one */
+				self->send(done, done_atom::value, hops, hops + 1);
 		},
 	};
 }
 
 int caf_threadring(void *rt, unsigned actors, uint64_t hops, ai_result *r)
 {
-	return guarded([&] {
+	return guarded(rt, [&] {
 		auto &sys = sys_of(rt);
-		caf::scoped_actor self{ sys };
+		caf::scoped_actor self{ sys, true };
 		std::vector<actor> ring;
 		uint64_t made = 0, msgs = 0;
 
@@ -266,10 +264,9 @@ int caf_threadring(void *rt, unsigned actors, uint64_t hops, ai_result *r)
 		for (unsigned i = 0; i < actors; i++)
 			self->send(ring[i], next_atom::value, ring[(i + 1) % actors]);
 		self->send(ring[0], token_atom::value, hops);
-		bool ok = await_done(self, made, msgs);
-		stop_all(self, ring);
-		if (!ok)
+		if (!await_done(self, made, msgs))
 			return timed_out(rt);
+		stop_all(self, ring);
 		r->check = made;
 		r->messages = msgs;
 		return 0;
@@ -286,7 +283,10 @@ behavior counter_actor(stateful_actor<counter_state> *self)
 {
 	return {
 		[=](inc_atom) { self->state.count++; },
-		[=](get_atom) { return self->state.count; },
+		[=](get_atom) {
+			self->quit(); /* after this handler: the reply still goes out */
+			return self->state.count;
+		},
 	};
 }
 
@@ -296,6 +296,7 @@ behavior producer_actor(event_based_actor *self, actor counter, actor done, uint
 		for (uint64_t i = 0; i < n; i++)
 			self->send(counter, inc_atom::value);
 		self->request(counter, caf::infinite, get_atom::value).then([=](uint64_t count) {
+			/* n increments and the query handled by the counter, the reply here */
 			self->send(done, done_atom::value, count, n + 2);
 			self->quit();
 		});
@@ -304,17 +305,15 @@ behavior producer_actor(event_based_actor *self, actor counter, actor done, uint
 
 int caf_counting(void *rt, uint64_t n, ai_result *r)
 {
-	return guarded([&] {
+	return guarded(rt, [&] {
 		auto &sys = sys_of(rt);
-		caf::scoped_actor self{ sys };
+		caf::scoped_actor self{ sys, true };
 		uint64_t count = 0, msgs = 0;
 
 		auto counter = sys.spawn(counter_actor);
 		auto producer = sys.spawn(producer_actor, counter, actor{ self }, n);
 		self->send(producer, start_atom::value);
-		bool ok = await_done(self, count, msgs);
-		stop_all(self, { counter });
-		if (!ok)
+		if (!await_done(self, count, msgs))
 			return timed_out(rt);
 		r->check = count;
 		r->messages = msgs;
@@ -326,30 +325,29 @@ int caf_counting(void *rt, uint64_t n, ai_result *r)
 
 struct thrput_state {
 	uint64_t handled = 0;
-	uint64_t wrong = 0; /* computations that came out <= 0 */
+	uint64_t acc = 0; /* ai_work's results, folded: kept, never checked */
 };
 
 behavior thrput_actor(stateful_actor<thrput_state> *self, actor done, uint64_t n)
 {
-	return { [=](work_atom, double theta) {
-		if (!compute(theta))
-			self->state.wrong++;
-		if (++self->state.handled < n)
+	return { [=](work_atom, uint64_t k) {
+		auto &s = self->state;
+
+		s.acc = ai_work(s.acc + k);
+		if (++s.handled < n)
 			return;
-		/* A wrong computation does not count as handled: the checksum shows it. */
-		uint64_t good = self->state.handled - self->state.wrong;
-		self->send(done, done_atom::value, good, self->state.handled);
+		self->send(done, done_atom::value, s.handled, s.acc);
 		self->quit();
 	} };
 }
 
 int caf_fjthrput(void *rt, unsigned actors, uint64_t n, ai_result *r)
 {
-	return guarded([&] {
+	return guarded(rt, [&] {
 		auto &sys = sys_of(rt);
-		caf::scoped_actor self{ sys };
+		caf::scoped_actor self{ sys, true };
 		std::vector<actor> workers;
-		uint64_t good = 0, msgs = 0;
+		uint64_t handled = 0;
 
 		if (actors == 0 || n == 0)
 			return -EINVAL;
@@ -358,17 +356,16 @@ int caf_fjthrput(void *rt, unsigned actors, uint64_t n, ai_result *r)
 			workers.push_back(sys.spawn(thrput_actor, actor{ self }, n));
 		for (uint64_t k = 0; k < n; k++)
 			for (const auto &w : workers)
-				self->send(w, work_atom::value, savina_theta);
+				self->send(w, work_atom::value, k);
 		for (unsigned i = 0; i < actors; i++) {
-			uint64_t g = 0, m = 0;
+			uint64_t h = 0, acc = 0;
 
-			if (!await_done(self, g, m))
+			if (!await_done(self, h, acc))
 				return timed_out(rt);
-			good += g;
-			msgs += m;
+			handled += h;
 		}
-		r->check = good;
-		r->messages = msgs;
+		r->check = handled;
+		r->messages = handled;
 		return 0;
 	});
 }
@@ -376,20 +373,20 @@ int caf_fjthrput(void *rt, unsigned actors, uint64_t n, ai_result *r)
 /* --- fjcreate: spawn n actors, one message each; each exits after handling it --- */
 
 struct latch {
+	std::vector<uint64_t> ran; /* actor i's ai_work result | 1: nonzero once it ran */
 	std::atomic<uint64_t> left;
-	std::atomic<uint64_t> good{ 0 };
 	std::promise<void> all;
 
-	explicit latch(uint64_t n) : left(n)
+	explicit latch(uint64_t n) : ran(n), left(n)
 	{
 	}
 };
 
 behavior create_actor(event_based_actor *self, std::shared_ptr<latch> l)
 {
-	return { [=](work_atom, double theta) {
-		if (compute(theta))
-			l->good++;
+	return { [=](work_atom, uint64_t i) {
+		l->ran[i] = ai_work(i) | 1;
+		/* The decrement orders the store before the round reads it (seq_cst). */
 		if (--l->left == 0)
 			l->all.set_value();
 		self->quit();
@@ -398,7 +395,7 @@ behavior create_actor(event_based_actor *self, std::shared_ptr<latch> l)
 
 int caf_fjcreate(void *rt, uint64_t n, ai_result *r)
 {
-	return guarded([&] {
+	return guarded(rt, [&] {
 		auto &sys = sys_of(rt);
 		auto l = std::make_shared<latch>(n);
 		auto all = l->all.get_future();
@@ -406,10 +403,12 @@ int caf_fjcreate(void *rt, uint64_t n, ai_result *r)
 		if (n == 0)
 			return -EINVAL;
 		for (uint64_t i = 0; i < n; i++)
-			caf::anon_send(sys.spawn(create_actor, l), work_atom::value, savina_theta);
+			caf::anon_send(sys.spawn(create_actor, l), work_atom::value, i);
 		if (all.wait_for(round_timeout) != std::future_status::ready)
 			return timed_out(rt);
-		r->check = l->good.load();
+		r->check = 0;
+		for (uint64_t v : l->ran)
+			r->check += v != 0;
 		r->messages = n;
 		return 0;
 	});
@@ -419,47 +418,58 @@ int caf_fjcreate(void *rt, uint64_t n, ai_result *r)
 
 struct big_state {
 	uint64_t pongs = 0;
+	uint64_t handled = 0;
 	uint64_t rng = 0;
 };
 
 behavior big_actor(stateful_actor<big_state> *self, std::shared_ptr<const std::vector<actor>> peers,
 		   actor done, unsigned index, uint64_t n)
 {
-	/* xorshift64*, one stream per actor: Savina's pick of a random target. */
+	/* xorshift64, one stream per actor: Savina's pick of a random peer, never itself. */
 	self->state.rng = 0x9e3779b97f4a7c15ULL * (index + 1);
 	auto ping_someone = [=] {
 		uint64_t x = self->state.rng;
 
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
 		self->state.rng = x;
-		self->send((*peers)[(x * 0x2545f4914f6cdd1dULL >> 32) % peers->size()],
-			   ping_atom::value);
+		size_t peer = x % (peers->size() - 1);
+		peer += peer >= index;
+		self->send((*peers)[peer], ping_atom::value);
 	};
 	return {
 		[=](start_atom) { ping_someone(); },
-		[=](ping_atom) { return pong_atom::value; },
+		[=](ping_atom) {
+			self->state.handled++;
+			return pong_atom::value;
+		},
 		[=](pong_atom) {
-			if (++self->state.pongs < n)
+			auto &s = self->state;
+
+			s.handled++;
+			if (++s.pongs < n)
 				ping_someone();
 			else
-				self->send(done, done_atom::value, self->state.pongs,
-					   2 * self->state.pongs);
+				self->send(done, done_atom::value, s.pongs, uint64_t{ 0 });
+		},
+		[=](stop_atom) {
+			/* Sent once all reported: nothing is in flight, the count is final. */
+			self->send(done, done_atom::value, uint64_t{ 0 }, self->state.handled);
+			self->quit();
 		},
 	};
 }
 
 int caf_big(void *rt, unsigned actors, uint64_t n, ai_result *r)
 {
-	return guarded([&] {
+	return guarded(rt, [&] {
 		auto &sys = sys_of(rt);
-		caf::scoped_actor self{ sys };
+		caf::scoped_actor self{ sys, true };
 		auto peers = std::make_shared<std::vector<actor>>();
 		uint64_t pongs = 0, msgs = 0;
-		bool ok = true;
 
-		if (actors == 0 || n == 0)
+		if (actors < 2 || n == 0)
 			return -EINVAL;
 		peers->reserve(actors);
 		/* The peer list is complete before the start messages, which publish it. */
@@ -467,61 +477,71 @@ int caf_big(void *rt, unsigned actors, uint64_t n, ai_result *r)
 			peers->push_back(sys.spawn(big_actor, peers, actor{ self }, i, n));
 		for (const auto &a : *peers)
 			self->send(a, start_atom::value);
-		/* Every ping of an actor that reported has been answered: after the last
-		 * report, no message is in flight, and the actors can go. */
-		for (unsigned i = 0; i < actors && ok; i++) {
+		/* Every ping of an actor that reported has been answered: after the last report,
+		 * no message is in flight, and each actor gives its final count as it stops. */
+		for (unsigned i = 0; i < actors; i++) {
 			uint64_t p = 0, m = 0;
 
-			ok = await_done(self, p, m);
+			if (!await_done(self, p, m))
+				return timed_out(rt);
 			pongs += p;
+		}
+		for (const auto &a : *peers)
+			self->send(a, stop_atom::value);
+		peers->clear(); /* the actors' copies of it hold them otherwise */
+		for (unsigned i = 0; i < actors; i++) {
+			uint64_t p = 0, m = 0;
+
+			if (!await_done(self, p, m))
+				return timed_out(rt);
 			msgs += m;
 		}
-		stop_all(self, *peers);
-		peers->clear(); /* the actors' copies of it hold them otherwise */
-		if (!ok)
-			return timed_out(rt);
 		r->check = pongs;
 		r->messages = msgs;
 		return 0;
 	});
 }
 
-/* --- chameneos: creatures meet pairwise at a mall until its meetings run out --- */
+/* --- chameneos: creatures meet pairwise at a broker until its meetings run out --- */
 
-struct mall_state {
+struct broker_state {
 	actor waiting;
+	int32_t waiting_color = 0;
 	uint64_t left = 0;
-	unsigned faded = 0;
+	unsigned stopped = 0;
 	uint64_t meetings = 0; /* the creatures' counts, summed */
-	uint64_t handled = 0;
+	uint64_t handled = 0;  /* meeting requests, and the creatures' mates */
 };
 
-behavior mall_actor(stateful_actor<mall_state> *self, actor done, unsigned creatures,
-		    uint64_t meetings)
+behavior broker_actor(stateful_actor<broker_state> *self, actor done, unsigned creatures,
+		      uint64_t meetings)
 {
 	self->state.left = meetings;
 	return {
-		[=](meet_atom, int32_t color, actor who) {
+		[=](meet_atom, int32_t color) {
 			auto &s = self->state;
+			auto who = caf::actor_cast<actor>(self->current_sender());
 
 			s.handled++;
 			if (s.left == 0) {
 				self->send(who, stop_atom::value);
 			} else if (!s.waiting) {
 				s.waiting = std::move(who);
+				s.waiting_color = color;
 			} else {
-				s.left--;
-				self->send(s.waiting, meet_atom::value, color, std::move(who));
+				/* Each learns the other's colour. */
+				self->send(s.waiting, mate_atom::value, color);
+				self->send(who, mate_atom::value, s.waiting_color);
 				s.waiting = nullptr;
+				s.left--;
 			}
 		},
 		[=](count_atom, uint64_t met, uint64_t handled) {
 			auto &s = self->state;
 
-			s.handled++;
 			s.meetings += met;
 			s.handled += handled;
-			if (++s.faded < creatures)
+			if (++s.stopped < creatures)
 				return;
 			self->send(done, done_atom::value, s.meetings, s.handled);
 			self->quit();
@@ -532,38 +552,27 @@ behavior mall_actor(stateful_actor<mall_state> *self, actor done, unsigned creat
 struct creature_state {
 	int32_t color = 0;
 	uint64_t meetings = 0;
-	uint64_t handled = 0;
 };
 
-behavior creature_actor(stateful_actor<creature_state> *self, actor mall, int32_t color)
+behavior creature_actor(stateful_actor<creature_state> *self, actor broker, int32_t color)
 {
 	/* Two different colours make the third; two alike stay. */
 	auto complement = [](int32_t a, int32_t b) { return a == b ? a : 3 - a - b; };
 	self->state.color = color;
-	self->send(mall, meet_atom::value, color, caf::actor_cast<actor>(self));
 	return {
-		[=](meet_atom, int32_t other, actor partner) {
+		[=](start_atom) { self->send(broker, meet_atom::value, self->state.color); },
+		[=](mate_atom, int32_t other) {
 			auto &s = self->state;
 
-			s.handled++;
 			s.meetings++;
 			s.color = complement(s.color, other);
-			self->send(partner, change_atom::value, s.color);
-			self->send(mall, meet_atom::value, s.color, caf::actor_cast<actor>(self));
-		},
-		[=](change_atom, int32_t c) {
-			auto &s = self->state;
-
-			s.handled++;
-			s.meetings++;
-			s.color = c;
-			self->send(mall, meet_atom::value, s.color, caf::actor_cast<actor>(self));
+			self->send(broker, meet_atom::value, s.color);
 		},
 		[=](stop_atom) {
-			auto &s = self->state;
+			/* Savina's faded creature reports its meetings (each mate was one). */
+			auto met = self->state.meetings;
 
-			s.handled++;
-			self->send(mall, count_atom::value, s.meetings, s.handled);
+			self->send(broker, count_atom::value, met, met);
 			self->quit();
 		},
 	};
@@ -571,16 +580,21 @@ behavior creature_actor(stateful_actor<creature_state> *self, actor mall, int32_
 
 int caf_chameneos(void *rt, unsigned creatures, uint64_t meetings, ai_result *r)
 {
-	return guarded([&] {
+	return guarded(rt, [&] {
 		auto &sys = sys_of(rt);
-		caf::scoped_actor self{ sys };
+		caf::scoped_actor self{ sys, true };
+		std::vector<actor> all;
 		uint64_t met = 0, msgs = 0;
 
 		if (creatures < 2)
 			return -EINVAL;
-		auto mall = sys.spawn(mall_actor, actor{ self }, creatures, meetings);
+		auto broker = sys.spawn(broker_actor, actor{ self }, creatures, meetings);
+		all.reserve(creatures);
 		for (unsigned i = 0; i < creatures; i++)
-			sys.spawn(creature_actor, mall, static_cast<int32_t>(i % 3));
+			all.push_back(
+				sys.spawn(creature_actor, broker, static_cast<int32_t>(i % 3)));
+		for (const auto &c : all)
+			self->send(c, start_atom::value);
 		if (!await_done(self, met, msgs))
 			return timed_out(rt);
 		r->check = met;
@@ -592,52 +606,66 @@ int caf_chameneos(void *rt, unsigned creatures, uint64_t meetings, ai_result *r)
 /* --- skynet: a 10-ary tree of actors; each leaf answers its number, each node the sum --- */
 
 struct sky_state {
+	actor parent;
 	unsigned pending = 0;
 	uint64_t sum = 0;
 	uint64_t nodes = 1; /* this subtree's actors, for the message count */
 };
 
-behavior sky_actor(stateful_actor<sky_state> *self, actor parent, uint64_t first, uint64_t size)
+/* Spawned idle; its start (first leaf, leaves) makes it a leaf or the parent of ten. */
+behavior sky_actor(stateful_actor<sky_state> *self, actor parent)
 {
-	if (size == 1) {
-		self->send(parent, done_atom::value, first, uint64_t{ 1 });
-		return {}; /* no behaviour: the leaf terminates */
-	}
-	/* Up to ten children; the first size % parts of them take one leaf more. */
-	uint64_t parts = size < 10 ? size : 10, base = size / parts, extra = size % parts;
-	for (uint64_t i = 0, at = first; i < parts; i++) {
-		uint64_t len = base + (i < extra ? 1 : 0);
+	self->state.parent = std::move(parent);
+	return {
+		[=](start_atom, uint64_t first, uint64_t size) {
+			auto &s = self->state;
 
-		self->spawn(sky_actor, caf::actor_cast<actor>(self), at, len);
-		at += len;
-	}
-	self->state.pending = static_cast<unsigned>(parts);
-	return { [=](done_atom, uint64_t sum, uint64_t nodes) {
-		auto &s = self->state;
+			if (size == 1) {
+				self->send(s.parent, done_atom::value, first, uint64_t{ 1 });
+				self->quit();
+				return;
+			}
+			/* Up to ten children; the first size % parts of them take a leaf more. */
+			uint64_t parts = size < 10 ? size : 10, base = size / parts,
+				 extra = size % parts;
+			for (uint64_t i = 0, at = first; i < parts; i++) {
+				uint64_t len = base + (i < extra ? 1 : 0);
+				auto child = self->spawn(sky_actor, caf::actor_cast<actor>(self));
 
-		s.sum += sum;
-		s.nodes += nodes;
-		if (--s.pending > 0)
-			return;
-		self->send(parent, done_atom::value, s.sum, s.nodes);
-		self->quit();
-	} };
+				self->send(child, start_atom::value, at, len);
+				at += len;
+			}
+			s.pending = static_cast<unsigned>(parts);
+		},
+		[=](done_atom, uint64_t sum, uint64_t nodes) {
+			auto &s = self->state;
+
+			s.sum += sum;
+			s.nodes += nodes;
+			if (--s.pending > 0)
+				return;
+			self->send(s.parent, done_atom::value, s.sum, s.nodes);
+			self->quit();
+		},
+	};
 }
 
 int caf_skynet(void *rt, uint64_t leaves, ai_result *r)
 {
-	return guarded([&] {
+	return guarded(rt, [&] {
 		auto &sys = sys_of(rt);
-		caf::scoped_actor self{ sys };
+		caf::scoped_actor self{ sys, true };
 		uint64_t sum = 0, nodes = 0;
 
 		if (leaves == 0)
 			return -EINVAL;
-		sys.spawn(sky_actor, actor{ self }, uint64_t{ 0 }, leaves);
+		auto root = sys.spawn(sky_actor, actor{ self });
+		self->send(root, start_atom::value, uint64_t{ 0 }, leaves);
 		if (!await_done(self, sum, nodes))
 			return timed_out(rt);
 		r->check = sum;
-		r->messages = nodes - 1;
+		r->messages =
+			2 * nodes - 1; /* a start for each node, a result from all but the root */
 		return 0;
 	});
 }
