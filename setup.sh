@@ -22,7 +22,7 @@ core_packages=(
 	python3 python3-scipy libbenchmark-tools gnuplot-nox clang-format valgrind liburing-dev
 )
 # Optional baselines (meson features, auto-detected).
-optional_packages=(libck-dev libtbb-dev libuv1-dev libevent-dev libdpdk-dev)
+optional_packages=(libck-dev libtbb-dev libuv1-dev libevent-dev libdpdk-dev libcaf-dev)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 2; }
