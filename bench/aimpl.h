@@ -59,7 +59,24 @@ struct ai_result {
 	uint64_t rejected;   /**< sends refused (then retried) */
 	uint64_t muted_ns;   /**< time the producer spent muted (or blocked) */
 	uint64_t blocked;    /**< worker threads that blocked (ours must report 0) */
+	/** Set with a wrong check when the adapter knows why (a message out of order): the
+	 *  workload's error names it. NULL: only the checksum is reported. A static string. */
+	const char *fault;
 };
+
+/**
+ * The "little arithmetic" fjthrput and fjcreate do per message (Savina's sin(theta)^2, without
+ * libm): a few dependent multiply-xorshift steps. Adapters fold the result into their state so
+ * that it is not optimised away; its value is not checked.
+ */
+static inline uint64_t ai_work(uint64_t x)
+{
+	for (int i = 0; i < 8; i++) {
+		x ^= x >> 31;
+		x *= 0x9e3779b97f4a7c15ull;
+	}
+	return x;
+}
 
 /** mailbox_backpressure's policies (ours maps them to enum iort_mailbox_policy). */
 enum ai_policy { AP_UNBOUNDED, AP_REJECT, AP_DROP_NEWEST, AP_DROP_OLDEST, AP_BACKPRESSURE };
