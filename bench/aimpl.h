@@ -58,9 +58,13 @@ struct ai_result {
 	uint64_t dropped;    /**< messages dropped by the policy */
 	uint64_t rejected;   /**< sends refused (then retried) */
 	uint64_t muted_ns;   /**< time the producer spent muted (or blocked) */
-	uint64_t blocked;    /**< worker threads that blocked (ours must report 0) */
-	/** Set with a wrong check when the adapter knows why (a message out of order): the
-	 *  workload's error names it. NULL: only the checksum is reported. A static string. */
+	/** Times a sending thread blocked in a send during the round. A runtime with a thread
+	 *  per actor counts its blocking sends; one on a pool counts producer activations in
+	 *  which its worker thread blocked (ours: must be 0). */
+	uint64_t blocked;
+	/** Set when the round went wrong in a way the adapter saw (a message out of order, a
+	 *  message discarded undelivered): the cell fails with it, whatever the check says.
+	 *  NULL: only the checksum decides. A static string. */
 	const char *fault;
 };
 
@@ -89,28 +93,38 @@ struct aimpl {
 	int (*create)(const struct ai_config *cfg, void **rt, const char **why);
 	void (*destroy)(void *rt);
 	/* One round each; @return 0 or a negative errno. */
-	/** Two actors exchange @p n pings and @p n pongs. check: pongs received. */
+	/** Two actors exchange @p n pings and @p n pongs, a new message each (Savina's
+	 * PingPong). check: pongs received. messages: pings + pongs handled. */
 	int (*pingpong)(void *rt, uint64_t n, struct ai_result *r);
-	/** A ring of @p actors passes one token @p hops times. check: hops made. */
+	/** A ring of @p actors passes one token @p hops times, each hop a new message carrying
+	 * the hops left; the round ends when the token reaches 0. check: hops made. */
 	int (*threadring)(void *rt, unsigned actors, uint64_t hops, struct ai_result *r);
-	/** A producer sends @p n increments to a counter actor, then asks for the count. check: it. */
+	/** A producer actor sends @p n increments to a counter actor in one loop, then asks for
+	 * the count, which the counter sends back. check: the count received. */
 	int (*counting)(void *rt, uint64_t n, struct ai_result *r);
-	/** @p n messages to each of @p actors actors, round-robin, each handled with a little
-	 * arithmetic. check: messages handled. */
+	/** The benchmark's thread sends @p n messages to each of @p actors actors, round-robin;
+	 * each actor runs ai_work() per message and exits after its @p n-th. check: messages
+	 * handled. */
 	int (*fjthrput)(void *rt, unsigned actors, uint64_t n, struct ai_result *r);
-	/** Spawn @p n actors, send each one message, each exits after handling it. check: n. */
+	/** The benchmark's thread spawns @p n actors and sends each one message; each runs
+	 * ai_work() and exits after handling it. check: actors that ran. */
 	int (*fjcreate)(void *rt, uint64_t n, struct ai_result *r);
-	/** @p actors actors each send @p n pings to random peers, answering every ping with a
-	 * pong. check: pongs received. */
+	/** @p actors actors each send @p n pings, one at a time, to peers drawn at random (not
+	 * themselves), answering every ping with a pong; an actor sends its next ping when its
+	 * pong is back, and keeps answering after its n-th. check: pongs received. */
 	int (*big)(void *rt, unsigned actors, uint64_t n, struct ai_result *r);
-	/** @p creatures chameneos meet at a broker @p meetings times. check: 2 * meetings (the
-	 * creatures' meeting counts summed). */
+	/** @p creatures creatures (colours i mod 3) each ask a broker for a meeting; the broker
+	 * pairs two requests, answers each with the other's colour (the creature takes the
+	 * complement and asks again), until @p meetings pairs; then it answers every request
+	 * with stop. check: 2 * meetings (the creatures' meeting counts summed). */
 	int (*chameneos)(void *rt, unsigned creatures, uint64_t meetings, struct ai_result *r);
-	/** A 10-ary tree of actors down to @p leaves leaves, each leaf replying its number. check:
-	 * the sum of 0 .. leaves-1. */
+	/** A 10-ary tree of actors down to @p leaves leaves, each node spawning its ten children
+	 * when it gets its start, each leaf replying its number, each node the sum of its ten
+	 * replies. check: the root's sum, 0 + 1 + ... + (leaves - 1). */
 	int (*skynet)(void *rt, uint64_t leaves, struct ai_result *r);
-	/** A producer sends @p n messages as fast as it can to a consumer whose mailbox holds
-	 * @p capacity under @p policy, and which spends @p work_ns per message. check: messages
+	/** A producer actor sends @p n messages (sequence numbers) as fast as it can to a
+	 * consumer whose mailbox holds @p capacity under @p policy, and which spends @p work_ns
+	 * per message, checking the order (no gap unless the policy drops). check: messages
 	 * handled + dropped. */
 	int (*backpressure)(void *rt, enum ai_policy policy, uint32_t capacity, uint64_t n,
 			    uint64_t work_ns, struct ai_result *r);

@@ -17,8 +17,9 @@
  *
  * mailbox_backpressure: the consumer's ring holds the scenario's capacity (not 32). The sketch's
  * only policy is the blocking send (backpressure): the producer's thread blocks; `blocked`
- * reports 1 when it did and muted_ns the time it spent blocked. The other policies are the least
- * a mutex ring needs for them: reject is a try-send the producer retries after sched_yield,
+ * counts the sends that blocked it and muted_ns the time they waited. The other policies are
+ * the least a mutex ring needs for them: reject is a try-send the producer retries after
+ * sched_yield,
  * drop_newest a try-send whose message is discarded, drop_oldest discards the ring's head under
  * the lock, unbounded a ring that doubles when full.
  *
@@ -141,8 +142,13 @@ static bool chan_double(struct schan *c)
 	return true;
 }
 
-/* The sketch's send: wait while full. @p blocked_ns (may be NULL) gets the time waited. */
-static void chan_send(struct schan *c, const struct smsg *m, uint64_t *blocked_ns)
+/* The sketch's send: wait while full. @p blocked (may be NULL) counts the sends that waited and
+ * the time they waited. */
+struct sblocked {
+	uint64_t sends, ns;
+};
+
+static void chan_send(struct schan *c, const struct smsg *m, struct sblocked *blocked)
 {
 	pthread_mutex_lock(&c->mu);
 	if (c->count == c->cap && c->grow && chan_double(c)) {
@@ -155,8 +161,10 @@ static void chan_send(struct schan *c, const struct smsg *m, uint64_t *blocked_n
 
 		while (c->count == c->cap)
 			pthread_cond_wait(&c->not_full, &c->mu);
-		if (blocked_ns)
-			*blocked_ns += iort_clock_ns() - t0 + 1;
+		if (blocked) {
+			blocked->sends++;
+			blocked->ns += iort_clock_ns() - t0;
+		}
 	}
 	chan_put(c, m);
 	pthread_mutex_unlock(&c->mu);
@@ -790,7 +798,8 @@ struct bp {
 	enum ai_policy policy;
 	uint64_t n, work_ns;
 	/* producer */
-	uint64_t dropped, rejected, blocked_ns;
+	uint64_t dropped, rejected;
+	struct sblocked blocked;
 	/* consumer */
 	uint64_t handled, next; /* next: the smallest sequence number it may see */
 	bool disorder;
@@ -822,7 +831,7 @@ static bool bp_producer(struct sactor *self, const struct smsg *m)
 		case AP_UNBOUNDED:
 		case AP_BACKPRESSURE:
 		default:
-			chan_send(c, &d, &s->blocked_ns);
+			chan_send(c, &d, &s->blocked);
 			break;
 		}
 	}
@@ -869,8 +878,8 @@ static int seed_backpressure(void *rt, enum ai_policy policy, uint32_t capacity,
 	r->messages = s.handled;
 	r->dropped = s.dropped;
 	r->rejected = s.rejected;
-	r->muted_ns = s.blocked_ns;
-	r->blocked = s.blocked_ns ? 1 : 0;
+	r->muted_ns = s.blocked.ns;
+	r->blocked = s.blocked.sends;
 	r->check = s.handled + s.dropped;
 	if (s.disorder)
 		r->fault = "the consumer saw a message out of order, or a gap";
