@@ -810,7 +810,7 @@ struct bp_prod {
 
 struct bp_cons {
 	struct irt *rt;
-	uint64_t work_ns, handled, next;
+	uint64_t work_ns, handled, next, first;
 	bool exact, disorder;
 };
 
@@ -876,8 +876,9 @@ static int bp_consumer(void *state, struct iort_msg *m)
 	bench_spin_until(iort_clock_fast_ns() + s->work_ns);
 	if (v < s->next || (s->exact && v != s->next))
 		s->disorder = true;
+	if (!s->handled++)
+		s->first = v;
 	s->next = v + 1;
-	s->handled++;
 	latch_count(s->rt, 1);
 	return IORT_ACTOR_CONTINUE;
 }
@@ -926,9 +927,8 @@ static int ia_backpressure(void *p, enum ai_policy policy, uint32_t capacity, ui
 	r->rejected = cm.rejected;
 	r->muted_ns = pm.muted_ns;
 	r->blocked = ps.blocked;
-	if (cs.disorder)
-		r->fault = "the consumer saw a message out of order, or a gap";
-	else if (cm.dropped != r->dropped)
+	r->fault = ai_bp_fault(policy, n, cs.handled, cs.first, cs.next, cs.disorder);
+	if (!r->fault && cm.dropped != r->dropped)
 		r->fault = "the consumer's dropped metric differs from the dead letters seen";
 	check_dead(rt, r);
 	return rc;

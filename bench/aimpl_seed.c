@@ -802,6 +802,7 @@ struct bp {
 	struct sblocked blocked;
 	/* consumer */
 	uint64_t handled, next; /* next: the smallest sequence number it may see */
+	uint64_t first;		/* the first sequence number it handled */
 	bool disorder;
 };
 
@@ -849,8 +850,9 @@ static bool bp_consumer(struct sactor *self, const struct smsg *m)
 	bench_spin_until(iort_clock_fast_ns() + s->work_ns);
 	if (m->v < s->next || (exact && m->v != s->next))
 		s->disorder = true;
+	if (!s->handled++)
+		s->first = m->v;
 	s->next = m->v + 1;
-	s->handled++;
 	return true;
 }
 
@@ -881,8 +883,7 @@ static int seed_backpressure(void *rt, enum ai_policy policy, uint32_t capacity,
 	r->muted_ns = s.blocked.ns;
 	r->blocked = s.blocked.sends;
 	r->check = s.handled + s.dropped;
-	if (s.disorder)
-		r->fault = "the consumer saw a message out of order, or a gap";
+	r->fault = ai_bp_fault(policy, n, s.handled, s.first, s.next, s.disorder);
 	return rc;
 }
 
