@@ -34,16 +34,20 @@
  * Mailboxes. Unbounded (capacity 0), or bounded with a policy for a send that finds it full:
  *   REJECT        the send fails with -EAGAIN; the caller keeps the message (retry with backoff).
  *   DROP_NEWEST   the sent message is dropped: the send returns IORT_SEND_DROPPED.
- *   DROP_OLDEST   the oldest queued message is dropped to make room; the send returns 0.
+ *   DROP_OLDEST   the oldest queued message is dropped to make room; the send returns 0. When
+ *                 none is queued (all are being handled or still being pushed: capacity 1),
+ *                 the sent one is dropped instead (IORT_SEND_DROPPED).
  *   BACKPRESSURE  a sender running in an actor: the message waits in the sender's outbox (send
  *                 returns IORT_SEND_MUTED) and the sender is muted after its activation: it is
  *                 not scheduled, its worker runs other actors, until the receiver drains to
- *                 low_water; then its outbox is delivered first, in order. Any other sender:
- *                 iort_send() fails with -EAGAIN, iort_send_wait() blocks (deadline, token).
+ *                 low_water; then its outbox is delivered first, in order. Any other sender
+ *                 (on_stop included): iort_send() fails with -EAGAIN, iort_send_wait() blocks
+ *                 (deadline, token).
  * Dropped messages are counted on the receiver and passed to the system's dead-letter hook.
- * The depth counts messages accepted and not yet handled (the one being handled included);
- * under every policy it never exceeds the capacity, except by runtime messages (EXIT, DOWN),
- * which are never refused.
+ * The depth of a bounded mailbox counts messages accepted and not yet handled (the one being
+ * handled included); under every policy it never exceeds the capacity, except by runtime
+ * messages (EXIT, DOWN), which are never refused. An unbounded mailbox's depth is accounted
+ * once per activation (a metric only: it may include the activation's handled messages).
  *
  * Order. Messages from one sender to one receiver are handled in the order they were sent
  * (an outbox keeps it: while a sender has a message waiting for a receiver, its later ones to

@@ -8,15 +8,19 @@
  * and are recycled through per-worker free lists, so an address stays safe to dereference after
  * its actor exited: ctl's generation says whether it still names the same actor.
  *
- * ctl (64 bits): generation << 32 | CLOSED | len. len counts the messages accepted (a send's CAS
- * reserves one before it pushes) and not yet accounted by the owner (which subtracts what it
- * popped at the end of an activation). It is also the scheduling token:
- *   T1. len == 0 exactly when the actor is idle: not queued, not running, not muted, not waiting
- *       to restart. The send whose CAS takes len from 0 to 1 schedules it, after its push; every
- *       other send finds it busy and only pushes.
- *   T2. The owner gives the token back only by subtracting down to 0 (after which any send may
- *       schedule it); while it must stay busy without running (muted, restarting) it keeps at
- *       least one unit unsubtracted (owed).
+ * ctl (64 bits): generation << 32 | HELD | CLOSED | len. len counts the messages accepted (a
+ * send's CAS reserves one before it pushes) and not yet accounted by the owner: the depth. A
+ * bounded mailbox's owner subtracts each handled message when it pops the next one, so the
+ * depth is what is queued, in flight and being handled; an unbounded one's subtracts once per
+ * activation (its depth is a metric only). len and HELD together are the scheduling token:
+ *   T1. len == 0 with HELD clear exactly when the actor is idle: not queued, not running, not
+ *       muted, not waiting to restart. The send whose CAS takes that state to len 1 schedules
+ *       the actor, after its push; every other send finds it busy and only pushes.
+ *   T2. The owner gives the token back only by an RMW that leaves len 0 and HELD clear (after
+ *       which any send may schedule it). A running owner holds it by len: the message it
+ *       handles is counted until it pops the next or ends the activation. An owner that must
+ *       stay busy without running (muted, waiting to restart) sets HELD, which counts against
+ *       no capacity.
  *   T3. A set CLOSED refuses every reservation, so after it len only falls; the owner retires the
  *       record (generation + 1) only when len is 0 with CLOSED set: no send is then between its
  *       reservation and its push, and none can start one.
@@ -83,6 +87,8 @@
 
 #define CTL_LEN	      0x3fffffffull
 #define CTL_CLOSED    (1ull << 30)
+#define CTL_HELD      (1ull << 31) /* the token, kept by an actor muted or waiting to restart */
+#define CTL_BUSY      (CTL_LEN | CTL_HELD)
 #define CTL_GEN(c)    ((uint32_t)((c) >> 32))
 #define CTL_MAKE(gen) ((uint64_t)(gen) << 32)
 #define MAX_CAPACITY  (1u << 24)
@@ -110,6 +116,7 @@ static const uint32_t class_size[NCLASSES] = { 128, 256, 1024, 4096 + 128 };
 #define AF_STARTED  0x01u
 #define AF_STOPPING 0x02u /* a STOP was handled: exit once len reaches 0 */
 #define AF_EXITING  0x04u /* closed by itself: draining into dead letters */
+#define AF_FINAL    0x08u /* in finish: no outbox any more (on_stop's sends cannot wait) */
 
 struct watch {
 	struct watch *next;
@@ -143,7 +150,8 @@ struct iort_actor {
 	void *state;
 	uint32_t batch;
 	uint32_t flags;
-	uint32_t owed; /* popped, not yet subtracted (T2) */
+	uint32_t unsub; /* popped, not yet subtracted (T2) */
+	bool held;	/* we set CTL_HELD (T2) */
 	int exit_reason;
 	struct iort_msg *out_head, *out_tail; /* the outbox */
 	struct iort_actor *muted_on;	      /* the receiver we are muted on (I2) */
@@ -398,7 +406,11 @@ static void blk_free(struct iort_actors *s, struct wctx *w, unsigned cls, void *
 
 /* ---- messages ---- */
 
-static struct iort_msg *msg_alloc(struct wctx *w, uint32_t type, size_t size)
+/*
+ * A message from @p s's free lists (this worker's when @p w, else the shared spare list under
+ * its lock), or from malloc when @p s is NULL or the size is past the classes.
+ */
+static struct iort_msg *msg_alloc(struct iort_actors *s, struct wctx *w, uint32_t type, size_t size)
 {
 	size_t total = sizeof(struct iort_msg) + size;
 	struct iort_msg *m;
@@ -408,8 +420,8 @@ static struct iort_msg *msg_alloc(struct wctx *w, uint32_t type, size_t size)
 		return NULL;
 	while (cls < NCLASSES && class_size[cls] < total)
 		cls++;
-	if (w != NULL && cls < NCLASSES) {
-		m = blk_alloc(w->sys, w, cls);
+	if (s != NULL && cls < NCLASSES) {
+		m = blk_alloc(s, w, cls);
 		if (m == NULL)
 			return NULL;
 	} else {
@@ -417,9 +429,10 @@ static struct iort_msg *msg_alloc(struct wctx *w, uint32_t type, size_t size)
 		if (m == NULL)
 			return NULL;
 		cls = CLS_MALLOC;
+		s = NULL;
 	}
 	m->iort_private_cls = cls;
-	m->iort_private_owner = cls == CLS_MALLOC ? NULL : w->sys;
+	m->iort_private_owner = s;
 	m->iort_private_next = NULL;
 	m->type = type;
 	m->size = (uint32_t)size;
@@ -446,7 +459,8 @@ static void msg_release(struct iort_msg *m)
 
 IORT_API struct iort_msg *iort_msg_new(uint32_t type, size_t size)
 {
-	return msg_alloc(tl_w, type, size);
+	struct wctx *w = tl_w;
+	return msg_alloc(w != NULL ? w->sys : NULL, w, type, size);
 }
 
 IORT_API void iort_msg_free(struct iort_msg *m)
@@ -523,7 +537,7 @@ static inline void deliver(struct iort_actor *a, struct iort_msg *m, uint64_t ol
 	note_depth(a, (old & CTL_LEN) + 1);
 	IORT_TP("actor.reserved");
 	iort__mpsc_push(&a->mq, msg_node(m));
-	if ((old & CTL_LEN) == 0)
+	if ((old & CTL_BUSY) == 0)
 		schedule(a);
 }
 
@@ -561,8 +575,11 @@ static int drop_oldest(struct wctx *w, struct iort_actor *a, struct iort_aid to,
 	}
 	/* The owner pops under this lock too: we are its queue's one consumer for this pop. */
 	struct iort__mpsc_node *n = iort__mpsc_pop(&a->mq, &a->cur);
-	if (n != NULL)
+	if (n != NULL) {
+		if (w != NULL && w->cur_msg == m)
+			w->cur_msg = NULL; /* forwarded: a's now */
 		iort__mpsc_push(&a->mq, msg_node(m));
+	}
 	spin_unlock(&a->lock);
 	relaxed_add(&a->dropped, 1);
 	if (n == NULL) {
@@ -592,7 +609,8 @@ __attribute__((noinline, cold)) static int send_full(struct wctx *w, struct iort
 		*retry = r == -EAGAIN;
 		return r;
 	case IORT_MAILBOX_BACKPRESSURE:
-		if (w != NULL && w->self != NULL && w->self != a) {
+		if (w != NULL && w->self != NULL && w->self != a &&
+		    !(w->self->flags & (AF_EXITING | AF_FINAL))) {
 			if (w->cur_msg == m)
 				w->cur_msg = NULL;
 			outbox_append(w->self, to, m);
@@ -651,9 +669,14 @@ IORT_API int iort_send(struct iort_aid to, struct iort_msg *m)
 
 IORT_API int iort_tell(struct iort_aid to, uint32_t type, const void *data, size_t size)
 {
-	struct iort_msg *m = iort_msg_new(type, size);
+	if (to.a == NULL)
+		return -EINVAL;
+	/* Outside a behaviour the receiver's system is known here: its spare list beats malloc. */
+	struct wctx *w = tl_w;
+	struct iort_msg *m =
+		msg_alloc(to.a->sys, w != NULL && w->sys == to.a->sys ? w : NULL, type, size);
 	if (m == NULL)
-		return to.a == NULL ? -EINVAL : -ENOMEM;
+		return -ENOMEM;
 	if (size != 0)
 		memcpy(iort_msg_data(m), data, size);
 	int r = iort_send(to, m);
@@ -666,7 +689,8 @@ IORT_API int iort_tell(struct iort_aid to, uint32_t type, const void *data, size
 static void send_system(struct wctx *w, struct iort_aid to, uint32_t type, struct iort_aid who,
 			int reason)
 {
-	struct iort_msg *m = msg_alloc(w, type, sizeof(struct iort_exit));
+	struct iort_msg *m = msg_alloc(to.a->sys, w != NULL && w->sys == to.a->sys ? w : NULL, type,
+				       sizeof(struct iort_exit));
 	if (m == NULL)
 		return; /* out of memory: the notice is lost, as a crash would lose it */
 	struct iort_exit *e = iort_msg_data(m);
@@ -721,9 +745,11 @@ static void run_task(void *arg);
 
 static void submit(struct iort_actor *a)
 {
-	if (iort_pool_submit(a->sys->pool, run_task, a) != 0) {
-		/* The pool must run while actors live (actor.h): an actor that cannot be queued
-		 * would keep its messages for ever. */
+	/* A spawn, not a submit: a pool with max_pending bounds submits, and an actor that could
+	 * not be queued would keep its messages for ever. */
+	const struct iort_spawn opt = { .fn = run_task, .arg = a };
+	if (iort_pool_spawn_ex(a->sys->pool, &opt, NULL) != 0) {
+		/* The pool must run while actors live (actor.h). */
 		fprintf(stderr, "iort actors: cannot queue an actor (pool shut down or out of "
 				"memory)\n");
 		abort();
@@ -858,8 +884,6 @@ static void restart_fire(struct iort_timer *t, void *arg)
 	submit(a);
 }
 
-static void account(struct iort_actor *a, uint32_t k, bool keep_token);
-
 /* A failure with restarts left: wait the backoff, then on_start again (the mailbox is kept). */
 static bool restart_later(struct iort_actor *a)
 {
@@ -900,23 +924,20 @@ static void restart_wait(struct iort_actor *a)
 }
 
 /*
- * Give back what was popped, keeping one unit owed (T2): for an actor that must stay busy
- * without running (muted, waiting to restart).
+ * Keep the token without running (T2: muted, waiting to restart): subtract what was popped and
+ * set HELD, in one RMW.
  */
-static void account(struct iort_actor *a, uint32_t k, bool keep_token)
+static void hold(struct iort_actor *a, uint32_t k)
 {
-	uint32_t n = a->owed + k;
+	uint64_t delta = a->unsub + k;
+	uint64_t add = a->held ? 0 : CTL_HELD;
 
-	(void)keep_token;
-	if (n >= 2) {
-		/* MO actor.C4 (seq_cst): as actor.C2 (I1: the receiver side of our own muted
-		 * senders); pairs with actor.M3. */
-		uint64_t old = atomic_fetch_sub_explicit(&a->ctl, n - 1, memory_order_seq_cst);
-		a->owed = 1;
-		check_muted(a, (old & CTL_LEN) - (n - 1));
-	} else {
-		a->owed = n;
-	}
+	a->unsub = 0;
+	a->held = true;
+	/* MO actor.C4 (seq_cst): as actor.C2 (I1: the receiver side of our own muted senders);
+	 * pairs with actor.M3. No borrow: len >= delta; no carry: HELD was clear when added. */
+	uint64_t old = atomic_fetch_add_explicit(&a->ctl, add - delta, memory_order_seq_cst);
+	check_muted(a, (old & CTL_LEN) - delta);
 }
 
 /* Close the mailbox from inside (STOP returned, a final failure): no send is accepted after. */
@@ -933,14 +954,14 @@ static void exit_self(struct wctx *w, struct iort_actor *a, uint32_t k, int reas
 	close_self(a);
 	a->exit_reason = reason;
 	a->flags |= AF_EXITING;
-	a->owed += k;
+	a->unsub += k;
 	finish(w, a);
 }
 
 static void fail(struct wctx *w, struct iort_actor *a, uint32_t k, int reason)
 {
 	if (restart_later(a)) {
-		account(a, k, true);
+		hold(a, k);
 		restart_wait(a);
 		return;
 	}
@@ -985,17 +1006,27 @@ static void activate(struct wctx *w, struct iort_actor *a)
 		}
 	}
 	if (iort_unlikely(a->out_head != NULL) && !flush_outbox(w, a)) {
-		account(a, 0, true);
+		hold(a, 0);
 		mute(a);
 		return;
 	}
 
-	bool locked = policy_of(a) == IORT_MAILBOX_DROP_OLDEST && cap_of(a) != 0;
-	uint32_t k = 0, handled = 0;
-	while (k < a->batch) {
+	bool bounded = cap_of(a) != 0;
+	bool locked = bounded && policy_of(a) == IORT_MAILBOX_DROP_OLDEST;
+	uint32_t k = 0, handled = 0, popped = 0;
+	while (popped < a->batch) {
 		struct iort__mpsc_node *n = owner_pop(a, locked);
 		if (n == NULL)
 			break;
+		popped++;
+		if (bounded && k != 0) {
+			/* The message just handled leaves the depth now that the next one is ours
+			 * (counted too: len stays >= 1, T2). */
+			/* MO actor.C8 (seq_cst): as actor.C2; pairs with actor.C1, actor.M3. */
+			uint64_t o = atomic_fetch_sub_explicit(&a->ctl, k, memory_order_seq_cst);
+			check_muted(a, (o & CTL_LEN) - k);
+			k = 0;
+		}
 		k++;
 		struct iort_msg *m = node_msg(n);
 		if (iort_unlikely(m->type == MSG_STOP)) {
@@ -1027,19 +1058,21 @@ static void activate(struct wctx *w, struct iort_actor *a)
 	}
 	own_add(&a->handled, handled);
 	if (iort_unlikely(a->out_head != NULL)) {
-		account(a, k, true);
+		hold(a, k);
 		mute(a);
 		return;
 	}
 
-	uint32_t sub = a->owed + k;
-	a->owed = 0;
+	k += a->unsub;
+	uint64_t sub = k + (a->held ? CTL_HELD : 0);
+	a->unsub = 0;
+	a->held = false;
 	IORT_TP("actor.before_idle");
 	/* MO actor.C2 (seq_cst): release: this activation's writes to whoever schedules the next
 	 * (its actor.C1 reads the 0 we may leave); seq_cst: I1's total order with actor.M1,
 	 * actor.M2; pairs with actor.C1, actor.C3, actor.M3. */
 	uint64_t old = atomic_fetch_sub_explicit(&a->ctl, sub, memory_order_seq_cst);
-	uint64_t len = (old & CTL_LEN) - sub;
+	uint64_t len = (old & CTL_LEN) - k;
 	check_muted(a, len);
 	if (len != 0) {
 		submit(a); /* more, or a push in flight: behind the others (batch fairness) */
@@ -1076,16 +1109,19 @@ static void finish(struct wctx *w, struct iort_actor *a)
 			k++;
 			dead_letter(s, w, self, node_msg(n), -ESRCH);
 		}
-		uint32_t sub = a->owed + k;
-		a->owed = 0;
+		k += a->unsub;
+		uint64_t sub = k + (a->held ? CTL_HELD : 0);
+		a->unsub = 0;
+		a->held = false;
 		/* MO actor.C5 (seq_cst): as actor.C2; pairs with actor.C1, actor.M3. */
 		uint64_t old = atomic_fetch_sub_explicit(&a->ctl, sub, memory_order_seq_cst);
-		if ((old & CTL_LEN) - sub != 0) {
+		if ((old & CTL_LEN) - k != 0) {
 			submit(a); /* a send between its reservation and its push: come back */
 			return;
 		}
 	}
 
+	a->flags |= AF_FINAL;
 	IORT_TP("actor.exiting");
 	spin_lock(&a->lock);
 	/* MO relaxed: under the lock; linkers and muting senders read it under the lock. */
@@ -1210,7 +1246,8 @@ IORT_API int iort_actor_spawn(struct iort_actors *s, const struct iort_actor_con
 	a->state = cfg->state;
 	a->batch = cfg->batch != 0 ? cfg->batch : s->batch;
 	a->flags = 0;
-	a->owed = 0;
+	a->unsub = 0;
+	a->held = false;
 	a->exit_reason = 0;
 	a->out_head = a->out_tail = NULL;
 	a->muted_on = NULL;
@@ -1222,11 +1259,22 @@ IORT_API int iort_actor_spawn(struct iort_actors *s, const struct iort_actor_con
 	a->max_restarts = cfg->max_restarts;
 	a->restart_base = cfg->restart_base_ns;
 	a->restart_cap = cfg->restart_cap_ns;
-	_Atomic uint64_t *zero[] = { &a->hwm,	   &a->rejected, &a->dropped,	  &a->mutes,
-				     &a->muted_ns, &a->handled,	 &a->activations, &a->nrestarts };
-	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
-		/* MO relaxed: metrics, published by actor.R2 below. */
-		atomic_store_explicit(zero[i], 0, memory_order_relaxed);
+	/* MO relaxed (the metrics): published by actor.R2 below. */
+	atomic_store_explicit(&a->hwm, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->rejected, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->dropped, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->mutes, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->muted_ns, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->handled, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->activations, 0, memory_order_relaxed);
+	/* MO relaxed: as above. */
+	atomic_store_explicit(&a->nrestarts, 0, memory_order_relaxed);
 	if (w != NULL)
 		own_add(&w->spawned, 1);
 	else
@@ -1250,7 +1298,7 @@ IORT_API int iort_actor_stop(struct iort_aid to)
 	if (a == NULL)
 		return -ESRCH;
 	struct wctx *w = tl_w != NULL && tl_w->sys == a->sys ? tl_w : NULL;
-	struct iort_msg *m = msg_alloc(w, MSG_STOP, 0);
+	struct iort_msg *m = msg_alloc(a->sys, w, MSG_STOP, 0);
 	if (m == NULL)
 		return -ENOMEM;
 	uint64_t c = ctl_load(a);
@@ -1267,7 +1315,7 @@ IORT_API int iort_actor_stop(struct iort_aid to)
 			break;
 	}
 	iort__mpsc_push(&a->mq, msg_node(m));
-	if ((c & CTL_LEN) == 0)
+	if ((c & CTL_BUSY) == 0)
 		schedule(a);
 	return 0;
 }
