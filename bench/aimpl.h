@@ -90,7 +90,9 @@ enum ai_policy { AP_UNBOUNDED, AP_REJECT, AP_DROP_NEWEST, AP_DROP_OLDEST, AP_BAC
  * @p first and the last @p next - 1 of the sequence numbers 0 .. @p n - 1, and whether one came
  * out of order (or, under a policy that drops nothing, after a gap: @p disorder). Under
  * DROP_NEWEST the first messages find room (the first is 0); under DROP_OLDEST the newest is
- * never the one dropped (the last is n - 1). @return the fault to report, or NULL.
+ * never the one dropped (the last is n - 1: with one producer and a capacity above 1, a full
+ * mailbox always holds a queued message older than the one sent). @return the fault to report,
+ * or NULL.
  */
 static inline const char *ai_bp_fault(enum ai_policy policy, uint64_t n, uint64_t handled,
 				      uint64_t first, uint64_t next, bool disorder)
