@@ -37,6 +37,17 @@
  *                                   wake-up check (the loop is not asleep: no eventfd write), a
  *                                   turn that runs it, and the turn's non-blocking poll (its
  *                                   epoll_wait is a system call: callgrind counts our side)
+ *   gate/ping_pong/iort_actor       one round trip between two actors on a one-worker pool: A
+ *                                   sends B a ping, B answers with a pong (iort_tell: a message
+ *                                   from the worker's free list each), each handled in an
+ *                                   activation of its own, the receiver handed over to run next
+ *                                   on the same worker (the actor send/receive hot path). The
+ *                                   loop's function runs on the worker: it starts the exchange and
+ *                                   joins a future that the exchange's end wakes, and that join
+ *                                   runs the worker's queue, so both behaviours, the sends and the
+ *                                   activations all run inside its call tree; A's behaviour calls
+ *                                   iob_state_keep_running once per round trip. Items: messages
+ *                                   (two per iteration)
  *   gate/selftest/cost              IOBENCH_GATE_SELFTEST_COST (default 100) steps of dependent
  *                                   arithmetic: a cost the tests can raise by a known fraction to
  *                                   prove the gate fails
@@ -64,6 +75,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <iort/actor.h>
 #include <iort/cancel.h>
 #include <iort/lockdep.h>
 #include <iort/mpmc.h>
@@ -610,6 +622,152 @@ static void pool_free(void *obj)
 	free(g);
 }
 
+/* The actor case (gate/ping_pong): two actors and the round's state, shared by both. */
+struct gate_actors {
+	struct iort_pool *p;
+	struct iort_actors *sys;
+	struct iort_aid a, b;
+	struct iob_state *st;
+	struct iort_waker *waker; /* the joined future's, while it waits */
+	uint64_t pongs, sum;
+	bool done, failed;
+};
+
+enum { GATE_START, GATE_PING, GATE_PONG };
+
+/* Everything below runs on the pool's one worker: no field needs more than program order. */
+static void gate_actors_finish(struct gate_actors *g)
+{
+	g->done = true;
+	if (g->waker != NULL) {
+		iort_waker_wake(g->waker);
+		g->waker = NULL;
+	}
+}
+
+static int gate_actor_ping(void *state, struct iort_msg *m)
+{
+	struct gate_actors *g = state;
+	uint64_t v = 0;
+
+	g->pongs += m->type == GATE_PONG;
+	if (!iob_state_keep_running(g->st)) {
+		gate_actors_finish(g);
+		return IORT_ACTOR_CONTINUE;
+	}
+	if (iort_tell(g->b, GATE_PING, &v, sizeof(v)) != 0) {
+		g->failed = true;
+		gate_actors_finish(g);
+	}
+	return IORT_ACTOR_CONTINUE;
+}
+
+static int gate_actor_pong(void *state, struct iort_msg *m)
+{
+	struct gate_actors *g = state;
+	uint64_t v = 0;
+
+	if (iort_tell(m->from, GATE_PONG, &v, sizeof(v)) != 0) {
+		g->failed = true;
+		gate_actors_finish(g);
+	}
+	return IORT_ACTOR_CONTINUE;
+}
+
+static enum iort_poll gate_actors_poll(void *arg, struct iort_waker *w)
+{
+	struct gate_actors *g = arg;
+
+	if (g->done)
+		return IORT_READY;
+	if (g->waker != NULL)
+		iort_waker_drop(g->waker);
+	g->waker = iort_waker_clone(w);
+	return IORT_PENDING;
+}
+
+GATE_LOOP static uint64_t gate_ping_pong_iort_actor(struct iob_state *st, void *obj)
+{
+	struct gate_actors *g = obj;
+	struct iort_spawn opt = { .poll = gate_actors_poll, .arg = g };
+	struct iort_task *f;
+	uint64_t v = 0;
+
+	g->st = st;
+	g->pongs = 0;
+	g->done = g->failed = false;
+	if (iort_pool_spawn_ex(g->p, &opt, &f) != 0)
+		return UINT64_MAX;
+	if (iort_tell(g->a, GATE_START, &v, sizeof(v)) != 0)
+		gate_actors_finish(g);
+	/* A future is never run inline by a join: the join runs the worker's queue (the
+	 * activations) until the exchange's end wakes it. */
+	(void)iort_task_join(f);
+	if (g->failed)
+		return UINT64_MAX;
+	return g->pongs - (uint64_t)iob_state_iterations(st); /* 0 unless a pong was lost */
+}
+
+static void gate_actors_body(void *arg)
+{
+	struct gate_actors *g = arg;
+
+	g->sum = gate_ping_pong_iort_actor(g->st, g);
+}
+
+/* Not measured: hands the loop to the worker and waits. */
+static uint64_t gate_actors_run(struct iob_state *st, void *obj)
+{
+	struct gate_actors *g = obj;
+	struct iort_task *t;
+
+	g->st = st;
+	g->sum = UINT64_MAX;
+	if (iort_pool_spawn(g->p, gate_actors_body, g, &t) != 0)
+		return UINT64_MAX;
+	(void)iort_task_join(t);
+	return g->sum;
+}
+
+static void actors_free(void *obj)
+{
+	struct gate_actors *g = obj;
+
+	if (g->sys != NULL)
+		iort_actors_destroy(g->sys);
+	iort_pool_destroy(g->p);
+	free(g);
+}
+
+static int actors_new(void **obj)
+{
+	struct iort_pool_config pc = { .workers = 1 };
+	struct gate_actors *g = calloc(1, sizeof(*g));
+	struct iort_actor_config ping = { .behavior = gate_actor_ping };
+	struct iort_actor_config pong = { .behavior = gate_actor_pong };
+	int r;
+
+	if (g == NULL)
+		return -ENOMEM;
+	r = iort_pool_create(&pc, &g->p);
+	if (r != 0) {
+		free(g);
+		return r;
+	}
+	ping.state = pong.state = g;
+	r = iort_actors_create(g->p, NULL, &g->sys);
+	if (r == 0)
+		r = iort_actor_spawn(g->sys, &ping, &g->a);
+	if (r == 0)
+		r = iort_actor_spawn(g->sys, &pong, &g->b);
+	if (r != 0) {
+		actors_free(g);
+		return r;
+	}
+	*obj = g;
+	return 0;
+}
+
 /* A loop and one post, for gate/post_run. */
 struct gate_loop {
 	struct iort_loop *l;
@@ -738,6 +896,12 @@ static const struct bench_scenario sc_post_run = {
 	.kind = BENCH_THROUGHPUT,
 	.flags = BENCH_GATE,
 };
+static const struct bench_scenario sc_ping_pong = {
+	.name = "gate/ping_pong",
+	.about = "one round trip between two actors on a one-worker pool (two messages)",
+	.kind = BENCH_THROUGHPUT,
+	.flags = BENCH_GATE,
+};
 static const struct bench_scenario sc_selftest = {
 	.name = "gate/selftest",
 	.about = "a known cost (IOBENCH_GATE_SELFTEST_COST steps) that proves the gate fails",
@@ -777,6 +941,12 @@ static const struct bench_impl impl_iort_timers_heap = {
 	.name = "iort_timers_heap",
 	.origin = BENCH_IORT,
 	.about = "iort_timers (timer.h), the 4-ary heap, without a loop"
+};
+static const struct bench_impl impl_iort_actor_gate = {
+	.name = "iort_actor",
+	.origin = BENCH_IORT,
+	.about =
+		"iort_tell between two actors, each message handled in its own activation (actor.h)"
 };
 static const struct bench_impl impl_cost = { .name = "cost",
 					     .origin = BENCH_HARNESS,
@@ -830,6 +1000,8 @@ static const struct gate_case cases[] = {
 	  timers_heap_new, timers_free, "a cancelled timer fired or was not armed", 1 },
 	{ &sc_post_run, &rimpl_iort_epoll.impl, gate_post_run_iort_epoll, loop_new, loop_free,
 	  "a post was lost, ran twice or failed", 1 },
+	{ &sc_ping_pong, &impl_iort_actor_gate, gate_actors_run, actors_new, actors_free,
+	  "a pong was lost, or a send failed", 2 },
 	{ &sc_selftest, &impl_cost, gate_selftest_cost, NULL, NULL, NULL, 1 },
 };
 

@@ -34,6 +34,8 @@ impls = {i["name"]: i for i in cat["impls"]}
 LOCK_COUNTERS = ["jain", "jain_min_10ms", "consec", "p50_ns", "p99_ns", "p999_ns", "max_ns",
                  "handover_p50_ns", "handover_p99_ns", "cpu_s_per_macq", "ctxsw_per_kacq"]
 POOL_LATENCY = ["p50_ns", "p99_ns", "p999_ns", "max_ns"]
+# What docs/benchmarking.md ("Actors") promises of every mailbox_backpressure row.
+ACTOR_BP = ["peak_depth", "dropped", "rejected", "muted_ns", "blocked", "throughput", "round_ms"]
 listed = {}  # benchmark name -> its implementation
 for f in cat["families"]:
     for s in f["scenarios"]:
@@ -56,9 +58,9 @@ for n, impl in sorted(listed.items()):
         msg = row.get("error_message") or ""
         if missing and msg == missing:
             print(f"skip    {n}: {msg}"); skipped += 1; continue
-        # A pool scenario the implementation cannot express (its adapter's unsupported[]), a
-        # timer benchmark whose loop backend this machine refuses (io_uring).
-        if n.startswith(("pool/", "timer/")) and msg.startswith("unsupported: ") and not missing:
+        # A pool or actor scenario the implementation cannot express (its adapter's
+        # unsupported[]), a timer benchmark whose loop backend this machine refuses (io_uring).
+        if n.startswith(("pool/", "timer/", "actor/")) and msg.startswith("unsupported: ") and not missing:
             print(f"skip    {n}: {msg}"); unsupported += 1; continue
         # A loop scenario this machine cannot run (io_uring refused, too few descriptors):
         # bench/bench_reactor.c says so with "environment: <why>".
@@ -77,8 +79,12 @@ for n, impl in sorted(listed.items()):
         absent = [c for c in LOCK_COUNTERS if c not in row]
         if absent:
             print(f"BAD     {n}: lock counters missing: {', '.join(absent)}"); bad += 1; continue
+    if n.startswith("actor/mailbox_backpressure/"):
+        absent = [c for c in ACTOR_BP if c not in row]
+        if absent:
+            print(f"BAD     {n}: backpressure counters missing: {', '.join(absent)}"); bad += 1; continue
     print(f"ok      {n}: {row['iterations']} iterations")
 print(f"{len(listed)} benchmarks, {skipped} skipped (baseline not built), "
-      f"{unsupported} unsupported (by their pool, or by this machine), {bad} problems")
+      f"{unsupported} unsupported (by their pool or actor runtime, or by this machine), {bad} problems")
 sys.exit(1 if bad else 0)
 PY

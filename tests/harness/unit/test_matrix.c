@@ -61,7 +61,9 @@ static const struct iob_cell *find(const struct iob_cell *cells, size_t n, const
  * pool/idle_wakeup 5 x 2 gaps x 2 workers = 20, pool/metrics (iort_pool) 2 x 2 workers = 4,
  * scope/overhead 2 sizes x 2 workers = 4, scope/cancel 2 workers = 2, timer/million 5 impls,
  * timer/churn 5 impls, timer/accuracy 5 impls x 3 sleeps = 15, reactor 4 loops x (loop_count,
- * tcp_pingpong, async_wakeup, pound 2 conns, pipes 2 pipes, million_async 2 works) = 36: 380. */
+ * tcp_pingpong, async_wakeup, pound 2 conns, pipes 2 pipes, million_async 2 works) = 36,
+ * actor 2 impls x (8 Savina shapes and skynet x 2 workers + mailbox_backpressure 5 policies x
+ * 2 workers) = 52: 432. */
 static void test_default_matrix(void **state)
 {
 	struct iob_matrix *m;
@@ -73,7 +75,7 @@ static void test_default_matrix(void **state)
 	(void)state;
 	m = default_matrix();
 	cells = expand(m, &n);
-	assert_int_equal(n, 380);
+	assert_int_equal(n, 432);
 	for (size_t i = 1; i < n; i++)
 		assert_true(strcmp(cells[i - 1].id, cells[i].id) < 0);
 	c = find(cells, n, "queue/pairs/iort_mpmc/pause:50-150/threads:4@compact");
@@ -115,6 +117,16 @@ static void test_default_matrix(void **state)
 	for (size_t i = 0; i < n; i++)
 		k += strncmp(cells[i].id, "pool/", 5) == 0;
 	assert_int_equal(k, 84); /* 6 scenarios x 5 pools x 2 + idle 5 x 2 x 2 + metrics 2 x 2 */
+	/* actor: every shape at 1 and 2 workers, mailbox_backpressure at each policy; the seed's
+	 * skynet is registered (it skips: unsupported) */
+	assert_non_null(find(cells, n, "actor/skynet/seed_actor/workers:2/threads:1@compact"));
+	assert_non_null(find(cells, n,
+			     "actor/mailbox_backpressure/iort_actor/policy:drop_oldest/workers:1/"
+			     "threads:1@compact"));
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += strncmp(cells[i].id, "actor/", 6) == 0;
+	assert_int_equal(k, 52); /* 2 impls x (8 shapes x 2 workers + 5 policies x 2 workers) */
 	refs = iob_matrix_references(m);
 	assert_string_equal(json_string_value(json_object_get(refs, "queue/pairs")), "rte_mpmc");
 	assert_string_equal(json_string_value(json_object_get(refs, "queue/spsc")), "rte_spsc");
@@ -127,6 +139,9 @@ static void test_default_matrix(void **state)
 	assert_string_equal(json_string_value(json_object_get(refs, "retry/herd")), "no_backoff");
 	assert_string_equal(json_string_value(json_object_get(refs, "pool/fork_join_fib")), "tbb");
 	assert_null(json_object_get(refs, "pool/metrics"));
+	assert_string_equal(json_string_value(json_object_get(refs, "actor/pingpong")), "caf");
+	assert_string_equal(json_string_value(json_object_get(refs, "actor/mailbox_backpressure")),
+			    "iort_actor");
 	json_decref(refs);
 	iob_cells_free(cells, n);
 	iob_matrix_free(m);
