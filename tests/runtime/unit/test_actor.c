@@ -196,7 +196,7 @@ static uint64_t val_of(struct iort_msg *m)
 static int rec_behave(void *state, struct iort_msg *m)
 {
 	struct rec *r = state;
-	unsigned i = atomic_load_explicit(&r->n, memory_order_relaxed);
+	unsigned i = atomic_load(&r->n);
 
 	CHECK(i < LOGN);
 	if (!iort_aid_eq(iort_self(), r->self))
