@@ -49,7 +49,7 @@
 #define NOUT	  2  /* outside sender threads: pseudo-slots after the actors */
 #define K	  8  /* targets per sender */
 #define HOT	  32 /* the hot slots: NW..NW+HOT-1 */
-#define MAX_INC	  12
+#define MAX_INC	  32
 #define MAX_MSGS  (1u << 22)
 #define MAX_EXITS (1u << 18)
 
@@ -103,7 +103,8 @@ static _Atomic uint32_t next_id;
 static struct iort_actors *sys;
 static struct exit_rec *exits;
 static _Atomic unsigned nexits, exp_exits, exp_downs;
-static _Atomic unsigned long n_muted, n_dropped_rc, n_refused, n_rt_dead, n_self_checks;
+static _Atomic unsigned long n_esrch, n_eagain, n_muted, n_dropped_rc, n_refused, n_rt_dead,
+	n_self_checks;
 static _Atomic int stop_chaos;
 
 static void fate_add(uint32_t id, unsigned how)
@@ -136,9 +137,9 @@ static void send_new(uint32_t s, uint32_t sinc, uint32_t k, uint8_t ttl, bool wa
 	};
 	uint64_t r = stress_rand(&me->rng);
 
-	if (r % 211 == 0)
+	if (r % 1009 == 0)
 		p.flags |= F_FAIL;
-	else if (r % 997 == 1)
+	else if (r % 4001 == 1)
 		p.flags |= F_STOP;
 	p.id = atomic_fetch_add(&next_id, 1);
 	STRESS_CHECK(p.id < MAX_MSGS);
@@ -155,6 +156,10 @@ static void send_new(uint32_t s, uint32_t sinc, uint32_t k, uint8_t ttl, bool wa
 		iort_msg_free(m);
 		fate_add(p.id, FATE_REFUSED);
 		atomic_fetch_add(&n_refused, 1);
+		if (e == -ESRCH)
+			atomic_fetch_add(&n_esrch, 1);
+		else if (e == -EAGAIN)
+			atomic_fetch_add(&n_eagain, 1);
 		return;
 	}
 	STRESS_CHECK(e == 0 || e == IORT_SEND_DROPPED || (e == IORT_SEND_MUTED && !wait));
@@ -347,7 +352,8 @@ static void *chaos_main(void *arg)
 
 	for (long i = 0; i < c->actions && !atomic_load(&stop_chaos); i++) {
 		uint64_t r = stress_rand(&c->rng);
-		uint32_t s = NW + (uint32_t)(r % (nslots - NW));
+		/* A quarter of the actions on the hot slots (they take most of the traffic). */
+		uint32_t s = NW + (uint32_t)((r >> 32) % 4 == 0 ? r % HOT : r % (nslots - NW));
 		struct slot *sl = &slots[s];
 		unsigned n = atomic_load(&sl->ninc);
 		struct inc_rec *ir = &sl->incs[n - 1];
@@ -434,8 +440,8 @@ static void check_exit_rec(const struct exit_rec *x)
 int main(void)
 {
 	uint64_t rng = stress_seed("stress_actor");
-	int rounds = (int)stress_scale(5);
-	long per = stress_scale(15000);
+	int rounds = (int)stress_scale(8);
+	long per = stress_scale(150000);
 
 	stress_watchdog(550);
 	slots = calloc(MAX_SLOTS + NOUT, sizeof(*slots));
@@ -459,6 +465,8 @@ int main(void)
 		atomic_store(&exp_downs, 0);
 		atomic_store(&stop_chaos, 0);
 		atomic_store(&n_muted, 0);
+		atomic_store(&n_esrch, 0);
+		atomic_store(&n_eagain, 0);
 		atomic_store(&n_dropped_rc, 0);
 		atomic_store(&n_refused, 0);
 		atomic_store(&n_rt_dead, 0);
@@ -557,6 +565,11 @@ int main(void)
 			refused += f == FATE_REFUSED;
 		}
 		STRESS_CHECK(refused == atomic_load(&n_refused));
+		if (sm.dead_letters != dead + atomic_load(&n_rt_dead))
+			fprintf(stderr,
+				"dead letters: the system counted %" PRIu64
+				", the hook saw %lu messages and %lu EXIT/DOWN\n",
+				sm.dead_letters, dead, atomic_load(&n_rt_dead));
 		STRESS_CHECK(sm.dead_letters == dead + atomic_load(&n_rt_dead));
 		/* Links and monitors: exactly one message each, right actor, right reason. */
 		unsigned nx = atomic_load(&nexits), downs = 0, exs = 0;
@@ -569,14 +582,15 @@ int main(void)
 		STRESS_CHECK(exs == atomic_load(&exp_exits));
 
 		printf("round %d: workers=%u actors=%u incarnations=%u restarts=%u: %u msgs, %lu "
-		       "handled, %lu dead, %lu refused (%lu DROPPED, %lu MUTED sends), %u "
-		       "exits+downs, "
-		       "chaos %u stops %u respawns %u dead watches %u metric reads, %lu self "
-		       "checks\n",
+		       "handled, "
+		       "%lu dead, %lu refused (%lu -ESRCH, %lu -EAGAIN); %lu DROPPED, %lu MUTED "
+		       "sends; "
+		       "%u exits+downs; chaos: %u stops, %u respawns, %u dead watches, %u metric "
+		       "reads; %lu self checks\n",
 		       round, pc.workers, nslots, incs, starts > incs ? starts - incs : 0, nmsg,
-		       handled, dead, refused, atomic_load(&n_dropped_rc), atomic_load(&n_muted),
-		       nx, c.stops, c.respawns, c.dead_watches, c.metric_checks,
-		       atomic_load(&n_self_checks));
+		       handled, dead, refused, atomic_load(&n_esrch), atomic_load(&n_eagain),
+		       atomic_load(&n_dropped_rc), atomic_load(&n_muted), nx, c.stops, c.respawns,
+		       c.dead_watches, c.metric_checks, atomic_load(&n_self_checks));
 		fflush(stdout);
 		iort_pool_destroy(pool);
 	}

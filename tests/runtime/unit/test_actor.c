@@ -1251,6 +1251,33 @@ static void exit_reports_pending(void **state)
 	}
 }
 
+/* The system's dead-letter count is what the hook saw: iort_actor_stop's own request, discarded
+ * when the actor fails before it reaches it, is not a message anybody sent. */
+static void dead_letter_count_matches_hook(void **state)
+{
+	static struct rec r;
+
+	(void)state;
+	rec_init(&r);
+	setup_sys(2, 0);
+	struct iort_aid a = spawn_rec(&r, 0, IORT_MAILBOX_REJECT);
+	assert_int_equal(tell64(a, T_HOLD, 0), 0);
+	wait_entered(&r);
+	assert_int_equal(tell64(a, T_FAIL, 1), 0);
+	assert_int_equal(tell64(a, T_DATA, 2), 0);
+	assert_int_equal(iort_actor_stop(a), 0);
+	atomic_store(&r.gate, 1);
+	wait_stops(&r, 1);
+	assert_int_equal(atomic_load(&r.stop_reason), -EIO);
+	struct iort_actors_metrics sm;
+	iort_actors_metrics(sys, &sm);
+	teardown_sys();
+	assert_int_equal(atomic_load(&dl.n), 2);
+	assert_true(dead_has(a, T_FAIL, 1));
+	assert_true(dead_has(a, T_DATA, 2));
+	assert_int_equal(sm.dead_letters, 2);
+}
+
 /* --- restarts -------------------------------------------------------------------------------- */
 
 static void restarts(void **state)
@@ -1691,6 +1718,7 @@ int main(void)
 		cmocka_unit_test(link_and_monitor),
 		cmocka_unit_test(stop_handles_accepted),
 		cmocka_unit_test(exit_reports_pending),
+		cmocka_unit_test(dead_letter_count_matches_hook),
 		cmocka_unit_test(restarts),
 		cmocka_unit_test(restart_metrics_and_failing_start),
 		cmocka_unit_test(stale_addresses),
