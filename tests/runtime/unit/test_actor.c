@@ -58,6 +58,7 @@ enum {
 	T_GO = 5,
 	T_PING = 6,
 	T_MARK = 7,
+	T_DO = 8, /* drop_oldest_contention's */
 };
 
 #define LOGN 4096
@@ -76,9 +77,18 @@ struct dead {
 
 static struct dead dl;
 
+enum { DO_SENDERS = 3, DO_N = 20000 };
+static _Atomic uint8_t do_fate[DO_SENDERS * DO_N]; /* drop_oldest_contention: handled + dropped */
+
 static void on_dead(void *ctx, struct iort_aid to, const struct iort_msg *m, int reason)
 {
 	struct dead *d = ctx;
+	if (m->type == T_DO) {
+		uint64_t v;
+		memcpy(&v, iort_msg_data((struct iort_msg *)m), sizeof(v));
+		atomic_fetch_add(&do_fate[v], 1);
+		return;
+	}
 	unsigned i = atomic_fetch_add(&d->n, 1);
 
 	CHECK(i < LOGN);
@@ -737,6 +747,75 @@ static void drop_oldest_at_capacity(void **state)
 	assert_int_equal(r.log[2].val, 4);
 	assert_int_equal(r.log[3].val, 5);
 	teardown_sys();
+}
+
+/* DROP_OLDEST under contention: senders drop the oldest while the owner pops (both consumers
+ * of one queue, serialized by the receiver's lock): every message is handled or dropped, once,
+ * and each sender's handled messages keep their order. */
+
+struct do_rx {
+	uint64_t next[DO_SENDERS];
+	_Atomic int bad;
+	_Atomic unsigned handled;
+};
+
+static int do_behave(void *state, struct iort_msg *m)
+{
+	struct do_rx *o = state;
+	uint64_t v = val_of(m);
+	unsigned who = (unsigned)(v / DO_N);
+
+	if (who >= DO_SENDERS || v % DO_N < o->next[who])
+		atomic_store(&o->bad, 1);
+	else
+		o->next[who] = v % DO_N + 1;
+	atomic_fetch_add(&do_fate[v], 1);
+	atomic_fetch_add(&o->handled, 1);
+	return IORT_ACTOR_CONTINUE;
+}
+
+static void *do_sender(void *arg)
+{
+	struct ord_tx *t = arg;
+
+	for (uint64_t i = 0; i < DO_N; i++)
+		CHECK(tell64(t->to, T_DO, t->id * DO_N + i) == 0);
+	return NULL;
+}
+
+static void drop_oldest_contention(void **state)
+{
+	static struct do_rx o;
+	static struct ord_tx tx[DO_SENDERS];
+	pthread_t th[DO_SENDERS];
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	for (unsigned i = 0; i < DO_SENDERS * DO_N; i++)
+		atomic_store(&do_fate[i], 0);
+	setup_sys(2, 1);
+	struct iort_actor_config c = { .behavior = do_behave,
+				       .state = &o,
+				       .capacity = 2,
+				       .policy = IORT_MAILBOX_DROP_OLDEST };
+	struct iort_aid r;
+	assert_int_equal(iort_actor_spawn(sys, &c, &r), 0);
+	for (unsigned i = 0; i < DO_SENDERS; i++) {
+		tx[i] = (struct ord_tx){ .to = r, .id = i };
+		assert_int_equal(pthread_create(&th[i], NULL, do_sender, &tx[i]), 0);
+	}
+	for (unsigned i = 0; i < DO_SENDERS; i++)
+		pthread_join(th[i], NULL);
+	wait_drained(r);
+	struct iort_actor_metrics m = metrics(r);
+	teardown_sys();
+	assert_int_equal(atomic_load(&o.bad), 0);
+	assert_true(m.depth_hwm <= 2);
+	assert_int_equal(m.dropped + atomic_load(&o.handled), DO_SENDERS * DO_N);
+	for (unsigned i = 0; i < DO_SENDERS * DO_N; i++)
+		if (atomic_load(&do_fate[i]) != 1)
+			fail_msg("message %u handled or dropped %u times", i,
+				 (unsigned)atomic_load(&do_fate[i]));
 }
 
 /* BACKPRESSURE, from an actor: the send that finds the mailbox full returns MUTED and so does
@@ -1709,6 +1788,7 @@ int main(void)
 		cmocka_unit_test(reject_at_capacity),
 		cmocka_unit_test(drop_newest_at_capacity),
 		cmocka_unit_test(drop_oldest_at_capacity),
+		cmocka_unit_test(drop_oldest_contention),
 		cmocka_unit_test(backpressure_mutes_actor),
 		cmocka_unit_test(backpressure_outside_sender),
 		cmocka_unit_test(backpressure_cycle_broken_by_stop),
