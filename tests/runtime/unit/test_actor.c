@@ -918,6 +918,56 @@ static void backpressure_mutes_actor(void **state)
 	teardown_sys();
 }
 
+/* An outbox keeps the order even when the receiver has room again: while a message of the
+ * sender waits for a receiver, a later send to it waits behind (MUTED), not around it. */
+struct ob_sender {
+	struct iort_aid to;
+	_Atomic int room, sent_first;
+	_Atomic int rc[2];
+};
+
+static int ob_behave(void *state, struct iort_msg *m)
+{
+	struct ob_sender *s = state;
+
+	(void)m;
+	atomic_store(&s->rc[0], tell64(s->to, T_DATA, 2));
+	atomic_store(&s->sent_first, 1);
+	while (!atomic_load(&s->room))
+		iort_cpu_relax();
+	atomic_store(&s->rc[1], tell64(s->to, T_DATA, 3));
+	return IORT_ACTOR_CONTINUE;
+}
+
+static void outbox_keeps_order(void **state)
+{
+	static struct rec r;
+	static struct ob_sender s;
+
+	(void)state;
+	rec_init(&r);
+	memset(&s, 0, sizeof(s));
+	setup_sys(2, 0);
+	struct iort_aid a = spawn_rec(&r, 2, IORT_MAILBOX_BACKPRESSURE);
+	s.to = a;
+	hold_and_fill(&r, a, 2);
+	struct iort_actor_config sc = { .behavior = ob_behave, .state = &s };
+	struct iort_aid sa;
+	assert_int_equal(iort_actor_spawn(sys, &sc, &sa), 0);
+	assert_int_equal(tell64(sa, T_GO, 0), 0);
+	WAIT_FOR(atomic_load(&s.sent_first));
+	assert_int_equal(atomic_load(&s.rc[0]), IORT_SEND_MUTED);
+	atomic_store(&r.gate, 1);
+	wait_drained(a); /* room again, the sender still in its activation */
+	atomic_store(&s.room, 1);
+	wait_n(&r, 4);
+	assert_int_equal(atomic_load(&s.rc[1]), IORT_SEND_MUTED);
+	assert_int_equal(r.log[2].val, 2);
+	assert_int_equal(r.log[3].val, 3);
+	assert_int_equal(atomic_load(&dl.n), 0);
+	teardown_sys();
+}
+
 /* BACKPRESSURE, from outside: iort_send refuses, iort_send_wait waits for room (and gives up at
  * its deadline or on cancellation, the message still the caller's). */
 struct waiter {
@@ -1790,6 +1840,7 @@ int main(void)
 		cmocka_unit_test(drop_oldest_at_capacity),
 		cmocka_unit_test(drop_oldest_contention),
 		cmocka_unit_test(backpressure_mutes_actor),
+		cmocka_unit_test(outbox_keeps_order),
 		cmocka_unit_test(backpressure_outside_sender),
 		cmocka_unit_test(backpressure_cycle_broken_by_stop),
 		cmocka_unit_test(unbounded_depth_hwm),
