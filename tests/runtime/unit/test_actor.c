@@ -530,8 +530,8 @@ static void per_sender_order(void **state)
 
 enum { FAIR_N = 40, FAIR_BATCH = 4 };
 
-static _Atomic unsigned fair_len;
-static uint8_t fair_log[2 * FAIR_N];
+static _Atomic unsigned fair_idx, fair_len; /* slots taken, entries written */
+static _Atomic uint8_t fair_log[2 * FAIR_N];
 
 struct fair {
 	uint8_t id;
@@ -542,11 +542,12 @@ struct fair {
 static int fair_behave(void *state, struct iort_msg *m)
 {
 	struct fair *f = state;
-	unsigned i = atomic_fetch_add(&fair_len, 1);
+	unsigned i = atomic_fetch_add(&fair_idx, 1);
 
 	(void)m;
 	CHECK(i < 2 * FAIR_N);
 	fair_log[i] = f->id;
+	atomic_fetch_add(&fair_len, 1);
 	if (f->self_feed && f->sent < FAIR_N) {
 		f->sent++;
 		CHECK(tell64(iort_self(), T_DATA, f->sent) == 0);
@@ -603,6 +604,7 @@ static void batch_fairness(void **state)
 
 		setup_sys(1, 0);
 		atomic_store(&fair_len, 0);
+		atomic_store(&fair_idx, 0);
 		assert_int_equal(iort_pool_submit(pool, hold_task, &g), 0);
 		WAIT_FOR(atomic_load(&g.entered));
 		for (int k = 0; k < 2; k++) {
@@ -825,7 +827,7 @@ static void drop_oldest_contention(void **state)
 struct bp_sender {
 	struct iort_aid to;
 	unsigned n;
-	int rc[16];
+	_Atomic int rc[16];
 	_Atomic unsigned pings;
 	_Atomic int ping_while_full; /* a PING ran before the receiver's gate opened */
 	_Atomic int *gate;
