@@ -50,8 +50,10 @@
  * that receiver wait behind it). No order holds between different senders.
  *
  * Messages. A header and an inline payload of up to IORT_MSG_MAX bytes, from per-worker free
- * lists (no allocation per message once warm), and an optional owned pointer that moves with the
- * message (ptr_free frees it if the message is discarded). A behaviour owns the message it is
+ * lists when made inside a behaviour (no allocation per message once warm; malloc elsewhere), and
+ * an optional owned pointer that moves with the message (ptr_free frees it if the message is
+ * discarded). A message from one system's free lists may be freed anywhere, but sent only to
+ * actors of that system (-EXDEV). A behaviour owns the message it is
  * given until it returns; the runtime then frees it, unless the behaviour sent it on (iort_send
  * of the current message forwards it without a copy) or kept it (iort_msg_keep).
  *
@@ -115,6 +117,7 @@ struct iort_msg {
 	struct iort_mpsc_node iort_private_node;
 	struct iort_msg *iort_private_next; /* outbox link */
 	struct iort_aid iort_private_to;    /* outbox destination */
+	void *iort_private_owner;	    /* the system whose free lists take it back, or NULL */
 	uint32_t iort_private_cls;
 	uint32_t type; /* the user's tag */
 	uint32_t size; /* inline payload bytes */
@@ -227,7 +230,9 @@ IORT_API void iort_msg_keep(struct iort_msg *m);
  * Send @p m (the caller's) to @p to. @return 0 (queued: the message is the receiver's);
  * IORT_SEND_DROPPED (DROP_NEWEST at capacity: freed); IORT_SEND_MUTED (BACKPRESSURE, from an
  * actor: in its outbox); -EAGAIN (full: REJECT, or BACKPRESSURE from outside an actor); -ESRCH
- * (no such actor, or its mailbox is closed); -EINVAL. On an error the message stays the caller's.
+ * (no such actor, or its mailbox is closed); -EXDEV (a message made in another system's
+ * behaviour); -EINVAL. On an error the message stays the caller's. A BACKPRESSURE actor's send
+ * to itself at capacity fails with -EAGAIN (it cannot wait for itself).
  */
 IORT_API int iort_send(struct iort_aid to, struct iort_msg *m) IORT_WUR;
 /**
