@@ -475,12 +475,16 @@ IORT_API void iort_msg_keep(struct iort_msg *m)
 static void dead_letter(struct iort_actors *s, struct wctx *w, struct iort_aid to,
 			struct iort_msg *m, int reason)
 {
-	if (w != NULL && w->sys == s)
-		own_add(&w->dead, 1);
-	else
-		relaxed_add(&s->ext_dead, 1);
-	if (m->type != MSG_STOP && s->dead_letter != NULL)
-		s->dead_letter(s->dead_ctx, to, m, reason);
+	/* iort_actor_stop's request is ours, not a message anybody sent: neither counted nor
+	 * reported. */
+	if (m->type != MSG_STOP) {
+		if (w != NULL && w->sys == s)
+			own_add(&w->dead, 1);
+		else
+			relaxed_add(&s->ext_dead, 1);
+		if (s->dead_letter != NULL)
+			s->dead_letter(s->dead_ctx, to, m, reason);
+	}
 	if (w != NULL && w->cur_msg == m)
 		w->cur_msg = NULL;
 	msg_release(m);
