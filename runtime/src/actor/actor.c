@@ -656,7 +656,13 @@ IORT_API int iort_send(struct iort_aid to, struct iort_msg *m)
 	} else {
 		m->from = (struct iort_aid){ NULL, 0 };
 	}
-	return send_one(w, to, m, false);
+	int r = send_one(w, to, m, false);
+	/* REJECT counts its refusals in send_full; BACKPRESSURE's (a sender that is not an actor,
+	 * an actor's send to itself) are counted here, because outbox flushes and iort_send_wait
+	 * retry through send_one and their -EAGAIN is no refusal. */
+	if (iort_unlikely(r == -EAGAIN) && policy_of(to.a) == IORT_MAILBOX_BACKPRESSURE)
+		relaxed_add(&to.a->rejected, 1);
+	return r;
 }
 
 IORT_API int iort_tell(struct iort_aid to, uint32_t type, const void *data, size_t size)
