@@ -76,6 +76,7 @@ struct dead {
 };
 
 static struct dead dl;
+static pthread_mutex_t dl_mu = PTHREAD_MUTEX_INITIALIZER;
 
 enum { DO_SENDERS = 3, DO_N = 20000 };
 static _Atomic uint8_t do_fate[DO_SENDERS * DO_N]; /* drop_oldest_contention: handled + dropped */
@@ -89,7 +90,9 @@ static void on_dead(void *ctx, struct iort_aid to, const struct iort_msg *m, int
 		atomic_fetch_add(&do_fate[v], 1);
 		return;
 	}
-	unsigned i = atomic_fetch_add(&d->n, 1);
+	/* A lock: the test reads the entries while workers may add more. */
+	pthread_mutex_lock(&dl_mu);
+	unsigned i = atomic_load(&d->n);
 
 	CHECK(i < LOGN);
 	d->e[i].to = to;
@@ -98,27 +101,33 @@ static void on_dead(void *ctx, struct iort_aid to, const struct iort_msg *m, int
 	if (m->size >= sizeof(uint64_t))
 		memcpy(&d->e[i].val, iort_msg_data((struct iort_msg *)m), sizeof(uint64_t));
 	d->e[i].reason = reason;
+	atomic_store(&d->n, i + 1);
+	pthread_mutex_unlock(&dl_mu);
 }
 
 /* Dead letters sent to @p to. */
 static unsigned dead_to(struct iort_aid to)
 {
-	unsigned n = atomic_load(&dl.n), k = 0;
+	unsigned k = 0;
 
-	for (unsigned i = 0; i < n; i++)
+	pthread_mutex_lock(&dl_mu);
+	for (unsigned i = 0; i < atomic_load(&dl.n); i++)
 		k += iort_aid_eq(dl.e[i].to, to);
+	pthread_mutex_unlock(&dl_mu);
 	return k;
 }
 
 /* Is (type, val) among the dead letters to @p to? */
 static bool dead_has(struct iort_aid to, uint32_t type, uint64_t val)
 {
-	unsigned n = atomic_load(&dl.n);
+	bool found = false;
 
-	for (unsigned i = 0; i < n; i++)
+	pthread_mutex_lock(&dl_mu);
+	for (unsigned i = 0; i < atomic_load(&dl.n); i++)
 		if (iort_aid_eq(dl.e[i].to, to) && dl.e[i].type == type && dl.e[i].val == val)
-			return true;
-	return false;
+			found = true;
+	pthread_mutex_unlock(&dl_mu);
+	return found;
 }
 
 /* --- the system under test ------------------------------------------------------------------ */

@@ -75,6 +75,7 @@ static struct {
 		uint64_t val;
 	} e[64];
 } dl;
+static pthread_mutex_t dl_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t val_of(const struct iort_msg *m)
 {
@@ -87,22 +88,27 @@ static uint64_t val_of(const struct iort_msg *m)
 
 static void on_dead(void *ctx, struct iort_aid to, const struct iort_msg *m, int reason)
 {
-	unsigned i = atomic_fetch_add(&dl.n, 1);
-
 	(void)ctx;
 	(void)reason;
+	/* A lock: the test reads the entries while workers may add more. */
+	pthread_mutex_lock(&dl_mu);
+	unsigned i = atomic_load(&dl.n);
 	CHECK(i < 64);
 	dl.e[i].to = to;
 	dl.e[i].type = m->type;
 	dl.e[i].val = val_of(m);
+	atomic_store(&dl.n, i + 1);
+	pthread_mutex_unlock(&dl_mu);
 }
 
 static unsigned dead_to(struct iort_aid to, uint32_t type, uint64_t val)
 {
-	unsigned n = atomic_load(&dl.n), k = 0;
+	unsigned k = 0;
 
-	for (unsigned i = 0; i < n; i++)
+	pthread_mutex_lock(&dl_mu);
+	for (unsigned i = 0; i < atomic_load(&dl.n); i++)
 		k += iort_aid_eq(dl.e[i].to, to) && dl.e[i].type == type && dl.e[i].val == val;
+	pthread_mutex_unlock(&dl_mu);
 	return k;
 }
 
