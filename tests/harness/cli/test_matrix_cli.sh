@@ -46,7 +46,7 @@ queue/spsc/rte_spsc/burst:1/threads:2@compact
 queue/spsc/rte_spsc/burst:8/threads:2@compact'
 [ "$(cat "$tmp/cells")" = "$expected" ] && echo "ok: list --matrix prints the 5 sorted cell ids" || { echo "FAIL: list --matrix:"; cat "$tmp/cells"; fails=$((fails + 1)); }
 check "list --cells (built-in matrix)" 0 "$iobench" list --cells
-[ "$(wc -l <"$tmp/out")" -eq 432 ] && echo "ok: built-in matrix has 432 cells" || { echo "FAIL: built-in matrix has $(wc -l <"$tmp/out") cells"; fails=$((fails + 1)); }
+[ "$(wc -l <"$tmp/out")" -eq 458 ] && echo "ok: built-in matrix has 458 cells" || { echo "FAIL: built-in matrix has $(wc -l <"$tmp/out") cells"; fails=$((fails + 1)); }
 
 run=$tmp/small
 check "run --matrix (5 cells)" 0 "$iobench" run --matrix "$tmp/small.json" --out "$run" --no-calibration --no-plots --seed 7

@@ -62,8 +62,8 @@ static const struct iob_cell *find(const struct iob_cell *cells, size_t n, const
  * scope/overhead 2 sizes x 2 workers = 4, scope/cancel 2 workers = 2, timer/million 5 impls,
  * timer/churn 5 impls, timer/accuracy 5 impls x 3 sleeps = 15, reactor 4 loops x (loop_count,
  * tcp_pingpong, async_wakeup, pound 2 conns, pipes 2 pipes, million_async 2 works) = 36,
- * actor 2 impls x (8 Savina shapes and skynet x 2 workers + mailbox_backpressure 5 policies x
- * 2 workers) = 52: 432. */
+ * actor 3 impls x (7 Savina shapes and skynet x 2 workers + mailbox_backpressure 5 policies x
+ * 2 workers) = 78: 458. */
 static void test_default_matrix(void **state)
 {
 	struct iob_matrix *m;
@@ -75,7 +75,7 @@ static void test_default_matrix(void **state)
 	(void)state;
 	m = default_matrix();
 	cells = expand(m, &n);
-	assert_int_equal(n, 432);
+	assert_int_equal(n, 458);
 	for (size_t i = 1; i < n; i++)
 		assert_true(strcmp(cells[i - 1].id, cells[i].id) < 0);
 	c = find(cells, n, "queue/pairs/iort_mpmc/pause:50-150/threads:4@compact");
@@ -126,7 +126,7 @@ static void test_default_matrix(void **state)
 	k = 0;
 	for (size_t i = 0; i < n; i++)
 		k += strncmp(cells[i].id, "actor/", 6) == 0;
-	assert_int_equal(k, 52); /* 2 impls x (8 shapes x 2 workers + 5 policies x 2 workers) */
+	assert_int_equal(k, 78); /* 3 impls x (8 shapes x 2 workers + 5 policies x 2 workers) */
 	refs = iob_matrix_references(m);
 	assert_string_equal(json_string_value(json_object_get(refs, "queue/pairs")), "rte_mpmc");
 	assert_string_equal(json_string_value(json_object_get(refs, "queue/spsc")), "rte_spsc");
