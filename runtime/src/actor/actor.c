@@ -83,7 +83,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CTL_LEN	      0x3fffffffull
 #define CTL_CLOSED    (1ull << 30)
@@ -214,7 +213,8 @@ struct iort_actors {
 	struct chunk *rec_chunks;  /* under spare_lock: records' only (destroy walks them) */
 
 	_Alignas(IORT_CACHELINE) _Atomic uint64_t ext_spawned, ext_exited, ext_dead;
-	struct iort_waitq waitq; /* iort_send_wait's sleepers */
+	struct iort_waitq waitq;   /* iort_send_wait's sleepers */
+	struct iort_waitq join_wq; /* iort_actors_join's sleepers */
 };
 
 /* Only set while a behaviour runs on this thread (inside run_task). */
@@ -1257,6 +1257,8 @@ static void run_task(void *arg)
 		atomic_store_explicit(
 			&w->exited, atomic_load_explicit(&w->exited, memory_order_relaxed) + exits,
 			memory_order_release);
+		/* A fence and a load when nobody joins (the waitq's notifier side). */
+		iort_waitq_notify_all(&s->join_wq);
 	}
 	/* MO actor.R5 (release): the last touch of the system by this task; pairs with actor.A5. */
 	atomic_store_explicit(&w->busy, atomic_load_explicit(&w->busy, memory_order_relaxed) - 1,
@@ -1496,6 +1498,7 @@ IORT_API int iort_actors_create(struct iort_pool *p, const struct iort_actors_co
 	for (unsigned i = 0; i < s->nworkers; i++)
 		s->w[i].sys = s;
 	iort_waitq_init(&s->waitq);
+	iort_waitq_init(&s->join_wq);
 	*out = s;
 	return 0;
 }
@@ -1518,18 +1521,17 @@ IORT_API int iort_actors_join(struct iort_actors *s, uint64_t deadline_ns)
 {
 	if (iort_pool_current() == s->pool)
 		return -EDEADLK;
-	/* Polled with a growing pause: a join is not a hot path, and exits stay free of fences. */
-	long pause = 20000;
-	while (live_count(s) != 0) {
-		uint64_t now = iort_clock_ns();
-		if (deadline_ns != IORT_DEADLINE_NONE && now >= deadline_ns)
-			return -ETIMEDOUT;
-		struct timespec ts = { 0, pause };
-		nanosleep(&ts, NULL);
-		if (pause < 1000000)
-			pause *= 2;
+	/* The waitq's protocol: announce, re-count, sleep; a task that published exits notifies
+	 * after its store (run_task), so either we count its exits or it sees us. */
+	for (;;) {
+		uint32_t key = iort_waitq_prepare(&s->join_wq);
+		if (live_count(s) == 0) {
+			iort_waitq_cancel(&s->join_wq);
+			return 0;
+		}
+		if (iort_waitq_wait(&s->join_wq, key, deadline_ns, NULL) == -ETIMEDOUT)
+			return live_count(s) == 0 ? 0 : -ETIMEDOUT;
 	}
-	return 0;
 }
 
 IORT_API void iort_actors_metrics(const struct iort_actors *cs, struct iort_actors_metrics *out)
