@@ -34,16 +34,20 @@
  * Mailboxes. Unbounded (capacity 0), or bounded with a policy for a send that finds it full:
  *   REJECT        the send fails with -EAGAIN; the caller keeps the message (retry with backoff).
  *   DROP_NEWEST   the sent message is dropped: the send returns IORT_SEND_DROPPED.
- *   DROP_OLDEST   the oldest queued message is dropped to make room; the send returns 0.
+ *   DROP_OLDEST   the oldest queued message is dropped to make room; the send returns 0. When
+ *                 none is queued (all are being handled or still being pushed: capacity 1),
+ *                 the sent one is dropped instead (IORT_SEND_DROPPED).
  *   BACKPRESSURE  a sender running in an actor: the message waits in the sender's outbox (send
  *                 returns IORT_SEND_MUTED) and the sender is muted after its activation: it is
  *                 not scheduled, its worker runs other actors, until the receiver drains to
- *                 low_water; then its outbox is delivered first, in order. Any other sender:
- *                 iort_send() fails with -EAGAIN, iort_send_wait() blocks (deadline, token).
+ *                 low_water; then its outbox is delivered first, in order. Any other sender
+ *                 (on_stop and a stopped actor included): iort_send() fails with -EAGAIN; a
+ *                 thread outside the pool may wait in iort_send_wait() (deadline, token).
  * Dropped messages are counted on the receiver and passed to the system's dead-letter hook.
- * The depth counts messages accepted and not yet handled (the one being handled included);
- * under every policy it never exceeds the capacity, except by runtime messages (EXIT, DOWN),
- * which are never refused.
+ * The depth of a bounded mailbox counts messages accepted and not yet handled (the one being
+ * handled included); under every policy it never exceeds the capacity, except by runtime
+ * messages (EXIT, DOWN), which are never refused. An unbounded mailbox's depth is accounted
+ * once per activation (a metric only: it may include the activation's handled messages).
  *
  * Order. Messages from one sender to one receiver are handled in the order they were sent
  * (an outbox keeps it: while a sender has a message waiting for a receiver, its later ones to
@@ -66,7 +70,10 @@
  * to the dead-letter hook. On exit, linked actors get an IORT_MSG_EXIT and monitoring actors an
  * IORT_MSG_DOWN (payload: struct iort_exit), then on_stop runs, then the address dies.
  *
- * Backpressure cycles (A muted on B while B is muted on A) stall both until one is stopped.
+ * Backpressure cycles (A muted on B while B is muted on A) stall both until one is stopped: a
+ * stop takes a muted actor off its receiver's list, and a stopped actor never mutes again (what
+ * its outbox still holds for a full receiver becomes a dead letter, and its later sends to one
+ * fail with -EAGAIN).
  *
  * Synchronization: every call is safe from any thread, except iort_actors_destroy() (not from a
  * worker of the pool, and not racing with other calls on the system) and iort_msg_keep() and
@@ -159,7 +166,7 @@ struct iort_actor_config {
 	int (*on_start)(void *state);
 	/** Once, after the actor exited (0: stopped; negative: failed); frees the state. */
 	void (*on_stop)(void *state, int reason);
-	/** Mailbox bound, at most 2^24; 0: unbounded. */
+	/** Mailbox bound, at most 2^24; 0: unbounded (up to 2^30 - 2 messages, then -EAGAIN). */
 	uint32_t capacity;
 	enum iort_mailbox_policy policy;
 	/** BACKPRESSURE: muted senders resume when the depth is at most this; 0: capacity / 2. */
@@ -176,7 +183,7 @@ struct iort_actor_config {
 struct iort_actors_config {
 	/** Messages per activation; 0: 32. */
 	uint32_t batch;
-	/** Activations a worker hands over in a row before it lets its pool run others; 0: 16. */
+	/** Activations a worker hands over in a row before it lets its pool run others; 0: 256. */
 	uint32_t chain;
 	/** Called for every message discarded undelivered, before it is freed; NULL: none. */
 	void (*dead_letter)(void *ctx, struct iort_aid to, const struct iort_msg *m, int reason);

@@ -8,15 +8,19 @@
  * and are recycled through per-worker free lists, so an address stays safe to dereference after
  * its actor exited: ctl's generation says whether it still names the same actor.
  *
- * ctl (64 bits): generation << 32 | CLOSED | len. len counts the messages accepted (a send's CAS
- * reserves one before it pushes) and not yet accounted by the owner (which subtracts what it
- * popped at the end of an activation). It is also the scheduling token:
- *   T1. len == 0 exactly when the actor is idle: not queued, not running, not muted, not waiting
- *       to restart. The send whose CAS takes len from 0 to 1 schedules it, after its push; every
- *       other send finds it busy and only pushes.
- *   T2. The owner gives the token back only by subtracting down to 0 (after which any send may
- *       schedule it); while it must stay busy without running (muted, restarting) it keeps at
- *       least one unit unsubtracted (owed).
+ * ctl (64 bits): generation << 32 | HELD | CLOSED | len. len counts the messages accepted (a
+ * send's CAS reserves one before it pushes) and not yet accounted by the owner: the depth. A
+ * bounded mailbox's owner subtracts each handled message when it pops the next one, so the
+ * depth is what is queued, in flight and being handled; an unbounded one's subtracts once per
+ * activation (its depth is a metric only). len and HELD together are the scheduling token:
+ *   T1. len == 0 with HELD clear exactly when the actor is idle: not queued, not running, not
+ *       muted, not waiting to restart. The send whose CAS takes that state to len 1 schedules
+ *       the actor, after its push; every other send finds it busy and only pushes.
+ *   T2. The owner gives the token back only by an RMW that leaves len 0 and HELD clear (after
+ *       which any send may schedule it). A running owner holds it by len: the message it
+ *       handles is counted until it pops the next or ends the activation. An owner that must
+ *       stay busy without running (muted, waiting to restart) sets HELD, which counts against
+ *       no capacity.
  *   T3. A set CLOSED refuses every reservation, so after it len only falls; the owner retires the
  *       record (generation + 1) only when len is 0 with CLOSED set: no send is then between its
  *       reservation and its push, and none can start one.
@@ -83,6 +87,8 @@
 
 #define CTL_LEN	      0x3fffffffull
 #define CTL_CLOSED    (1ull << 30)
+#define CTL_HELD      (1ull << 31) /* the token, kept by an actor muted or waiting to restart */
+#define CTL_BUSY      (CTL_LEN | CTL_HELD)
 #define CTL_GEN(c)    ((uint32_t)((c) >> 32))
 #define CTL_MAKE(gen) ((uint64_t)(gen) << 32)
 #define MAX_CAPACITY  (1u << 24)
@@ -110,6 +116,8 @@ static const uint32_t class_size[NCLASSES] = { 128, 256, 1024, 4096 + 128 };
 #define AF_STARTED  0x01u
 #define AF_STOPPING 0x02u /* a STOP was handled: exit once len reaches 0 */
 #define AF_EXITING  0x04u /* closed by itself: draining into dead letters */
+#define AF_FINAL    0x08u /* in finish: no outbox any more (on_stop's sends cannot wait) */
+#define AF_CLOSED   0x10u /* seen closed: never mutes again (a cycle must end at a stop) */
 
 struct watch {
 	struct watch *next;
@@ -143,10 +151,13 @@ struct iort_actor {
 	void *state;
 	uint32_t batch;
 	uint32_t flags;
-	uint32_t owed; /* popped, not yet subtracted (T2) */
+	uint32_t unsub; /* popped, not yet subtracted (T2) */
+	bool held;	/* we set CTL_HELD (T2) */
 	int exit_reason;
 	struct iort_msg *out_head, *out_tail; /* the outbox */
-	struct iort_actor *muted_on;	      /* the receiver we are muted on (I2) */
+	/* The receiver we are muted on (I2): set under its lock before we register, read by
+	 * iort_actor_stop to take a muted actor off that list. */
+	_Atomic(struct iort_actor *) muted_on;
 	uint64_t muted_since;
 	struct restart *rs;
 	uint32_t restarts;
@@ -475,12 +486,16 @@ IORT_API void iort_msg_keep(struct iort_msg *m)
 static void dead_letter(struct iort_actors *s, struct wctx *w, struct iort_aid to,
 			struct iort_msg *m, int reason)
 {
-	if (w != NULL && w->sys == s)
-		own_add(&w->dead, 1);
-	else
-		relaxed_add(&s->ext_dead, 1);
-	if (m->type != MSG_STOP && s->dead_letter != NULL)
-		s->dead_letter(s->dead_ctx, to, m, reason);
+	/* iort_actor_stop's request is ours, not a message anybody sent: neither counted nor
+	 * reported. */
+	if (m->type != MSG_STOP) {
+		if (w != NULL && w->sys == s)
+			own_add(&w->dead, 1);
+		else
+			relaxed_add(&s->ext_dead, 1);
+		if (s->dead_letter != NULL)
+			s->dead_letter(s->dead_ctx, to, m, reason);
+	}
 	if (w != NULL && w->cur_msg == m)
 		w->cur_msg = NULL;
 	msg_release(m);
@@ -501,6 +516,8 @@ static inline int reserve(struct iort_actor *a, uint32_t gen, bool force, uint64
 			return -ESRCH;
 		if (!force && cap_of(a) != 0 && (c & CTL_LEN) >= cap_of(a))
 			return -ENOBUFS;
+		if (iort_unlikely((c & CTL_LEN) >= CTL_LEN - 1))
+			return -ENOBUFS; /* 2^30 queued: an unbounded mailbox's limit */
 		/* MO actor.C1 (seq_cst): acquire: taking len from 0, the last activation's writes
 		 * (its release subtraction, actor.C2) before the one we schedule; seq_cst: a
 		 * muting sender's re-check reads ctl in the total order of I1. Failure: acquire,
@@ -529,7 +546,7 @@ static inline void deliver(struct iort_actor *a, struct iort_msg *m, uint64_t ol
 	note_depth(a, (old & CTL_LEN) + 1);
 	IORT_TP("actor.reserved");
 	iort__mpsc_push(&a->mq, msg_node(m));
-	if ((old & CTL_LEN) == 0)
+	if ((old & CTL_BUSY) == 0)
 		schedule(a);
 }
 
@@ -567,8 +584,11 @@ static int drop_oldest(struct wctx *w, struct iort_actor *a, struct iort_aid to,
 	}
 	/* The owner pops under this lock too: we are its queue's one consumer for this pop. */
 	struct iort__mpsc_node *n = iort__mpsc_pop(&a->mq, &a->cur);
-	if (n != NULL)
+	if (n != NULL) {
+		if (w != NULL && w->cur_msg == m)
+			w->cur_msg = NULL; /* forwarded: a's now */
 		iort__mpsc_push(&a->mq, msg_node(m));
+	}
 	spin_unlock(&a->lock);
 	relaxed_add(&a->dropped, 1);
 	if (n == NULL) {
@@ -583,12 +603,17 @@ static int drop_oldest(struct wctx *w, struct iort_actor *a, struct iort_aid to,
 /* A full mailbox: what its policy says. @return as iort_send(), or -EAGAIN from DROP_OLDEST
  * when there is room again (the caller reserves anew: @p retry set). */
 __attribute__((noinline, cold)) static int send_full(struct wctx *w, struct iort_aid to,
-						     struct iort_msg *m, bool *retry)
+						     struct iort_msg *m, bool count, bool *retry)
 {
 	struct iort_actor *a = to.a;
 	int r;
+	/* MO actor.A6 (acquire): a respawn's policy after its record's retirement (actor.R3):
+	 * the generation re-read below then sees the retirement; pairs with actor.R6. */
+	unsigned policy = atomic_load_explicit(&a->policy, memory_order_acquire);
 
-	switch (policy_of(a)) {
+	if (CTL_GEN(ctl_load(a)) != to.gen)
+		return -ESRCH;
+	switch (policy) {
 	case IORT_MAILBOX_DROP_NEWEST:
 		relaxed_add(&a->dropped, 1);
 		dead_letter(a->sys, w, to, m, -ENOBUFS);
@@ -598,12 +623,16 @@ __attribute__((noinline, cold)) static int send_full(struct wctx *w, struct iort
 		*retry = r == -EAGAIN;
 		return r;
 	case IORT_MAILBOX_BACKPRESSURE:
-		if (w != NULL && w->self != NULL && w->self != a) {
+		if (w != NULL && w->self != NULL && w->self != a &&
+		    !(w->self->flags & (AF_EXITING | AF_FINAL | AF_CLOSED))) {
 			if (w->cur_msg == m)
 				w->cur_msg = NULL;
 			outbox_append(w->self, to, m);
 			return IORT_SEND_MUTED;
 		}
+		/* Outbox flushes and iort_send_wait retry: their -EAGAIN is no refusal. */
+		if (count)
+			relaxed_add(&a->rejected, 1);
 		return -EAGAIN;
 	default:
 		relaxed_add(&a->rejected, 1);
@@ -611,8 +640,10 @@ __attribute__((noinline, cold)) static int send_full(struct wctx *w, struct iort
 	}
 }
 
-/* Send without the outbox check; @p w: the running activation's context, or NULL. */
-static inline int send_one(struct wctx *w, struct iort_aid to, struct iort_msg *m, bool force)
+/* Send without the outbox check; @p w: the running activation's context, or NULL; @p count:
+ * a BACKPRESSURE refusal is counted (not for retries). */
+static inline int send_one(struct wctx *w, struct iort_aid to, struct iort_msg *m, bool force,
+			   bool count)
 {
 	uint64_t old;
 
@@ -627,7 +658,7 @@ static inline int send_one(struct wctx *w, struct iort_aid to, struct iort_msg *
 		if (r == -ESRCH)
 			return r;
 		bool retry = false;
-		r = send_full(w, to, m, &retry);
+		r = send_full(w, to, m, count, &retry);
 		if (!retry)
 			return r;
 	}
@@ -652,7 +683,7 @@ IORT_API int iort_send(struct iort_aid to, struct iort_msg *m)
 	} else {
 		m->from = (struct iort_aid){ NULL, 0 };
 	}
-	return send_one(w, to, m, false);
+	return send_one(w, to, m, false, true);
 }
 
 IORT_API int iort_tell(struct iort_aid to, uint32_t type, const void *data, size_t size)
@@ -685,13 +716,13 @@ static void send_system(struct wctx *w, struct iort_aid to, uint32_t type, struc
 	e->who = who;
 	e->reason = reason;
 	m->from = who;
-	if (send_one(w, to, m, true) != 0)
+	if (send_one(w, to, m, true, false) != 0)
 		msg_release(m);
 }
 
 static int try_send_wait(struct iort_aid to, struct iort_msg *m)
 {
-	return send_one(NULL, to, m, false);
+	return send_one(NULL, to, m, false, false);
 }
 
 IORT_API int iort_send_wait(struct iort_aid to, struct iort_msg *m, uint64_t deadline_ns,
@@ -703,6 +734,8 @@ IORT_API int iort_send_wait(struct iort_aid to, struct iort_msg *m, uint64_t dea
 	struct iort_actors *s = a->sys;
 	if (iort_pool_current() == s->pool)
 		return -EDEADLK;
+	if (m->iort_private_owner != NULL && m->iort_private_owner != s)
+		return -EXDEV;
 	m->from = (struct iort_aid){ NULL, 0 };
 	for (;;) {
 		int r = try_send_wait(to, m);
@@ -733,9 +766,11 @@ static void run_task(void *arg);
 
 static void submit(struct iort_actor *a)
 {
-	if (iort_pool_submit(a->sys->pool, run_task, a) != 0) {
-		/* The pool must run while actors live (actor.h): an actor that cannot be queued
-		 * would keep its messages for ever. */
+	/* A spawn, not a submit: a pool with max_pending bounds submits, and an actor that could
+	 * not be queued would keep its messages for ever. */
+	const struct iort_spawn opt = { .fn = run_task, .arg = a };
+	if (iort_pool_spawn_ex(a->sys->pool, &opt, NULL) != 0) {
+		/* The pool must run while actors live (actor.h). */
 		fprintf(stderr, "iort actors: cannot queue an actor (pool shut down or out of "
 				"memory)\n");
 		abort();
@@ -787,9 +822,31 @@ static inline void check_muted(struct iort_actor *r, uint64_t len)
 	while (list != NULL) {
 		struct iort_actor *a = list;
 		list = a->mute_next;
-		a->muted_on = NULL;
+		/* MO relaxed: a stop that reads the old value finds a off the list (I2). */
+		atomic_store_explicit(&a->muted_on, NULL, memory_order_relaxed);
 		relaxed_add(&a->muted_ns, now - a->muted_since);
 		schedule(a); /* I2: we removed it */
+	}
+}
+
+/* Take @p a off @p r's muted list and schedule it, unless someone else already did (I2). */
+static void unmute_one(struct iort_actor *r, struct iort_actor *a)
+{
+	bool mine = false;
+
+	spin_lock(&r->lock);
+	for (struct iort_actor **p = &r->muted; *p != NULL; p = &(*p)->mute_next)
+		if (*p == a) {
+			*p = a->mute_next;
+			mine = true;
+			break;
+		}
+	spin_unlock(&r->lock);
+	if (mine) {
+		/* MO relaxed: we own a now (I2). */
+		atomic_store_explicit(&a->muted_on, NULL, memory_order_relaxed);
+		relaxed_add(&a->muted_ns, iort_clock_ns() - a->muted_since);
+		schedule(a);
 	}
 }
 
@@ -808,7 +865,9 @@ static void mute(struct iort_actor *a)
 		return;
 	}
 	own_add(&a->mutes, 1);
-	a->muted_on = r;
+	/* MO actor.M4 (seq_cst): before our registration is visible; with actor.C9, a stop
+	 * either sees where we are muted or we see it closed us; pairs with actor.C6. */
+	atomic_store_explicit(&a->muted_on, r, memory_order_seq_cst);
 	a->muted_since = iort_clock_ns();
 	a->mute_next = r->muted;
 	r->muted = a;
@@ -819,23 +878,12 @@ static void mute(struct iort_actor *a)
 	IORT_TP("actor.muted");
 	/* MO actor.C3 (seq_cst): the re-check of I1, after actor.M1; pairs with actor.C2. */
 	c = atomic_load_explicit(&r->ctl, memory_order_seq_cst);
-	if (CTL_GEN(c) == to.gen && !(c & CTL_CLOSED) && (c & CTL_LEN) > low_of(r))
-		return;
-	/* Room (or r is going): take ourselves off the list, unless the owner already did (I2). */
-	bool mine = false;
-	spin_lock(&r->lock);
-	for (struct iort_actor **p = &r->muted; *p != NULL; p = &(*p)->mute_next)
-		if (*p == a) {
-			*p = a->mute_next;
-			mine = true;
-			break;
-		}
-	spin_unlock(&r->lock);
-	if (mine) {
-		a->muted_on = NULL;
-		relaxed_add(&a->muted_ns, iort_clock_ns() - a->muted_since);
-		schedule(a);
-	}
+	bool room = CTL_GEN(c) != to.gen || (c & CTL_CLOSED) || (c & CTL_LEN) <= low_of(r);
+	/* MO actor.C9 (seq_cst): were we stopped meanwhile (a closed actor never stays muted);
+	 * pairs with actor.C6. */
+	bool stopped = (atomic_load_explicit(&a->ctl, memory_order_seq_cst) & CTL_CLOSED) != 0;
+	if (room || stopped)
+		unmute_one(r, a);
 }
 
 /*
@@ -848,7 +896,7 @@ static bool flush_outbox(struct wctx *w, struct iort_actor *a)
 		struct iort_msg *m = a->out_head;
 		struct iort_aid to = m->iort_private_to;
 		struct iort_msg *next = m->iort_private_next;
-		int r = send_one(NULL, to, m, false);
+		int r = send_one(NULL, to, m, false, false);
 		if (r == -EAGAIN)
 			return false;
 		a->out_head = next;
@@ -869,8 +917,6 @@ static void restart_fire(struct iort_timer *t, void *arg)
 	a->rs->armed = false;
 	submit(a);
 }
-
-static void account(struct iort_actor *a, uint32_t k, bool keep_token);
 
 /* A failure with restarts left: wait the backoff, then on_start again (the mailbox is kept). */
 static bool restart_later(struct iort_actor *a)
@@ -912,23 +958,20 @@ static void restart_wait(struct iort_actor *a)
 }
 
 /*
- * Give back what was popped, keeping one unit owed (T2): for an actor that must stay busy
- * without running (muted, waiting to restart).
+ * Keep the token without running (T2: muted, waiting to restart): subtract what was popped and
+ * set HELD, in one RMW.
  */
-static void account(struct iort_actor *a, uint32_t k, bool keep_token)
+static void hold(struct iort_actor *a, uint32_t k)
 {
-	uint32_t n = a->owed + k;
+	uint64_t delta = a->unsub + k;
+	uint64_t add = a->held ? 0 : CTL_HELD;
 
-	(void)keep_token;
-	if (n >= 2) {
-		/* MO actor.C4 (seq_cst): as actor.C2 (I1: the receiver side of our own muted
-		 * senders); pairs with actor.M3. */
-		uint64_t old = atomic_fetch_sub_explicit(&a->ctl, n - 1, memory_order_seq_cst);
-		a->owed = 1;
-		check_muted(a, (old & CTL_LEN) - (n - 1));
-	} else {
-		a->owed = n;
-	}
+	a->unsub = 0;
+	a->held = true;
+	/* MO actor.C4 (seq_cst): as actor.C2 (I1: the receiver side of our own muted senders);
+	 * pairs with actor.M3. No borrow: len >= delta; no carry: HELD was clear when added. */
+	uint64_t old = atomic_fetch_add_explicit(&a->ctl, add - delta, memory_order_seq_cst);
+	check_muted(a, (old & CTL_LEN) - delta);
 }
 
 /* Close the mailbox from inside (STOP returned, a final failure): no send is accepted after. */
@@ -945,14 +988,14 @@ static void exit_self(struct wctx *w, struct iort_actor *a, uint32_t k, int reas
 	close_self(a);
 	a->exit_reason = reason;
 	a->flags |= AF_EXITING;
-	a->owed += k;
+	a->unsub += k;
 	finish(w, a);
 }
 
 static void fail(struct wctx *w, struct iort_actor *a, uint32_t k, int reason)
 {
 	if (restart_later(a)) {
-		account(a, k, true);
+		hold(a, k);
 		restart_wait(a);
 		return;
 	}
@@ -973,8 +1016,12 @@ static void activate(struct wctx *w, struct iort_actor *a)
 {
 	struct iort_actors *s = a->sys;
 
-	/* MO relaxed: the generation cannot change while we hold the token. */
-	w->self_aid = aid_of(a, atomic_load_explicit(&a->ctl, memory_order_relaxed));
+	/* MO relaxed: the generation cannot change while we hold the token; a close made before
+	 * we were scheduled happens before this activation. */
+	uint64_t c0 = atomic_load_explicit(&a->ctl, memory_order_relaxed);
+	w->self_aid = aid_of(a, c0);
+	if (iort_unlikely(c0 & CTL_CLOSED))
+		a->flags |= AF_CLOSED;
 	w->self = a;
 	own_add(&a->activations, 1);
 	if (iort_unlikely(a->flags & AF_EXITING)) {
@@ -997,17 +1044,37 @@ static void activate(struct wctx *w, struct iort_actor *a)
 		}
 	}
 	if (iort_unlikely(a->out_head != NULL) && !flush_outbox(w, a)) {
-		account(a, 0, true);
-		mute(a);
-		return;
+		if (!(a->flags & AF_CLOSED)) {
+			hold(a, 0);
+			mute(a);
+			return;
+		}
+		/* Stopped while muted: what still finds its receiver full is a dead letter (a
+		 * backpressure cycle ends here). */
+		while (a->out_head != NULL) {
+			struct iort_msg *m = a->out_head;
+			a->out_head = m->iort_private_next;
+			dead_letter(s, w, m->iort_private_to, m, -ECANCELED);
+		}
+		a->out_tail = NULL;
 	}
 
-	bool locked = policy_of(a) == IORT_MAILBOX_DROP_OLDEST && cap_of(a) != 0;
-	uint32_t k = 0, handled = 0;
-	while (k < a->batch) {
+	bool bounded = cap_of(a) != 0;
+	bool locked = bounded && policy_of(a) == IORT_MAILBOX_DROP_OLDEST;
+	uint32_t k = 0, handled = 0, popped = 0;
+	while (popped < a->batch) {
 		struct iort__mpsc_node *n = owner_pop(a, locked);
 		if (n == NULL)
 			break;
+		popped++;
+		if (bounded && k != 0) {
+			/* The message just handled leaves the depth now that the next one is ours
+			 * (counted too: len stays >= 1, T2). */
+			/* MO actor.C8 (seq_cst): as actor.C2; pairs with actor.C1, actor.M3. */
+			uint64_t o = atomic_fetch_sub_explicit(&a->ctl, k, memory_order_seq_cst);
+			check_muted(a, (o & CTL_LEN) - k);
+			k = 0;
+		}
 		k++;
 		struct iort_msg *m = node_msg(n);
 		if (iort_unlikely(m->type == MSG_STOP)) {
@@ -1039,19 +1106,21 @@ static void activate(struct wctx *w, struct iort_actor *a)
 	}
 	own_add(&a->handled, handled);
 	if (iort_unlikely(a->out_head != NULL)) {
-		account(a, k, true);
+		hold(a, k);
 		mute(a);
 		return;
 	}
 
-	uint32_t sub = a->owed + k;
-	a->owed = 0;
+	k += a->unsub;
+	uint64_t sub = k + (a->held ? CTL_HELD : 0);
+	a->unsub = 0;
+	a->held = false;
 	IORT_TP("actor.before_idle");
 	/* MO actor.C2 (seq_cst): release: this activation's writes to whoever schedules the next
 	 * (its actor.C1 reads the 0 we may leave); seq_cst: I1's total order with actor.M1,
 	 * actor.M2; pairs with actor.C1, actor.C3, actor.M3. */
 	uint64_t old = atomic_fetch_sub_explicit(&a->ctl, sub, memory_order_seq_cst);
-	uint64_t len = (old & CTL_LEN) - sub;
+	uint64_t len = (old & CTL_LEN) - k;
 	check_muted(a, len);
 	if (len != 0) {
 		submit(a); /* more, or a push in flight: behind the others (batch fairness) */
@@ -1088,16 +1157,19 @@ static void finish(struct wctx *w, struct iort_actor *a)
 			k++;
 			dead_letter(s, w, self, node_msg(n), -ESRCH);
 		}
-		uint32_t sub = a->owed + k;
-		a->owed = 0;
+		k += a->unsub;
+		uint64_t sub = k + (a->held ? CTL_HELD : 0);
+		a->unsub = 0;
+		a->held = false;
 		/* MO actor.C5 (seq_cst): as actor.C2; pairs with actor.C1, actor.M3. */
 		uint64_t old = atomic_fetch_sub_explicit(&a->ctl, sub, memory_order_seq_cst);
-		if ((old & CTL_LEN) - sub != 0) {
+		if ((old & CTL_LEN) - k != 0) {
 			submit(a); /* a send between its reservation and its push: come back */
 			return;
 		}
 	}
 
+	a->flags |= AF_FINAL;
 	IORT_TP("actor.exiting");
 	spin_lock(&a->lock);
 	/* MO relaxed: under the lock; linkers and muting senders read it under the lock. */
@@ -1106,15 +1178,18 @@ static void finish(struct wctx *w, struct iort_actor *a)
 	struct iort_actor *muted = a->muted;
 	a->watchers = NULL;
 	a->muted = NULL;
-	/* MO relaxed: under the lock; waiters' own announcements re-check ctl (I1). */
-	uint8_t hm = atomic_exchange_explicit(&a->has_muted, 0, memory_order_relaxed);
+	/* MO actor.M5 (seq_cst): a waiter announces (actor.M2) then re-reads ctl (actor.C7): our
+	 * closed ctl came before this exchange, so in the total order either we see its bit or it
+	 * sees CLOSED; pairs with actor.M2. */
+	uint8_t hm = atomic_exchange_explicit(&a->has_muted, 0, memory_order_seq_cst);
 	spin_unlock(&a->lock);
 
 	uint64_t now = muted != NULL ? iort_clock_ns() : 0;
 	while (muted != NULL) {
 		struct iort_actor *m = muted;
 		muted = m->mute_next;
-		m->muted_on = NULL;
+		/* MO relaxed: as in check_muted. */
+		atomic_store_explicit(&m->muted_on, NULL, memory_order_relaxed);
 		relaxed_add(&m->muted_ns, now - m->muted_since);
 		schedule(m); /* its flush turns what it holds for us into dead letters */
 	}
@@ -1211,8 +1286,9 @@ IORT_API int iort_actor_spawn(struct iort_actors *s, const struct iort_actor_con
 	atomic_store_explicit(&a->low_water,
 			      cfg->low_water != 0 ? cfg->low_water : cfg->capacity / 2,
 			      memory_order_relaxed);
-	/* MO relaxed: as above. */
-	atomic_store_explicit(&a->policy, (uint8_t)cfg->policy, memory_order_relaxed);
+	/* MO actor.R6 (release): the retirement before the new policy, for a sender that read
+	 * the old generation; pairs with actor.A6. */
+	atomic_store_explicit(&a->policy, (uint8_t)cfg->policy, memory_order_release);
 	/* MO relaxed: as above. */
 	atomic_store_explicit(&a->has_muted, 0, memory_order_relaxed);
 	/* MO relaxed: as above. */
@@ -1222,10 +1298,12 @@ IORT_API int iort_actor_spawn(struct iort_actors *s, const struct iort_actor_con
 	a->state = cfg->state;
 	a->batch = cfg->batch != 0 ? cfg->batch : s->batch;
 	a->flags = 0;
-	a->owed = 0;
+	a->unsub = 0;
+	a->held = false;
 	a->exit_reason = 0;
 	a->out_head = a->out_tail = NULL;
-	a->muted_on = NULL;
+	/* MO relaxed: published by actor.R2 below. */
+	atomic_store_explicit(&a->muted_on, NULL, memory_order_relaxed);
 	a->muted_since = 0;
 	a->rs = NULL;
 	a->restarts = 0;
@@ -1283,15 +1361,23 @@ IORT_API int iort_actor_stop(struct iort_aid to)
 			return -ESRCH;
 		}
 		/* MO actor.C6 (seq_cst): a reservation that also closes, as actor.C1 (failure:
-		 * acquire, as actor.A2); pairs with actor.C2, actor.R2. */
+		 * acquire, as actor.A2); seq_cst: with actor.C10, the muted actor's side (actor.M4,
+		 * actor.C9); pairs with actor.C2, actor.R2, actor.C9. */
 		if (atomic_compare_exchange_weak_explicit(&a->ctl, &c, (c | CTL_CLOSED) + 1,
 							  memory_order_seq_cst,
 							  memory_order_acquire))
 			break;
 	}
 	iort__mpsc_push(&a->mq, msg_node(m));
-	if ((c & CTL_LEN) == 0)
+	if ((c & CTL_BUSY) == 0)
 		schedule(a);
+	/* A muted actor would wait for its receiver, which in a backpressure cycle never drains:
+	 * take it off that list; it then stops muting (AF_CLOSED). */
+	/* MO actor.C10 (seq_cst): after our closing CAS (actor.C6), in the total order with the
+	 * muting actor's actor.M4 and actor.C9; pairs with actor.M4. */
+	struct iort_actor *r = atomic_load_explicit(&a->muted_on, memory_order_seq_cst);
+	if (r != NULL)
+		unmute_one(r, a);
 	return 0;
 }
 
@@ -1375,6 +1461,10 @@ IORT_API int iort_actor_metrics(struct iort_aid aid, struct iort_actor_metrics *
 	out->activations = relaxed_get(&a->activations);
 	out->restarts = relaxed_get(&a->nrestarts);
 	/* The record may have been retired and reused meanwhile: then the figures are not its. */
+	/* MO actor.F1 (acquire fence): the reads above before the re-read of the generation; a
+	 * respawn's zeroing we read was published after the retirement (actor.R3), which the
+	 * re-read then sees; pairs with actor.R2. */
+	atomic_thread_fence(memory_order_acquire);
 	return CTL_GEN(ctl_load(a)) == aid.gen ? 0 : -ESRCH;
 }
 
