@@ -85,6 +85,27 @@ static inline uint64_t ai_work(uint64_t x)
 /** mailbox_backpressure's policies (ours maps them to enum iort_mailbox_policy). */
 enum ai_policy { AP_UNBOUNDED, AP_REJECT, AP_DROP_NEWEST, AP_DROP_OLDEST, AP_BACKPRESSURE };
 
+/**
+ * What mailbox_backpressure's consumer saw, against its policy: @p handled messages, the first
+ * @p first and the last @p next - 1 of the sequence numbers 0 .. @p n - 1, and whether one came
+ * out of order (or, under a policy that drops nothing, after a gap: @p disorder). Under
+ * DROP_NEWEST the first messages find room (the first is 0); under DROP_OLDEST the newest is
+ * never the one dropped (the last is n - 1: with one producer and a capacity above 1, a full
+ * mailbox always holds a queued message older than the one sent). @return the fault to report,
+ * or NULL.
+ */
+static inline const char *ai_bp_fault(enum ai_policy policy, uint64_t n, uint64_t handled,
+				      uint64_t first, uint64_t next, bool disorder)
+{
+	if (disorder)
+		return "the consumer saw a message out of order, or a gap";
+	if (handled && policy == AP_DROP_NEWEST && first != 0)
+		return "drop_newest dropped the first message (an old one, not the newest)";
+	if (handled && policy == AP_DROP_OLDEST && next != n)
+		return "drop_oldest dropped the last message (the newest, not the oldest)";
+	return NULL;
+}
+
 struct aimpl {
 	struct bench_impl impl; /**< name, origin, package; missing: the skip message */
 	/** Why a shape cannot run on this runtime (NULL: it can). */
