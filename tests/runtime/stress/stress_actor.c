@@ -137,9 +137,12 @@ static void send_new(uint32_t s, uint32_t sinc, uint32_t k, uint8_t ttl, bool wa
 	};
 	uint64_t r = stress_rand(&me->rng);
 
-	if (r % 1009 == 0)
+	/* Failures and self-stops only off the hot slots: a hot slot that died would refuse most of
+	 * the traffic (-ESRCH) until the chaos thread respawns it. */
+	bool hot = me->targets[k] < NW + HOT;
+	if (!hot && r % 211 == 0)
 		p.flags |= F_FAIL;
-	else if (r % 4001 == 1)
+	else if (!hot && r % 997 == 1)
 		p.flags |= F_STOP;
 	p.id = atomic_fetch_add(&next_id, 1);
 	STRESS_CHECK(p.id < MAX_MSGS);

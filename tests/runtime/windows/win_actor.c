@@ -416,16 +416,29 @@ static struct iort_aid full_receiver(struct act *r, uint32_t cap)
 	return ra;
 }
 
-/* After an unmute: the sender's message reached the receiver after the receiver's own ones,
- * the sender runs again (a PING), once at a time. */
-static void check_resumed(struct act *r, struct act *s, uint32_t cap)
+/* Until the unmuted sender delivered its message and went idle: its activations so far (the
+ * one that muted it and the one that flushed its outbox). */
+static uint64_t wait_flushed(struct act *r, struct act *s, uint32_t cap)
 {
-	WAIT_FOR(atomic_load(&r->n) == cap + 1);
+	WAIT_FOR(atomic_load(&r->n) == cap + 1 && metrics(s->self).depth == 0);
+	uint64_t act = metrics(s->self).activations;
+	assert_int_equal(act, 2);
+	return act;
+}
+
+/* After an unmute: the sender's message reached the receiver after the receiver's own ones;
+ * the sender was scheduled once for it (I2: no activation more than @p act, whoever unmuted
+ * it), and runs again (a PING), once at a time. */
+static void check_resumed(struct act *r, struct act *s, uint32_t cap, uint64_t act)
+{
 	assert_int_equal(r->type[cap], T_DATA);
 	assert_int_equal(r->val[cap], 1);
+	give_chance(100);
 	assert_int_equal(tell64(s->self, T_PING, 0), 0);
 	WAIT_FOR(atomic_load(&s->pings) == 1);
+	give_chance(100);
 	struct iort_actor_metrics m = metrics(s->self);
+	assert_int_equal(m.activations, act + 1);
 	assert_int_equal(m.mutes, 1);
 	assert_true(m.muted_ns > 0);
 	assert_int_equal(atomic_load(&s->overlap), 0);
@@ -450,9 +463,9 @@ static void muted_then_owner_unmutes(void **state)
 	assert_int_equal(atomic_load(&s.rc), IORT_SEND_MUTED);
 	atomic_store(&r.gate, 1);
 	/* The receiver's drain unmutes the sender, whose first thread is still stopped. */
-	WAIT_FOR(atomic_load(&r.n) == 3);
+	uint64_t act = wait_flushed(&r, &s, 2);
 	tp_release(sm);
-	check_resumed(&r, &s, 2);
+	check_resumed(&r, &s, 2, act);
 	teardown_sys();
 }
 
@@ -478,7 +491,7 @@ static void receiver_before_idle_unmutes(void **state)
 	give_chance(100);
 	assert_int_equal(atomic_load(&r.n), 2);
 	tp_release(si);
-	check_resumed(&r, &s, 2);
+	check_resumed(&r, &s, 2, wait_flushed(&r, &s, 2));
 	teardown_sys();
 }
 
@@ -500,7 +513,7 @@ static void mute_after_receiver_drained(void **state)
 	atomic_store(&r.gate, 1);
 	WAIT_FOR(atomic_load(&r.n) == 2 && metrics(ra).depth == 0);
 	atomic_store(&s.send_hold, 1);
-	check_resumed(&r, &s, 2);
+	check_resumed(&r, &s, 2, wait_flushed(&r, &s, 2));
 	teardown_sys();
 }
 
