@@ -46,7 +46,7 @@
  * Dropped messages are counted on the receiver and passed to the system's dead-letter hook.
  * The depth of a bounded mailbox counts messages accepted and not yet handled (the one being
  * handled included); under every policy it never exceeds the capacity, except by runtime
- * messages (EXIT, DOWN), which are never refused. An unbounded mailbox's depth is accounted
+ * messages (EXIT, DOWN, iort_actor_stop's marker), which are never refused. An unbounded mailbox's depth is accounted
  * once per activation (a metric only: it may include the activation's handled messages).
  *
  * Order. Messages from one sender to one receiver are handled in the order they were sent
@@ -132,7 +132,8 @@ struct iort_msg {
 	struct iort_aid from;
 	/** An owned pointer that moves with the message, or NULL. */
 	void *ptr;
-	/** Frees @c ptr when the message is discarded (dropped, dead letter, iort_msg_free). */
+	/** Frees @c ptr when the message is freed (after its behaviour, dropped, dead letter,
+	 * iort_msg_free): a behaviour that takes @c ptr sets it to NULL. */
 	void (*ptr_free)(void *ptr);
 } __attribute__((aligned(16))); /* the inline payload follows: iort_msg_data() */
 

@@ -469,8 +469,9 @@ static void muted_then_owner_unmutes(void **state)
 	teardown_sys();
 }
 
-/* The receiver is about to subtract (still full) when the sender mutes: the sender's re-check
- * sees it full and stays muted; the subtraction then unmutes it. */
+/* The receiver is about to subtract (full: the test took the place its handled messages left)
+ * when the sender mutes: the sender's re-check sees it full and stays muted; the subtraction
+ * then unmutes it. */
 static void receiver_before_idle_unmutes(void **state)
 {
 	static struct act r, s;
@@ -484,6 +485,11 @@ static void receiver_before_idle_unmutes(void **state)
 	atomic_store(&r.gate, 1);
 	tp_wait_stopped(si);
 	assert_int_equal(atomic_load(&r.n), 2);
+	/* A bounded mailbox's depth drops by each handled message at the next pop: stopped here,
+	 * the receiver still counts only its last one (depth 1). Fill the last place, so the
+	 * sender finds it full. */
+	assert_int_equal(metrics(ra).depth, 1);
+	assert_int_equal(tell64(ra, T_DATA, 200), 0);
 	assert_int_equal(tell64(sa, T_GO, 0), 0);
 	tp_wait_hits("actor.muted", TAG_S, 1);
 	WAIT_FOR(metrics(sa).mutes == 1);
@@ -491,7 +497,14 @@ static void receiver_before_idle_unmutes(void **state)
 	give_chance(100);
 	assert_int_equal(atomic_load(&r.n), 2);
 	tp_release(si);
-	check_resumed(&r, &s, 2, wait_flushed(&r, &s, 2));
+	/* The subtraction leaves the filler (depth 1 = low_water): the sender is unmuted, and its
+	 * message follows the filler. */
+	WAIT_FOR(atomic_load(&r.n) == 4 && metrics(sa).depth == 0);
+	assert_int_equal(r.type[2], T_DATA);
+	assert_int_equal(r.val[2], 200);
+	uint64_t act = metrics(sa).activations;
+	assert_int_equal(act, 2);
+	check_resumed(&r, &s, 3, act);
 	teardown_sys();
 }
 
