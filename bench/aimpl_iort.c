@@ -287,23 +287,34 @@ static int pp_pong(void *state, struct iort_msg *m)
 	return IORT_ACTOR_CONTINUE;
 }
 
-static int ia_pingpong(void *p, uint64_t n, struct ai_result *r)
+/*
+ * A round of two actors: @p fb first, its address stored at @p peer (in @p sa), then @p fa,
+ * which gets M_START; the round ends when both have exited.
+ */
+static int pair_round(struct irt *rt, iort_behavior_fn *fa, void *sa, iort_behavior_fn *fb,
+		      void *sb, struct iort_aid *peer)
 {
-	struct irt *rt = p;
-	struct pp st[2] = { { .rt = rt, .n = n }, { .rt = rt, .n = n } };
 	struct iort_aid a, b;
 	int rc, e;
 
 	round_begin(rt);
-	if ((rc = spawn(rt, pp_pong, &st[1], &b)))
+	if ((rc = spawn(rt, fb, sb, &b)))
 		return rc;
-	st[0].peer = b;
-	if (!(rc = spawn(rt, pp_ping, &st[0], &a)))
+	*peer = b;
+	if (!(rc = spawn(rt, fa, sa, &a)))
 		rc = tell(a, M_START, 0);
 	if (rc)
 		(void)iort_actor_stop(b);
 	e = round_end(rt, deadline());
-	rc = rc ? rc : e;
+	return rc ? rc : e;
+}
+
+static int ia_pingpong(void *p, uint64_t n, struct ai_result *r)
+{
+	struct irt *rt = p;
+	struct pp st[2] = { { .rt = rt, .n = n }, { .rt = rt, .n = n } };
+	int rc = pair_round(rt, pp_ping, &st[0], pp_pong, &st[1], &st[0].peer);
+
 	r->check = st[0].pongs;
 	r->messages = st[0].handled + st[1].handled;
 	check_dead(rt, r);
@@ -425,19 +436,8 @@ static int ia_counting(void *p, uint64_t n, struct ai_result *r)
 {
 	struct irt *rt = p;
 	struct cnt st[2] = { { .rt = rt, .n = n }, { .rt = rt, .n = n } };
-	struct iort_aid prod, ctr;
-	int rc, e;
+	int rc = pair_round(rt, cnt_producer, &st[0], cnt_counter, &st[1], &st[0].peer);
 
-	round_begin(rt);
-	if ((rc = spawn(rt, cnt_counter, &st[1], &ctr)))
-		return rc;
-	st[0].peer = ctr;
-	if (!(rc = spawn(rt, cnt_producer, &st[0], &prod)))
-		rc = tell(prod, M_START, 0);
-	if (rc)
-		(void)iort_actor_stop(ctr);
-	e = round_end(rt, deadline());
-	rc = rc ? rc : e;
 	r->check = st[0].result;
 	r->messages = st[0].handled + st[1].handled;
 	check_dead(rt, r);
