@@ -112,11 +112,10 @@ static const uint32_t class_size[NCLASSES] = { 128, 256, 1024, 4096 + 128 };
 #define MSG_STOP 0xffff00ffu /* internal: iort_actor_stop's marker */
 
 /* Owner-private flags. */
-#define AF_STARTED  0x01u
-#define AF_STOPPING 0x02u /* a STOP was handled: exit once len reaches 0 */
-#define AF_EXITING  0x04u /* closed by itself: draining into dead letters */
-#define AF_FINAL    0x08u /* in finish: no outbox any more (on_stop's sends cannot wait) */
-#define AF_CLOSED   0x10u /* seen closed: never mutes again (a cycle must end at a stop) */
+#define AF_STARTED 0x01u
+#define AF_EXITING 0x04u /* closed by itself: draining into dead letters */
+#define AF_FINAL   0x08u /* in finish: no outbox any more (on_stop's sends cannot wait) */
+#define AF_CLOSED  0x10u /* seen closed: never mutes again (a cycle must end at a stop) */
 
 struct watch {
 	struct watch *next;
@@ -128,7 +127,6 @@ struct restart {
 	struct iort_backoff backoff;
 	struct iort_timer timer;
 	uint64_t at;
-	bool armed;
 };
 
 struct iort_actor {
@@ -720,11 +718,6 @@ static void send_system(struct wctx *w, struct iort_aid to, uint32_t type, struc
 		msg_release(m);
 }
 
-static int try_send_wait(struct iort_aid to, struct iort_msg *m)
-{
-	return send_one(NULL, to, m, false, false);
-}
-
 IORT_API int iort_send_wait(struct iort_aid to, struct iort_msg *m, uint64_t deadline_ns,
 			    struct iort_cancel *c)
 {
@@ -738,7 +731,7 @@ IORT_API int iort_send_wait(struct iort_aid to, struct iort_msg *m, uint64_t dea
 		return -EXDEV;
 	m->from = (struct iort_aid){ NULL, 0 };
 	for (;;) {
-		int r = try_send_wait(to, m);
+		int r = send_one(NULL, to, m, false, false);
 		if (r != -EAGAIN || policy_of(a) != IORT_MAILBOX_BACKPRESSURE)
 			return r;
 		if (c != NULL && iort_cancel_requested(c))
@@ -914,7 +907,6 @@ static void restart_fire(struct iort_timer *t, void *arg)
 {
 	(void)t;
 	struct iort_actor *a = arg;
-	a->rs->armed = false;
 	submit(a);
 }
 
@@ -949,10 +941,8 @@ static void restart_wait(struct iort_actor *a)
 {
 	struct iort_loop *l = iort_loop_current();
 	if (a->rs->at > iort_clock_ns() && l != NULL &&
-	    iort_loop_timer_arm(l, &a->rs->timer, a->rs->at) == 0) {
-		a->rs->armed = true;
+	    iort_loop_timer_arm(l, &a->rs->timer, a->rs->at) == 0)
 		return;
-	}
 	/* No loop on this worker: come back through the pool until the time has come. */
 	submit(a);
 }
@@ -1078,7 +1068,8 @@ static void activate(struct wctx *w, struct iort_actor *a)
 		k++;
 		struct iort_msg *m = node_msg(n);
 		if (iort_unlikely(m->type == MSG_STOP)) {
-			a->flags |= AF_STOPPING;
+			/* The stop's marker: what was accepted before the close is still handled;
+			 * the exit comes when len reaches 0 with CLOSED set (T3). */
 			msg_release(m);
 			continue;
 		}
