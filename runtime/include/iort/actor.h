@@ -35,8 +35,9 @@
  *   REJECT        the send fails with -EAGAIN; the caller keeps the message (retry with backoff).
  *   DROP_NEWEST   the sent message is dropped: the send returns IORT_SEND_DROPPED.
  *   DROP_OLDEST   the oldest queued message is dropped to make room; the send returns 0. When
- *                 none is queued (all are being handled or still being pushed: capacity 1),
- *                 the sent one is dropped instead (IORT_SEND_DROPPED).
+ *                 none is queued (the counted messages are being handled, or are other
+ *                 senders' still being pushed), the sent one is dropped instead
+ *                 (IORT_SEND_DROPPED).
  *   BACKPRESSURE  a sender running in an actor: the message waits in the sender's outbox (send
  *                 returns IORT_SEND_MUTED) and the sender is muted after its activation: it is
  *                 not scheduled, its worker runs other actors, until the receiver drains to

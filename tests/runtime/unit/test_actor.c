@@ -789,8 +789,12 @@ static void *do_sender(void *arg)
 {
 	struct ord_tx *t = arg;
 
-	for (uint64_t i = 0; i < DO_N; i++)
-		CHECK(tell64(t->to, T_DO, t->id * DO_N + i) == 0);
+	/* DROPPED: nothing was queued to drop (the counted messages were being handled or were
+	 * another sender's, reserved and not yet pushed: actor.h); the hook saw it, do_fate too. */
+	for (uint64_t i = 0; i < DO_N; i++) {
+		int r = tell64(t->to, T_DO, t->id * DO_N + i);
+		CHECK(r == 0 || r == IORT_SEND_DROPPED);
+	}
 	return NULL;
 }
 
@@ -1251,7 +1255,11 @@ static void backpressure_cycle_broken_by_stop(void **state)
 
 	assert_int_equal(iort_actor_stop(a[0]), 0);
 	WAIT_FOR(iort_actor_metrics(a[0], &(struct iort_actor_metrics){ 0 }) == -ESRCH);
-	assert_int_equal(tell64(a[1], T_PING, 0), 0);
+	/* B may still be full (A's flush filled it before A exited): wait for room, as a thread
+	 * outside the pool may; B runs again, so the room comes. */
+	struct iort_msg *ping = iort_msg_new(T_PING, 0);
+	assert_non_null(ping);
+	assert_int_equal(iort_send_wait(a[1], ping, IORT_DEADLINE_NONE, NULL), 0);
 	WAIT_FOR(atomic_load(&c[1].pings) == 1);
 	/* A's to B: handled by B or a dead letter (A stopped with B full); B's to A: the two A
 	 * accepted are handled before A exits, the rest are dead letters (A is gone). */
